@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Add up the TAP cases of one or more meson test logs and print the one
+summary line CI reads: `N passed, N failed, N skipped`. Exit 1 on failure."""
+import json
+import re
+import sys
+
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            t = json.loads(line)
+            out = t.get("stdout") or ""
+            p = f_ = s = 0
+            plan_skip = re.search(r"^1\.\.0\s*#\s*SKIP\s*(.*)$", out, re.M | re.I)
+            for m in re.finditer(r"^(not ok|ok)\b[^\n]*", out, re.M):
+                text = m.group(0)
+                if re.search(r"#\s*SKIP", text, re.I):
+                    s += 1
+                elif m.group(1) == "ok" or re.search(r"#\s*TODO", text, re.I):
+                    p += 1
+                else:
+                    f_ += 1
+            result = t.get("result")
+            if plan_skip and not (p or f_):
+                s = max(s, 1)
+                print(f"skip: {t['name']}: {plan_skip.group(1).strip()}")
+            elif result not in ("OK", "SKIP", "EXPECTEDFAIL") and f_ == 0:
+                f_ = 1  # crashed or timed out before reporting a failure
+            if f_:
+                print(f"FAIL: {t['name']} ({result})")
+            for m in re.finditer(r"^ok\b[^\n]*#\s*SKIP\s*([^\n]*)", out, re.M | re.I):
+                print(f"skip: {t['name']}: {m.group(1).strip()}")
+            passed += p
+            failed += f_
+            skipped += s
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,25 @@
+/* KVM accelerator: vs_accel_kvm_ops (machine/accel.h) plus host probing. */
+#ifndef VESSEL_ACCEL_KVM_H
+#define VESSEL_ACCEL_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+struct kvm_cpuid_entry2;
+
+/* The host's KVM is the nested paravirtual "PVM" flavour (kvm_pvm module):
+ * guest ring 0 is emulated by the host and some instructions fail, so
+ * unmodified Linux guests cannot boot. */
+bool vs_kvm_is_pvm(void);
+
+/* Whether /dev/kvm can be opened and speaks the stable API. On failure the
+ * error says why (missing device, permissions, API version). */
+int vs_kvm_probe(struct vs_error *err);
+
+/* Adjust the host-supported CPUID for vCPU `index` of `ncpus`: hypervisor
+ * bit, APIC IDs and topology leaves, KVM signature leaves. */
+void vs_kvm_cpuid_filter(struct kvm_cpuid_entry2 *entries, int n, int index, int ncpus);
+
+#endif

@@ -1,0 +1,82 @@
+/* The accelerator seam: what a CPU backend (KVM, or the emulator) offers the
+ * machine. Both return the same exit record, so the machine's run loop and
+ * every device are shared between them. */
+#ifndef VESSEL_MACHINE_ACCEL_H
+#define VESSEL_MACHINE_ACCEL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "machine/cpu_state.h"
+#include "machine/guest_mem.h"
+#include "util/error.h"
+
+struct vs_accel;
+struct vs_vcpu;
+
+/* The signal vcpu_kick() may use to interrupt a vCPU thread; vCPU threads
+ * must leave it unblocked. */
+#define VS_VCPU_KICK_SIGNAL (SIGRTMIN + 1)
+
+enum vs_exit_kind {
+	VS_EXIT_IO,	    /* port I/O: devices read/write exit.io.data in place */
+	VS_EXIT_MMIO,	    /* access to a non-RAM physical address */
+	VS_EXIT_HLT,	    /* halted with nothing to wake it (no in-kernel irqchip) */
+	VS_EXIT_INTR,	    /* interrupted by vcpu_kick() or a signal: check for stop */
+	VS_EXIT_SHUTDOWN,   /* triple fault */
+	VS_EXIT_RESET,	    /* platform reset requested through the accelerator */
+	VS_EXIT_POWEROFF,   /* platform power-off requested through the accelerator */
+	VS_EXIT_INTERNAL,   /* the accelerator could not emulate an instruction */
+	VS_EXIT_FAIL_ENTRY, /* the accelerator refused to enter the guest */
+	VS_EXIT_UNKNOWN,
+};
+
+struct vs_exit {
+	enum vs_exit_kind kind;
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size; /* 1, 2 or 4 */
+			bool is_write;
+			uint32_t count; /* > 1 for rep ins/outs: `count` items of `size` */
+			uint8_t *data;
+		} io;
+		struct {
+			uint64_t gpa;
+			uint8_t *data;
+			uint32_t len;
+			bool is_write;
+		} mmio;
+	};
+	/* For INTERNAL/FAIL_ENTRY/UNKNOWN: the accelerator's own reason. */
+	uint64_t reason;
+	char detail[160];
+};
+
+struct vs_accel_config {
+	int ncpus;
+	const struct vs_guest_mem *mem;
+};
+
+struct vs_accel_ops {
+	const char *name;
+	int (*create)(const struct vs_accel_config *cfg, struct vs_accel **out, struct vs_error *err);
+	void (*destroy)(struct vs_accel *acc);
+	int (*vcpu_create)(struct vs_accel *acc, int index, struct vs_vcpu **out, struct vs_error *err);
+	void (*vcpu_destroy)(struct vs_vcpu *vcpu);
+	int (*vcpu_set_state)(struct vs_vcpu *vcpu, const struct vs_cpu_state *st, struct vs_error *err);
+	int (*vcpu_get_state)(struct vs_vcpu *vcpu, struct vs_cpu_state *st);
+	/* Run until the next exit. Returns 0, or -errno on a host failure. Must
+	 * be called from the vCPU's own thread. */
+	int (*vcpu_run)(struct vs_vcpu *vcpu, struct vs_exit *exit);
+	/* From any thread: make vcpu_run return VS_EXIT_INTR soon. */
+	void (*vcpu_kick)(struct vs_vcpu *vcpu);
+	/* Drive an interrupt line (ISA IRQ / GSI) of the interrupt controller. */
+	int (*set_irq)(struct vs_accel *acc, uint32_t gsi, int level);
+};
+
+extern const struct vs_accel_ops vs_accel_kvm_ops;
+
+#endif

@@ -1,0 +1,161 @@
+#include "machine/pc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/rtc.h"
+#include "devices/legacy/sysctl.h"
+#include "devices/legacy/uart.h"
+#include "machine/firmware/firmware.h"
+#include "machine/layout.h"
+#include "util/cleanup.h"
+#include "util/file.h"
+
+static void irq_to_accel(void *opaque, uint32_t gsi, int level)
+{
+	struct vs_vm *vm = opaque;
+	vm->cfg.accel->set_irq(vm->accel, gsi, level);
+}
+
+static void stop_from_device(void *opaque, enum vs_stop_reason reason, int status)
+{
+	vs_vm_request_stop(opaque, reason, status);
+}
+
+int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
+{
+	struct vs_irq_line com1_irq = { irq_to_accel, vm, VS_IRQ_COM1 };
+	struct vs_stop_sink stop = { stop_from_device, vm };
+	struct vs_char_out out = vs_console_sink(vm->cfg.console);
+
+	vm->uart = vs_uart_create(&com1_irq, &out);
+	vm->rtc = vs_rtc_create(vm->mem.total, NULL, NULL);
+	vm->kbd = vs_i8042_create(&stop);
+	vm->sysctl = vs_sysctl_create(&stop);
+	if (!vm->uart || !vm->rtc || !vm->kbd || !vm->sysctl)
+		return vs_error_set(err, ENOMEM, "creating legacy devices");
+
+	const struct {
+		uint64_t base, len;
+		const struct vs_bus_ops *ops;
+		void *opaque;
+		const char *name;
+	} ports[] = {
+		{ VS_PORT_COM1, VS_UART_PORTS, &vs_uart_bus_ops, vm->uart, "uart-com1" },
+		{ VS_PORT_RTC, 2, &vs_rtc_bus_ops, vm->rtc, "cmos-rtc" },
+		{ VS_PORT_I8042_DATA, 1, &vs_i8042_data_ops, vm->kbd, "i8042-data" },
+		{ VS_PORT_I8042_CMD, 1, &vs_i8042_cmd_ops, vm->kbd, "i8042-cmd" },
+		{ VS_PORT_DEBUG_EXIT, 2, &vs_debug_exit_ops, vm->sysctl, "isa-debug-exit" },
+		{ VS_PORT_ACPI_PM1A_EVT, 4, &vs_acpi_pm1a_evt_ops, vm->sysctl, "acpi-pm1a-evt" },
+		{ VS_PORT_ACPI_PM1A_CNT, 2, &vs_acpi_pm1a_cnt_ops, vm->sysctl, "acpi-pm1a-cnt" },
+		{ VS_PORT_RESET, 1, &vs_reset_ops, vm->sysctl, "reset-control" },
+		{ VS_PORT_POST, 1, &vs_post_port_ops, vm->sysctl, "post-port" },
+	};
+	for (size_t i = 0; i < VS_ARRAY_SIZE(ports); i++)
+		if (vs_bus_register(&vm->pio, ports[i].base, ports[i].len, ports[i].ops, ports[i].opaque,
+				    ports[i].name, err) < 0)
+			return -1;
+	return 0;
+}
+
+void vs_pc_remove_devices(struct vs_vm *vm)
+{
+	vs_uart_destroy(vm->uart);
+	vs_rtc_destroy(vm->rtc);
+	vs_i8042_destroy(vm->kbd);
+	vs_sysctl_destroy(vm->sysctl);
+	vm->uart = NULL;
+	vm->rtc = NULL;
+	vm->kbd = NULL;
+	vm->sysctl = NULL;
+}
+
+int vs_pc_load(struct vs_vm *vm, struct vs_error *err)
+{
+	struct vs_firmware_config fw;
+	vs_autofree uint8_t *kernel = NULL;
+	vs_autofree uint8_t *initrd = NULL;
+	size_t kernel_len = 0, initrd_len = 0;
+	struct vs_boot_params bp;
+
+	vs_firmware_default_config(&fw, vm->cfg.ncpus);
+	if (vs_mptable_build(&vm->mem, VS_MPTABLE_ADDR, 0x10000, &fw, err) < 0)
+		return vs_error_prefix(err, "building the MP table: ");
+	if (vs_acpi_build(&vm->mem, VS_ACPI_ADDR, VS_MPTABLE_ADDR - VS_ACPI_ADDR, &fw, err) < 0)
+		return vs_error_prefix(err, "building ACPI tables: ");
+
+	if (vs_read_file(vm->cfg.kernel_path, "kernel", vm->mem.total, &kernel, &kernel_len, err) < 0 ||
+	    (vm->cfg.initrd_path &&
+	     vs_read_file(vm->cfg.initrd_path, "initrd", vm->mem.total, &initrd, &initrd_len, err) < 0)) {
+		if (err->code == EFBIG)
+			vs_error_prefix(err, "guest RAM is %llu MiB, raise --mem: ",
+					(unsigned long long)(vm->mem.total / VS_MiB));
+		return -1;
+	}
+	bp = (struct vs_boot_params){
+		.kernel = kernel,
+		.kernel_len = kernel_len,
+		.initrd = initrd,
+		.initrd_len = initrd_len,
+		.cmdline = vm->cfg.cmdline ? vm->cfg.cmdline : "console=ttyS0",
+		.rsdp_addr = VS_ACPI_ADDR,
+	};
+	if (vs_boot_load(&vm->mem, &bp, &vm->boot, err) < 0)
+		return vs_error_prefix(err, "kernel `%s`: ", vm->cfg.kernel_path);
+	return 0;
+}
+
+/* Linear address of RIP to guest-physical, for the crash report. Handles
+ * flat real/protected mode and 4-level long-mode paging. */
+static bool rip_to_gpa(const struct vs_guest_mem *mem, const struct vs_cpu_state *s, uint64_t *gpa)
+{
+	uint64_t la = s->cs.base + s->rip;
+	uint64_t table = s->cr3 & 0x000ffffffffff000ull;
+	if (!(s->cr0 & VS_CR0_PG)) {
+		*gpa = la & 0xffffffffull;
+		return true;
+	}
+	if (!(s->efer & VS_EFER_LMA))
+		return false;
+	la = s->rip;
+	for (int level = 3; level >= 0; level--) {
+		uint64_t entry;
+		unsigned int shift = 12 + 9 * (unsigned int)level;
+		if (vs_gpa_read(mem, table + ((la >> shift) & 511) * 8, &entry, 8) < 0 || !(entry & 1))
+			return false;
+		if (level == 0 || (level <= 2 && (entry & 0x80))) {
+			uint64_t mask = (1ull << shift) - 1;
+			*gpa = (entry & 0x000ffffffffff000ull & ~mask) | (la & mask);
+			return true;
+		}
+		table = entry & 0x000ffffffffff000ull;
+	}
+	return false;
+}
+
+void vs_pc_crash_report(struct vs_vm *vm, struct vs_vcpu *vcpu, int index, const char *what)
+{
+	struct vs_cpu_state s;
+	FILE *f = fmemopen(vm->report, sizeof(vm->report) - 1, "w");
+	uint64_t gpa;
+	if (!f)
+		return;
+	fprintf(f, "guest crashed: %s on vCPU %d\n", what, index);
+	if (vm->cfg.accel->vcpu_get_state(vcpu, &s) == 0) {
+		const uint8_t *code;
+		vs_cpu_state_print(&s, f);
+		if (rip_to_gpa(&vm->mem, &s, &gpa) && (code = vs_gpa_ptr(&vm->mem, gpa, 16))) {
+			fprintf(f, "code at RIP (guest-physical 0x%llx):", (unsigned long long)gpa);
+			for (int i = 0; i < 16; i++)
+				fprintf(f, " %02x", code[i]);
+			fprintf(f, "\n");
+		} else {
+			fprintf(f, "code at RIP: not in guest RAM\n");
+		}
+	} else {
+		fprintf(f, "(registers unavailable)\n");
+	}
+	fclose(f);
+}

@@ -1,0 +1,296 @@
+/* VM lifecycle and the run loop: one thread per vCPU dispatching exits to
+ * the buses, and the calling thread serving the console until a stop. */
+#include "machine/vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices/legacy/uart.h"
+#include "machine/pc.h"
+#include "util/cleanup.h"
+
+int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err)
+{
+	if (!cfg->kernel_path)
+		return vs_error_msg(err, "no kernel given: use --kernel PATH");
+	if (cfg->ncpus < 1 || cfg->ncpus > VS_MAX_CPUS)
+		return vs_error_msg(err, "%d vCPUs requested: vessel supports 1 to %d", cfg->ncpus,
+				    VS_MAX_CPUS);
+	if (cfg->mem_size < VS_MEM_MIN)
+		return vs_error_msg(err, "guest memory of %llu bytes is too small: the minimum is 16M",
+				    (unsigned long long)cfg->mem_size);
+	if (cfg->mem_size & 0xfff)
+		return vs_error_msg(err, "guest memory must be a multiple of 4 KiB");
+	if (cfg->mem_size > 1024 * VS_GiB)
+		return vs_error_msg(err, "guest memory of %llu GiB is more than the 1024 GiB supported",
+				    (unsigned long long)(cfg->mem_size / VS_GiB));
+	if (!cfg->accel || !cfg->console)
+		return vs_error_msg(err, "internal: VM config lacks an accelerator or console");
+	return 0;
+}
+
+void vs_vm_request_stop(struct vs_vm *vm, enum vs_stop_reason reason, int status)
+{
+	uint64_t one = 1;
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!atomic_load(&vm->stopping)) {
+		vm->stop_reason = reason;
+		switch (reason) {
+		case VS_STOP_POWEROFF:
+		case VS_STOP_RESET:
+		case VS_STOP_USER:
+			vm->exit_status = 0;
+			break;
+		case VS_STOP_DEBUG_EXIT:
+			vm->exit_status = status;
+			break;
+		case VS_STOP_CRASH:
+			vm->exit_status = 3;
+			break;
+		case VS_STOP_HOST_ERROR:
+			vm->exit_status = 2;
+			break;
+		}
+		atomic_store(&vm->stopping, true);
+		if (write(vm->wake_fd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow with one write */
+		}
+		for (int i = 0; i < vm->cfg.ncpus; i++)
+			if (vm->vcpus[i])
+				vm->cfg.accel->vcpu_kick(vm->vcpus[i]);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vs_vm_destroy(struct vs_vm *vm)
+{
+	if (!vm)
+		return;
+	for (int i = 0; i < VS_MAX_CPUS; i++)
+		if (vm->vcpus[i])
+			vm->cfg.accel->vcpu_destroy(vm->vcpus[i]);
+	if (vm->accel)
+		vm->cfg.accel->destroy(vm->accel);
+	vs_pc_remove_devices(vm);
+	vs_bus_release(&vm->pio);
+	vs_bus_release(&vm->mmio);
+	vs_guest_mem_release(&vm->mem);
+	if (vm->wake_fd >= 0)
+		close(vm->wake_fd);
+	pthread_mutex_destroy(&vm->stop_lock);
+	free(vm);
+}
+
+int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_error *err)
+{
+	struct vs_vm *vm;
+	struct vs_accel_config acfg;
+	if (vs_vm_config_check(cfg, err) < 0)
+		return -1;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return vs_error_set(err, ENOMEM, "allocating the VM");
+	vm->cfg = *cfg;
+	vm->wake_fd = -1;
+	vm->unclaimed_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	vs_bus_init(&vm->pio, "port I/O");
+	vs_bus_init(&vm->mmio, "MMIO");
+	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->wake_fd < 0) {
+		vs_error_set(err, errno, "eventfd");
+		goto fail;
+	}
+	if (vs_guest_mem_create(&vm->mem, cfg->mem_size, err) < 0)
+		goto fail;
+	if (vs_pc_add_devices(vm, err) < 0 || vs_pc_load(vm, err) < 0)
+		goto fail;
+	acfg = (struct vs_accel_config){ .ncpus = cfg->ncpus, .mem = &vm->mem };
+	if (cfg->accel->create(&acfg, &vm->accel, err) < 0) {
+		vs_error_prefix(err, "%s: ", cfg->accel->name);
+		goto fail;
+	}
+	for (int i = 0; i < cfg->ncpus; i++)
+		if (cfg->accel->vcpu_create(vm->accel, i, &vm->vcpus[i], err) < 0)
+			goto fail;
+	if (cfg->accel->vcpu_set_state(vm->vcpus[0], &vm->boot.bsp, err) < 0) {
+		vs_error_prefix(err, "setting the boot CPU's entry state: ");
+		goto fail;
+	}
+	*out = vm;
+	return 0;
+fail:
+	vs_vm_destroy(vm);
+	return -1;
+}
+
+static void handle_io(struct vs_vm *vm, const struct vs_exit *e)
+{
+	for (uint32_t i = 0; i < e->io.count; i++) {
+		uint8_t *data = e->io.data + (size_t)i * e->io.size;
+		bool claimed = e->io.is_write ? vs_bus_write(&vm->pio, e->io.port, data, e->io.size)
+					      : vs_bus_read(&vm->pio, e->io.port, data, e->io.size);
+		if (!claimed && vs_ratelimit_ok(&vm->unclaimed_log))
+			vs_debug("guest %s unclaimed port 0x%x", e->io.is_write ? "wrote" : "read",
+				 e->io.port);
+	}
+}
+
+static void handle_mmio(struct vs_vm *vm, const struct vs_exit *e)
+{
+	bool claimed = e->mmio.is_write ? vs_bus_write(&vm->mmio, e->mmio.gpa, e->mmio.data, e->mmio.len)
+					: vs_bus_read(&vm->mmio, e->mmio.gpa, e->mmio.data, e->mmio.len);
+	if (!claimed && vs_ratelimit_ok(&vm->unclaimed_log))
+		vs_debug("guest %s unclaimed MMIO address 0x%llx", e->mmio.is_write ? "wrote" : "read",
+			 (unsigned long long)e->mmio.gpa);
+}
+
+struct vcpu_thread_arg {
+	struct vs_vm *vm;
+	int index;
+};
+
+static void *vcpu_thread(void *opaque)
+{
+	struct vcpu_thread_arg *arg = opaque;
+	struct vs_vm *vm = arg->vm;
+	int index = arg->index;
+	struct vs_vcpu *vcpu = vm->vcpus[index];
+	const struct vs_accel_ops *ops = vm->cfg.accel;
+	struct vs_exit e;
+	free(arg);
+	while (!atomic_load(&vm->stopping)) {
+		int rc = ops->vcpu_run(vcpu, &e);
+		if (rc < 0) {
+			pthread_mutex_lock(&vm->stop_lock);
+			if (!atomic_load(&vm->stopping))
+				snprintf(vm->report, sizeof(vm->report), "running vCPU %d failed: %s\n",
+					 index, strerror(-rc));
+			pthread_mutex_unlock(&vm->stop_lock);
+			vs_vm_request_stop(vm, VS_STOP_HOST_ERROR, 0);
+			break;
+		}
+		switch (e.kind) {
+		case VS_EXIT_IO:
+			handle_io(vm, &e);
+			break;
+		case VS_EXIT_MMIO:
+			handle_mmio(vm, &e);
+			break;
+		case VS_EXIT_INTR:
+			break;
+		case VS_EXIT_POWEROFF:
+			vs_vm_request_stop(vm, VS_STOP_POWEROFF, 0);
+			break;
+		case VS_EXIT_RESET:
+			vs_vm_request_stop(vm, VS_STOP_RESET, 0);
+			break;
+		case VS_EXIT_HLT:
+			e.kind = VS_EXIT_UNKNOWN;
+			snprintf(e.detail, sizeof(e.detail),
+				 "halted with no interrupt controller to wake it");
+			/* fall through */
+		case VS_EXIT_SHUTDOWN:
+		case VS_EXIT_INTERNAL:
+		case VS_EXIT_FAIL_ENTRY:
+		case VS_EXIT_UNKNOWN:
+			pthread_mutex_lock(&vm->stop_lock);
+			if (!atomic_load(&vm->stopping))
+				vs_pc_crash_report(vm, vcpu, index, e.detail);
+			pthread_mutex_unlock(&vm->stop_lock);
+			vs_vm_request_stop(vm, VS_STOP_CRASH, 0);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Serve console input until the VM stops. Input is read only while the
+ * UART can take it, so a fast paste is paced by the guest, not dropped. */
+static void console_loop(struct vs_vm *vm, int signal_fd)
+{
+	struct vs_console *con = vm->cfg.console;
+	uint8_t pending[256];
+	size_t npending = 0, sent = 0;
+	while (!atomic_load(&vm->stopping)) {
+		struct pollfd fds[3];
+		int nfds = 0, timeout = -1, in_slot = -1;
+		fds[nfds++] = (struct pollfd){ .fd = vm->wake_fd, .events = POLLIN };
+		if (signal_fd >= 0)
+			fds[nfds++] = (struct pollfd){ .fd = signal_fd, .events = POLLIN };
+		if (sent < npending) {
+			sent += vs_uart_receive(vm->uart, pending + sent, npending - sent);
+			if (sent < npending)
+				timeout = 5; /* FIFO full: retry once the guest drained it */
+		}
+		if (sent == npending && con->in_fd >= 0) {
+			in_slot = nfds;
+			fds[nfds++] = (struct pollfd){ .fd = con->in_fd, .events = POLLIN };
+		}
+		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (signal_fd >= 0 && (fds[1].revents & POLLIN)) {
+			vs_vm_request_stop(vm, VS_STOP_USER, 0);
+			break;
+		}
+		if (in_slot >= 0 && fds[in_slot].revents) {
+			uint8_t raw[sizeof(pending)];
+			bool quit;
+			ssize_t n = read(con->in_fd, raw, sizeof(raw));
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				con->in_fd = -1; /* EOF: the guest just gets no more input */
+				continue;
+			}
+			npending = vs_console_filter(con, raw, (size_t)n, pending, &quit);
+			sent = 0;
+			if (quit)
+				vs_vm_request_stop(vm, VS_STOP_USER, 0);
+		}
+	}
+}
+
+int vs_vm_run(struct vs_vm *vm, int signal_fd)
+{
+	sigset_t kick, old;
+	/* vCPU threads inherit this mask: only the kick signal reaches them,
+	 * everything else is left for the thread that created the VM. */
+	sigfillset(&kick);
+	pthread_sigmask(SIG_SETMASK, &kick, &old);
+	for (int i = 0; i < vm->cfg.ncpus; i++) {
+		struct vcpu_thread_arg *arg = malloc(sizeof(*arg));
+		sigset_t thread_mask;
+		int rc = ENOMEM;
+		if (arg) {
+			*arg = (struct vcpu_thread_arg){ vm, i };
+			sigfillset(&thread_mask);
+			sigdelset(&thread_mask, VS_VCPU_KICK_SIGNAL);
+			pthread_sigmask(SIG_SETMASK, &thread_mask, NULL);
+			rc = pthread_create(&vm->threads[i], NULL, vcpu_thread, arg);
+			pthread_sigmask(SIG_SETMASK, &kick, NULL);
+		}
+		if (rc != 0) {
+			free(arg);
+			snprintf(vm->report, sizeof(vm->report), "starting vCPU thread %d: %s\n", i,
+				 strerror(rc));
+			vs_vm_request_stop(vm, VS_STOP_HOST_ERROR, 0);
+			break;
+		}
+		vm->nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	console_loop(vm, signal_fd);
+	for (int i = 0; i < vm->nthreads; i++)
+		pthread_join(vm->threads[i], NULL);
+	vm->nthreads = 0;
+	return vm->exit_status;
+}

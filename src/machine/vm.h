@@ -1,0 +1,82 @@
+/* A virtual machine: guest memory, buses, devices, firmware tables, the
+ * loaded kernel and vCPUs on one accelerator. Everything is owned by the
+ * struct vs_vm and released by vs_vm_destroy(); there is no global state,
+ * so a process may build several. */
+#ifndef VESSEL_MACHINE_VM_H
+#define VESSEL_MACHINE_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "machine/accel.h"
+#include "machine/boot/boot.h"
+#include "machine/bus.h"
+#include "machine/console.h"
+#include "machine/guest_mem.h"
+#include "machine/irq.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define VS_MAX_CPUS 64
+#define VS_DEFAULT_MEM (256 * VS_MiB)
+
+struct vs_vm_config {
+	const char *kernel_path;
+	const char *initrd_path; /* NULL for none */
+	const char *cmdline;	 /* NULL: "console=ttyS0" */
+	uint64_t mem_size;
+	int ncpus;
+	const struct vs_accel_ops *accel;
+	struct vs_console *console; /* owned by the caller, outlives the VM */
+};
+
+/* Check the parts of a config that need no host resources; used by the
+ * CLI before it touches the terminal. */
+int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err);
+
+struct vs_uart;
+struct vs_rtc;
+struct vs_i8042;
+struct vs_sysctl;
+
+struct vs_vm {
+	struct vs_vm_config cfg;
+	struct vs_guest_mem mem;
+	struct vs_bus pio;
+	struct vs_bus mmio;
+	struct vs_accel *accel;
+	struct vs_vcpu *vcpus[VS_MAX_CPUS];
+	pthread_t threads[VS_MAX_CPUS];
+	int nthreads;
+	struct vs_boot_info boot;
+
+	struct vs_uart *uart;
+	struct vs_rtc *rtc;
+	struct vs_i8042 *kbd;
+	struct vs_sysctl *sysctl;
+	struct vs_ratelimit unclaimed_log;
+
+	/* Stopping: the first request wins and fixes the exit status. */
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	enum vs_stop_reason stop_reason;
+	int exit_status;
+	int wake_fd;	   /* eventfd: wakes the console loop when the VM stops */
+	char report[4096]; /* crash / host-error report for the CLI to print */
+};
+
+int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_error *err);
+void vs_vm_destroy(struct vs_vm *vm);
+
+/* Run until the guest stops. Returns the exit status of the contract
+ * (0 power-off/reset/user quit, (v<<1)|1 debug-exit, 3 crash, 2 host error);
+ * vm->report holds a report when the status is 2 or 3. `signal_fd` (or -1)
+ * is polled too: a readable signalfd stops the VM as a user quit. */
+int vs_vm_run(struct vs_vm *vm, int signal_fd);
+
+/* Ask the VM to stop; safe from any thread. */
+void vs_vm_request_stop(struct vs_vm *vm, enum vs_stop_reason reason, int status);
+
+#endif

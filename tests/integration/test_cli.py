@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Bad input to `vessel vm run` (and the help and doctor commands). Prints
+TAP.
+
+Usage: test_cli.py [VESSEL [GUEST_DIR]]   (or $VESSEL and $VESSEL_GUESTS)
+
+Every bad invocation must exit with status 2 without starting a guest,
+within a few seconds, with at least one line on stderr naming the problem
+(one of a few keywords, matched case-insensitively) and no sanitizer
+report. These never need /dev/kvm: the input is rejected before a VM is
+created (a vessel that opens /dev/kvm first still has to report the input
+error, not the missing device, for the keyword checks to pass).
+"""
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
+QUICK_S = 10
+TIMEOUT_S = 30
+
+
+class Ctx:
+    def __init__(self, vessel, guests, tmp):
+        self.vessel = vessel
+        self.guests = guests
+        self.tmp = tmp
+        self.pvh = os.path.join(guests, "test-pvh.elf") if guests else None
+        self.bz = os.path.join(guests, "test-bzimage.bin") if guests else None
+
+    def file(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def cut(self, src, name, length):
+        with open(src, "rb") as f:
+            data = f.read()
+        if callable(length):
+            length = length(len(data))
+        return self.file(name, data[:length])
+
+
+def run(ctx, args, stdin=subprocess.DEVNULL):
+    argv = [ctx.vessel] + args
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT_S)
+        status, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        status, out, err = None, e.stdout or b"", e.stderr or b""
+    return argv, status, out.decode(errors="replace"), err.decode(errors="replace"), time.monotonic() - t0
+
+
+def check_common(problems, status, err, elapsed):
+    if status is None:
+        problems.append(f"did not finish within {TIMEOUT_S} s")
+    elif status < 0:
+        problems.append(f"killed by signal {-status}")
+    if elapsed > QUICK_S:
+        problems.append(f"took {elapsed:.1f} s")
+    for m in SANITIZER_MARKERS:
+        if m in err:
+            problems.append(f"stderr mentions {m}")
+
+
+def bad(args_fn, keywords, needs_guests=False, skip_if=None):
+    """A case expecting status 2 and one of `keywords` on stderr. args_fn
+    builds the argument list (after `vessel`) and may return a keyword
+    list too, for keywords that depend on generated paths."""
+    def case(ctx):
+        if needs_guests and not (ctx.pvh and os.path.exists(ctx.pvh)):
+            return "skip", ["guest images not built"], None
+        if skip_if:
+            why = skip_if()
+            if why:
+                return "skip", [why], None
+        args = args_fn(ctx)
+        kws = list(keywords)
+        if isinstance(args, tuple):
+            args, extra = args
+            kws += extra
+        argv, status, out, err, elapsed = run(ctx, args)
+        problems = []
+        if status != 2:
+            problems.append(f"exit status {status}, want 2")
+        check_common(problems, status, err, elapsed)
+        if not err.strip():
+            problems.append("nothing on stderr")
+        elif not any(k.lower() in err.lower() for k in kws):
+            problems.append("stderr names none of: " + ", ".join(repr(k) for k in kws))
+        return ("fail" if problems else "ok"), problems, (argv, status, out, err)
+    return case
+
+
+def good(args, want_in_output, status_want=0):
+    def case(ctx):
+        argv, status, out, err, elapsed = run(ctx, args)
+        problems = []
+        if status != status_want:
+            problems.append(f"exit status {status}, want {status_want}")
+        check_common(problems, status, err, elapsed)
+        text = (out + err).lower()
+        for w in want_in_output:
+            if w.lower() not in text:
+                problems.append(f"output does not mention {w!r}")
+        return ("fail" if problems else "ok"), problems, (argv, status, out, err)
+    return case
+
+
+def vm_run(ctx, *extra, kernel=None):
+    return ["vm", "run", "--kernel", kernel or ctx.pvh, "--console", "none"] + list(extra)
+
+
+def with_kernel(name, data_fn):
+    """Boot a generated kernel file; the error must name it (or say
+    "kernel")."""
+    def args(ctx):
+        path = data_fn(ctx, name)
+        return vm_run(ctx, kernel=path), [os.path.basename(path)]
+    return args
+
+
+def root_skip():
+    return "running as root: permissions do not stop reads" if os.geteuid() == 0 else None
+
+
+def cases():
+    kernel_kw = ["kernel"]
+    return [
+        ("missing kernel file",
+         bad(lambda c: (vm_run(c, kernel=os.path.join(c.tmp, "no-such-kernel.elf")), ["no-such-kernel"]),
+             kernel_kw)),
+        ("kernel is a directory",
+         bad(lambda c: (vm_run(c, kernel=c.tmp), [os.path.basename(c.tmp)]), kernel_kw + ["director"])),
+        ("unreadable kernel (mode 000)",
+         bad(lambda c: (vm_run(c, kernel=unreadable(c)), ["unreadable.elf"]), kernel_kw, skip_if=root_skip)),
+        ("kernel of random bytes",
+         bad(with_kernel("random.bin", lambda c, n: c.file(n, os.urandom(8192))), kernel_kw)),
+        ("empty kernel file", bad(with_kernel("empty.bin", lambda c, n: c.file(n, b"")), kernel_kw)),
+        ("kernel is a text file",
+         bad(with_kernel("notes.txt", lambda c, n: c.file(n, b"This is not a kernel.\n" * 100)), kernel_kw)),
+        ("ELF header only (40 bytes)",
+         bad(with_kernel("cut40.elf", lambda c, n: c.cut(c.pvh, n, 40)), kernel_kw + ["elf", "truncated"],
+             needs_guests=True)),
+        ("ELF cut after the header (no program headers)",
+         bad(with_kernel("cut64.elf", lambda c, n: c.cut(c.pvh, n, 64)), kernel_kw + ["elf", "truncated"],
+             needs_guests=True)),
+        ("ELF cut in the middle of its segment",
+         bad(with_kernel("cuthalf.elf", lambda c, n: c.cut(c.pvh, n, lambda size: size // 2)),
+             kernel_kw + ["elf", "truncated", "segment"], needs_guests=True)),
+        ("bzImage cut inside the setup header",
+         bad(with_kernel("cut-setup.bin", lambda c, n: c.cut(c.bz, n, 0x300)), kernel_kw + ["bzimage", "setup"],
+             needs_guests=True)),
+        ("bzImage with setup but no payload",
+         bad(with_kernel("no-payload.bin", lambda c, n: c.cut(c.bz, n, 0x400)),
+             kernel_kw + ["bzimage", "payload", "setup"], needs_guests=True)),
+        ("missing initrd file",
+         bad(lambda c: vm_run(c, "--initrd", os.path.join(c.tmp, "no-such-initrd.img")),
+             ["no-such-initrd", "initrd"], needs_guests=True)),
+        ("initrd larger than guest RAM",
+         bad(lambda c: vm_run(c, "--mem", "32M", "--initrd", sparse(c, "huge-initrd.img", 64 << 20)),
+             ["initrd", "huge-initrd"], needs_guests=True)),
+        ("--mem 1K", bad(lambda c: vm_run(c, "--mem", "1K"), ["mem"], needs_guests=True)),
+        ("--mem abc", bad(lambda c: vm_run(c, "--mem", "abc"), ["mem", "abc"], needs_guests=True)),
+        ("--mem 0", bad(lambda c: vm_run(c, "--mem", "0"), ["mem"], needs_guests=True)),
+        ("--mem 12Q", bad(lambda c: vm_run(c, "--mem", "12Q"), ["mem", "12Q"], needs_guests=True)),
+        ("--mem -1G", bad(lambda c: vm_run(c, "--mem", "-1G"), ["mem"], needs_guests=True)),
+        ("--mem 99999999999999999999G (overflow)",
+         bad(lambda c: vm_run(c, "--mem", "99999999999999999999G"), ["mem"], needs_guests=True)),
+        ("--cpus 0", bad(lambda c: vm_run(c, "--cpus", "0"), ["cpus"], needs_guests=True)),
+        ("--cpus 1000", bad(lambda c: vm_run(c, "--cpus", "1000"), ["cpus"], needs_guests=True)),
+        ("--cpus -1", bad(lambda c: vm_run(c, "--cpus", "-1"), ["cpus"], needs_guests=True)),
+        ("--cpus two", bad(lambda c: vm_run(c, "--cpus", "two"), ["cpus", "two"], needs_guests=True)),
+        ("unknown option", bad(lambda c: vm_run(c, "--frobnicate"), ["frobnicate"], needs_guests=True)),
+        ("missing argument to --kernel", bad(lambda c: ["vm", "run", "--kernel"], ["kernel"])),
+        ("missing argument to --mem", bad(lambda c: vm_run(c, "--mem"), ["mem"], needs_guests=True)),
+        ("no --kernel at all", bad(lambda c: ["vm", "run", "--mem", "64M"], ["kernel"])),
+        ("--accel bogus", bad(lambda c: vm_run(c, "--accel", "bogus"), ["accel", "bogus"], needs_guests=True)),
+        ("--console bogus",
+         bad(lambda c: vm_run(c, "--console", "bogus"), ["console", "bogus"], needs_guests=True)),
+        ("--console file: with no path",
+         bad(lambda c: vm_run(c, "--console", "file:"), ["console", "file"], needs_guests=True)),
+        ("--console file: in a missing directory",
+         bad(lambda c: vm_run(c, "--console", "file:" + os.path.join(c.tmp, "no-dir", "out.txt")),
+             ["console", "no-dir", "out.txt"], needs_guests=True)),
+        ("command line longer than 64 KiB",
+         bad(lambda c: vm_run(c, "--cmdline", "x" * 70000), ["cmdline", "command line"], needs_guests=True)),
+        ("unknown subcommand", bad(lambda c: ["vm", "frobnicate"], ["frobnicate"])),
+        ("unknown command", bad(lambda c: ["frobnicate"], ["frobnicate"])),
+        ("vessel --help", good(["--help"], ["vm run"])),
+        ("vessel vm run --help", good(["vm", "run", "--help"], ["--kernel", "--mem", "--cpus"])),
+        ("vessel doctor", good(["doctor"], ["kvm"])),
+    ]
+
+
+def unreadable(ctx):
+    path = ctx.file("unreadable.elf", open(ctx.pvh, "rb").read() if ctx.pvh and os.path.exists(ctx.pvh)
+                    else b"\x7fELF")
+    os.chmod(path, 0)
+    return path
+
+
+def sparse(ctx, name, size):
+    path = os.path.join(ctx.tmp, name)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def main():
+    vessel = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL")
+    guests = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("VESSEL_GUESTS")
+    if not vessel:
+        print("usage: test_cli.py VESSEL [GUEST_DIR] (or set VESSEL)", file=sys.stderr)
+        return 2
+    vessel = os.path.abspath(vessel)
+    if not os.access(vessel, os.X_OK):
+        print(f"Bail out! {vessel} is not an executable")
+        return 1
+    todo = cases()
+    print(f"1..{len(todo)}", flush=True)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="vessel-cli-") as tmp:
+        ctx = Ctx(vessel, os.path.abspath(guests) if guests else None, tmp)
+        for i, (name, fn) in enumerate(todo, 1):
+            try:
+                result, problems, detail = fn(ctx)
+            except Exception as e:
+                result, problems, detail = "fail", [f"driver error: {type(e).__name__}: {e}"], None
+            if result == "skip":
+                print(f"ok {i} - {name} # SKIP {'; '.join(problems)}")
+                continue
+            if result == "ok":
+                print(f"ok {i} - {name}")
+                continue
+            failed += 1
+            print(f"not ok {i} - {name}")
+            for p in problems:
+                print(f"#   {p}")
+            if detail:
+                argv, status, out, err = detail
+                shown = " ".join(shlex.quote(a if len(a) < 200 else a[:40] + "...") for a in argv)
+                print(f"#   command: {shown}")
+                print(f"#   exit status: {status}")
+                for label, text in (("stdout", out), ("stderr", err)):
+                    lines = text.splitlines()[-10:]
+                    if lines:
+                        print(f"#   {label}:")
+                        for line in lines:
+                            print(f"#     {line}")
+            sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

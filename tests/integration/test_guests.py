@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Boot the test guests (tests/guests) under vessel and check what they
+report. Prints TAP.
+
+Usage: test_guests.py [VESSEL [GUEST_DIR]]
+  VESSEL     the vessel binary (default: $VESSEL)
+  GUEST_DIR  directory holding test-pvh.elf, test-bzimage.bin,
+             test-vmlinux.elf and demo-pvh.elf (default: $VESSEL_GUESTS)
+Environment:
+  VESSEL_TEST_TIMEOUT  seconds per VM run (default 60)
+  VESSEL_TEST_JOBS     VMs run at the same time (default: min(4, CPUs))
+  VESSEL_TEST_ARGS     extra arguments for `vessel vm run` (e.g. --accel kvm)
+  VESSEL_TEST_FILTER   only run cases whose name contains this string
+
+Each case is one `vessel vm run`; the guest picks its test from
+`test=NAME` on the command line and ends the VM itself. isa-debug-exit with
+value v gives exit status (v << 1) | 1, so a guest reporting success with
+v = 0 makes vessel exit with 1.
+"""
+import concurrent.futures
+import datetime
+import os
+import random
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
+KERNELS = {"pvh": "test-pvh.elf", "bzimage": "test-bzimage.bin", "vmlinux": "test-vmlinux.elf"}
+MiB = 1 << 20
+GiB = 1 << 30
+STATUS_OK = 1  # debug-exit with v = 0
+
+
+class Run:
+    """The outcome of one VM run."""
+
+    def __init__(self, args):
+        self.args = args
+        self.status = None
+        self.stdout = ""
+        self.stderr = ""
+        self.elapsed = 0.0
+        self.timed_out = False
+        self.started = 0.0
+        self.ended = 0.0
+
+    def lines(self):
+        return self.stdout.splitlines()
+
+    def value(self, key):
+        """The rest of the first line starting with `key: `, or None."""
+        prefix = key + ": "
+        for line in self.lines():
+            if line.startswith(prefix):
+                return line[len(prefix):]
+        return None
+
+    def describe(self):
+        out = ["command: " + " ".join(shlex.quote(a) for a in self.args),
+               f"exit status: {self.status}" + (" (timed out)" if self.timed_out else ""),
+               f"elapsed: {self.elapsed:.1f} s"]
+        for name, text in (("stdout", self.stdout), ("stderr", self.stderr)):
+            tail = text.splitlines()[-25:]
+            out.append(f"{name} ({len(text)} bytes){':' if tail else ''}")
+            out.extend("  " + line for line in tail)
+        return out
+
+
+class Env:
+    def __init__(self, vessel, guests, timeout, extra, tmp):
+        self.vessel = vessel
+        self.guests = guests
+        self.timeout = timeout
+        self.extra = extra
+        self.tmp = tmp
+
+    def kernel(self, fmt):
+        return os.path.join(self.guests, KERNELS.get(fmt, fmt))
+
+    def run(self, kernel, cmdline, mem="256M", cpus=1, initrd=None, console="stdio", send_line=None,
+            stdin="pipe", timeout=None):
+        """Run one VM. send_line: written to the console once the guest
+        prints "ready". stdin "pipe" keeps an open, silent pipe (a terminal
+        nobody types on); "null" gives /dev/null (immediate EOF)."""
+        args = [self.vessel, "vm", "run", "--kernel", kernel, "--mem", mem, "--cpus", str(cpus),
+                "--console", console, "--cmdline", cmdline]
+        if initrd:
+            args += ["--initrd", initrd]
+        args += self.extra
+        r = Run(args)
+        timeout = timeout or self.timeout
+        r.started = time.time()
+        p = subprocess.Popen(args, stdin=subprocess.PIPE if stdin == "pipe" else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = bytearray(), bytearray()
+        ready = threading.Event()
+
+        def pump(stream, buf, watch):
+            while True:
+                chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(4096)
+                if not chunk:
+                    break
+                buf.extend(chunk)
+                if watch and b"ready\n" in buf.replace(b"\r", b""):
+                    ready.set()
+
+        threads = [threading.Thread(target=pump, args=(p.stdout, out, True), daemon=True),
+                   threading.Thread(target=pump, args=(p.stderr, err, False), daemon=True)]
+        for t in threads:
+            t.start()
+        deadline = r.started + timeout
+        if send_line is not None:
+            if ready.wait(timeout):
+                try:
+                    p.stdin.write(send_line.encode())
+                    p.stdin.flush()
+                except OSError:
+                    pass
+        try:
+            r.status = p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            r.timed_out = True
+            p.kill()
+            r.status = p.wait()
+        r.ended = time.time()
+        for t in threads:
+            t.join(5)
+        if p.stdin:
+            try:
+                p.stdin.close()
+            except OSError:
+                pass
+        r.elapsed = r.ended - r.started
+        r.stdout = out.decode(errors="replace").replace("\r", "")
+        r.stderr = err.decode(errors="replace")
+        return r
+
+
+class Check:
+    """Collects failed expectations for one case."""
+
+    def __init__(self, run=None):
+        self.problems = []
+        self.run = run
+
+    def expect(self, cond, msg):
+        if not cond:
+            self.problems.append(msg)
+        return cond
+
+    def status(self, want):
+        r = self.run
+        if r.timed_out:
+            self.problems.append(f"timed out after {r.elapsed:.0f} s")
+        elif r.status != want:
+            self.problems.append(f"exit status {r.status}, want {want}")
+
+    def started(self, name):
+        self.expect(f"test {name} start" in self.run.lines(), f"no 'test {name} start' line")
+
+    def no_sanitizer(self):
+        for m in SANITIZER_MARKERS:
+            self.expect(m not in self.run.stderr, f"stderr mentions {m}")
+
+
+def fnv1a(data):
+    h = 0x811C9DC5
+    for b in data:
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def expected_ram(mem):
+    """RAM ranges vessel's memory map must list for `mem` bytes."""
+    low_end = min(mem, 3 * GiB)
+    ram = [(0, 0x9FC00), (0x100000, low_end - 0x100000)]
+    if mem > 3 * GiB:
+        ram.append((4 * GiB, mem - 3 * GiB))
+    return ram
+
+
+def parse_memmap(run):
+    entries = []
+    for line in run.lines():
+        m = re.fullmatch(r"mem: 0x([0-9a-f]+) 0x([0-9a-f]+) (\d+)", line)
+        if m:
+            entries.append((int(m.group(1), 16), int(m.group(2), 16), int(m.group(3))))
+    return entries
+
+
+def check_memmap(c, run, mem):
+    entries = parse_memmap(run)
+    count = run.value("mem")
+    c.expect(count == f"{len(entries)} entries", f"'mem: {count}' but {len(entries)} entries printed")
+    ram = sorted((a, s) for a, s, t in entries if t == 1)
+    want = expected_ram(mem)
+    c.expect(ram == want, "RAM ranges " + ", ".join(f"{a:#x}+{s:#x}" for a, s in ram) +
+             "; want " + ", ".join(f"{a:#x}+{s:#x}" for a, s in want))
+    for a, s in ((0x9FC00, 0x400), (0xE0000, 0x20000)):
+        c.expect((a, s, 2) in entries, f"no reserved entry {a:#x}+{s:#x}")
+    for a, s, t in entries:
+        if t == 1:
+            continue
+        for ra, rs in want:
+            c.expect(a + s <= ra or a >= ra + rs,
+                     f"entry {a:#x}+{s:#x} type {t} overlaps RAM {ra:#x}+{rs:#x}")
+
+
+# ---------------------------------------------------------------------------
+# The cases. Each takes the Env and returns a Check.
+
+def make_initrd(env, size, name):
+    data = random.Random(size).randbytes(size) if hasattr(random.Random, "randbytes") \
+        else bytes(random.Random(size).getrandbits(8) for _ in range(size))
+    path = os.path.join(env.tmp, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path, data
+
+
+def case_info(fmt, mem="256M", mem_bytes=256 * MiB, initrd_size=12345, stdin="pipe"):
+    def run(env):
+        cmdline = 'test=info  console=ttyS0 "two  spaces" x=1'
+        initrd, data = (None, None)
+        if initrd_size:
+            initrd, data = make_initrd(env, initrd_size, f"initrd-{fmt}-{mem}-{initrd_size}.bin")
+        r = env.run(env.kernel(fmt), cmdline, mem=mem, initrd=initrd, stdin=stdin)
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started("info")
+        c.no_sanitizer()
+        c.expect(r.value("boot") == fmt, f"boot: {r.value('boot')!r}, want {fmt!r}")
+        c.expect(r.value("cmdline") == cmdline, f"cmdline: {r.value('cmdline')!r}, want {cmdline!r}")
+        got = r.value("initrd")
+        if data is None:
+            c.expect(got == "none", f"initrd: {got!r}, want 'none'")
+        else:
+            m = re.fullmatch(r"addr=0x([0-9a-f]+) size=(\d+) fnv1a=0x([0-9a-f]{8})", got or "")
+            if c.expect(m, f"initrd: {got!r}"):
+                c.expect(int(m.group(2)) == len(data), f"initrd size {m.group(2)}, want {len(data)}")
+                c.expect(int(m.group(3), 16) == fnv1a(data),
+                         f"initrd hash {m.group(3)}, want {fnv1a(data):08x}")
+                c.expect(int(m.group(1), 16) % 4096 == 0, "initrd not page aligned")
+            c.expect(r.value("initrd-check") == "ok", f"initrd-check: {r.value('initrd-check')}")
+        rsdp = r.value("rsdp")
+        c.expect(rsdp and rsdp != "none", f"rsdp: {rsdp}")
+        check_memmap(c, r, mem_bytes)
+        c.expect("info: done" in r.lines(), "no 'info: done'")
+        return c
+    return run
+
+
+def case_serial(fmt, test):
+    def run(env):
+        line = "hello vessel 0123456789 abcdefghij"
+        r = env.run(env.kernel(fmt), f"test={test}", send_line=line + "\n")
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started(test)
+        c.no_sanitizer()
+        c.expect("ready" in r.lines(), "no 'ready'")
+        c.expect(f"got: {line}" in r.lines(), f"no 'got: {line}'")
+        return c
+    return run
+
+
+def case_smp(fmt, cpus):
+    def run(env):
+        r = env.run(env.kernel(fmt), "test=smp", cpus=cpus)
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started("smp")
+        c.no_sanitizer()
+        c.expect(r.value("smp") is not None, "no smp: lines")
+        lines = r.lines()
+        c.expect(f"smp: madt lists {cpus} CPUs" in lines, f"MADT does not list {cpus} CPUs")
+        c.expect(f"smp: mptable lists {cpus} CPUs" in lines, f"MP table does not list {cpus} CPUs")
+        c.expect(f"smp: {cpus} of {cpus} CPUs online" in lines, f"not '{cpus} of {cpus} CPUs online'")
+        ids = next((ln[len("smp: apic ids: "):] for ln in lines if ln.startswith("smp: apic ids: ")), "")
+        c.expect(sorted(ids.split(), key=int) == [str(i) for i in range(cpus)] if ids else False,
+                 f"APIC IDs '{ids}', want 0..{cpus - 1}")
+        return c
+    return run
+
+
+def case_simple(fmt, test, want_status, want_line=None, cmdline=None):
+    def run(env):
+        r = env.run(env.kernel(fmt), cmdline or f"test={test}")
+        c = Check(r)
+        c.status(want_status)
+        c.started(test)
+        c.no_sanitizer()
+        if want_line:
+            c.expect(any(re.fullmatch(want_line, ln) for ln in r.lines()), f"no line matching {want_line!r}")
+        return c
+    return run
+
+
+def case_rtc(fmt):
+    def run(env):
+        r = env.run(env.kernel(fmt), "test=rtc")
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started("rtc")
+        c.no_sanitizer()
+        got = r.value("rtc")
+        m = None
+        for ln in r.lines():
+            m = re.fullmatch(r"rtc: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", ln) or m
+        if c.expect(m, f"no 'rtc: YYYY-MM-DD HH:MM:SS' line (first rtc line: {got!r})"):
+            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+            t = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+            c.expect(r.started - 5 <= t <= r.ended + 5,
+                     f"guest time {m.group(1)} is not within 5 s of the host's UTC time "
+                     f"({datetime.datetime.fromtimestamp(r.started, datetime.timezone.utc):%H:%M:%S}"
+                     f"..{datetime.datetime.fromtimestamp(r.ended, datetime.timezone.utc):%H:%M:%S})")
+        return c
+    return run
+
+
+def case_triple(fmt, variant="", strict_reason=True):
+    """strict_reason: stderr must call it a triple fault (or shutdown).
+    Otherwise any crash reason will do: under the PVM flavour of KVM an
+    int3 through an empty IDT ends in an emulation failure instead."""
+    def run(env):
+        test = "triple" + (f"={variant}" if variant else "")
+        r = env.run(env.kernel(fmt), f"test={test}")
+        c = Check(r)
+        c.status(3)
+        c.started(test)
+        c.no_sanitizer()
+        reason = r"triple|shutdown" if strict_reason else r"triple|shutdown|internal error|emulation|fail"
+        c.expect(re.search(reason, r.stderr, re.I), f"stderr does not name the exit reason ({reason})")
+        c.expect(re.search(r"\brip\b", r.stderr, re.I), "stderr has no RIP")
+        return c
+    return run
+
+
+def case_console_file(fmt):
+    def run(env):
+        path = os.path.join(env.tmp, f"console-{fmt}.txt")
+        r = env.run(env.kernel(fmt), "test=info", console="file:" + path)
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.no_sanitizer()
+        c.expect("test info start" not in r.stdout, "guest output leaked to stdout")
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode(errors="replace").replace("\r", "")
+        except OSError as e:
+            text = ""
+            c.expect(False, f"console file: {e}")
+        c.expect("test info start" in text.splitlines(), "console file lacks 'test info start'")
+        c.expect("info: done" in text.splitlines(), "console file lacks 'info: done'")
+        return c
+    return run
+
+
+def case_console_none(fmt):
+    def run(env):
+        r = env.run(env.kernel(fmt), "test=exit=5", console="none")
+        c = Check(r)
+        c.status(11)
+        c.no_sanitizer()
+        c.expect("test exit=5 start" not in r.stdout, "guest output reached stdout with --console none")
+        return c
+    return run
+
+
+def case_demo():
+    def run(env):
+        r = env.run(os.path.join(env.guests, "demo-pvh.elf"), "vessel demo", cpus=2)
+        c = Check(r)
+        c.status(0)
+        c.no_sanitizer()
+        c.expect(any(ln.startswith("vessel demo guest: booted via PVH, 2 CPUs, 256 MiB RAM, cmdline: vessel demo")
+                     for ln in r.lines()), "no demo banner")
+        c.expect("powering off via ACPI" in r.lines(), "demo did not power off through ACPI")
+        return c
+    return run
+
+
+def cases():
+    out = []
+    for fmt in KERNELS:
+        out.append((f"info {fmt} 256M with initrd", case_info(fmt)))
+    out += [
+        ("info pvh 3584M (RAM split around the PCI hole)", case_info("pvh", "3584M", 3584 * MiB)),
+        ("info bzimage 3584M", case_info("bzimage", "3584M", 3584 * MiB)),
+        ("info vmlinux without initrd, stdin at EOF", case_info("vmlinux", initrd_size=0, stdin="null")),
+        ("info pvh 1-byte initrd", case_info("pvh", initrd_size=1)),
+        # Hashing costs the guest a few instructions per byte, and ring-0
+        # instructions can cost a microsecond each: keep this modest.
+        ("info pvh 300 KB initrd", case_info("pvh", initrd_size=300007)),
+        ("serial pvh (polled)", case_serial("pvh", "serial")),
+        ("serial bzimage (polled)", case_serial("bzimage", "serial")),
+        ("serial-irq pvh (UART IRQ 4 through the 8259)", case_serial("pvh", "serial-irq")),
+        ("serial-irq vmlinux (UART IRQ 4 through the I/O APIC)", case_serial("vmlinux", "serial-irq=ioapic")),
+    ]
+    for cpus in (1, 2, 4, 8):
+        out.append((f"smp pvh --cpus {cpus}", case_smp("pvh", cpus)))
+    out += [
+        ("smp bzimage --cpus 2", case_smp("bzimage", 2)),
+        ("smp vmlinux --cpus 3", case_smp("vmlinux", 3)),
+        ("timer pvh (PIT through the 8259)", case_simple("pvh", "timer", STATUS_OK, r"timer: [5-9] ticks")),
+        ("timer vmlinux", case_simple("vmlinux", "timer", STATUS_OK, r"timer: [5-9] ticks")),
+        ("timer-apic pvh (PIT through the I/O APIC)",
+         case_simple("pvh", "timer-apic", STATUS_OK, r"timer-apic: [5-9] ticks")),
+        ("lapic-timer pvh", case_simple("pvh", "lapic-timer", STATUS_OK, r"lapic-timer: [5-9] ticks")),
+        ("rtc pvh", case_rtc("pvh")),
+        ("reboot pvh (i8042 reset)", case_simple("pvh", "reboot", 0)),
+        ("reboot bzimage", case_simple("bzimage", "reboot", 0)),
+        ("triple pvh (ud2, empty IDT)", case_triple("pvh")),
+        ("triple vmlinux (#GP, empty IDT)", case_triple("vmlinux", "gp")),
+        ("triple bzimage (int3, empty IDT)", case_triple("bzimage", "int3", strict_reason=False)),
+        ("poweroff pvh (ACPI S5)", case_simple("pvh", "poweroff", 0)),
+        ("poweroff bzimage", case_simple("bzimage", "poweroff", 0)),
+        ("exit=5 pvh -> status 11", case_simple("pvh", "exit=5", 11)),
+        ("exit=0x7e vmlinux -> status 253", case_simple("vmlinux", "exit=0x7e", 253)),
+        ("--console file:PATH", case_console_file("pvh")),
+        ("--console none", case_console_none("pvh")),
+        ("demo-pvh.elf", case_demo()),
+    ]
+    return out
+
+
+def kvm_usable():
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return False, str(e)
+    os.close(fd)
+    return True, ""
+
+
+def main():
+    vessel = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL")
+    guests = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("VESSEL_GUESTS")
+    if not vessel or not guests:
+        print("usage: test_guests.py VESSEL GUEST_DIR (or set VESSEL and VESSEL_GUESTS)", file=sys.stderr)
+        return 2
+    ok, why = kvm_usable()
+    if not ok:
+        print(f"1..0 # SKIP /dev/kvm not available ({why})")
+        return 0
+    vessel = os.path.abspath(vessel)
+    if not os.access(vessel, os.X_OK):
+        print(f"Bail out! {vessel} is not an executable")
+        return 1
+    guests = os.path.abspath(guests)
+    timeout = float(os.environ.get("VESSEL_TEST_TIMEOUT", "60"))
+    jobs = int(os.environ.get("VESSEL_TEST_JOBS", str(min(4, os.cpu_count() or 1))))
+    extra = shlex.split(os.environ.get("VESSEL_TEST_ARGS", ""))
+    only = os.environ.get("VESSEL_TEST_FILTER", "")
+
+    todo = [(n, f) for n, f in cases() if only in n]
+    print(f"1..{len(todo)}", flush=True)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="vessel-guests-") as tmp:
+        env = Env(vessel, guests, timeout, extra, tmp)
+        missing = [k for k in list(KERNELS.values()) + ["demo-pvh.elf"]
+                   if not os.path.exists(os.path.join(guests, k))]
+
+        def one(fn):
+            try:
+                return fn(env)
+            except Exception as e:  # a bug in the driver must not hide the other cases
+                c = Check()
+                c.problems.append(f"driver error: {type(e).__name__}: {e}")
+                return c
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(one, fn) for _, fn in todo]
+            # Report in order as results arrive: TAP wants ascending numbers.
+            for i, ((name, _), fut) in enumerate(zip(todo, futures), 1):
+                c = fut.result()
+                if c.problems and missing:
+                    c.problems.insert(0, "missing guest images: " + ", ".join(missing))
+                if c.problems:
+                    failed += 1
+                    print(f"not ok {i} - {name}")
+                    for p in c.problems:
+                        print(f"#   {p}")
+                    if c.run:
+                        for line in c.run.describe():
+                            print(f"#   {line}")
+                else:
+                    print(f"ok {i} - {name}" + (f" ({c.run.elapsed:.1f} s)" if c.run else ""))
+                sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
