@@ -37,7 +37,7 @@ test: all $(ASAN)/build.ninja $(FUZZ)/build.ninja
 	@scripts/test-summary.py $(ASAN)/meson-logs/testlog.json $(FUZZ)/meson-logs/testlog.json
 
 bench: all
-	@scripts/install-deps.sh qemu-system-x86 hyperfine
+	@scripts/install-deps.sh qemu-system-x86
 	bench/vm-start
 
 format:

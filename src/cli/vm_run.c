@@ -69,6 +69,56 @@ static int block_stop_signals(sigset_t *old)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Everything that holds host resources, with one release path: the
+ * terminal is restored and the VM torn down before anything is printed. */
+static int boot_and_run(struct vs_vm_config *cfg, enum accel_choice accel, const char *console_spec)
+{
+	struct vs_console console;
+	struct vs_error err = { 0 };
+	struct vs_vm *vm = NULL;
+	bool crashed = false;
+	char report[sizeof(vm->report)] = "";
+	sigset_t old_mask;
+	int status = VS_EXIT_USAGE;
+	int sfd = block_stop_signals(&old_mask);
+
+	if (vs_console_open(&console, console_spec, &err) < 0)
+		goto out_signals;
+	cfg->console = &console;
+	if (vs_vm_create(cfg, &vm, &err) < 0)
+		goto out_console;
+	if (vs_kvm_is_pvm() && vm->boot.is_linux && accel == ACCEL_AUTO) {
+		/* auto means "whatever can run this guest": PVM cannot run
+		 * Linux, and there is no emulator to fall back on yet. */
+		vs_error_msg(
+		    &err,
+		    "`%s` is a Linux kernel, which this host's KVM cannot run, and the emulator is not "
+		    "part of this build yet; --accel kvm tries anyway",
+		    cfg->kernel_path);
+		crashed = true; /* print the PVM note with the error */
+		goto out_vm;
+	}
+	if (vs_kvm_is_pvm() && vm->boot.is_linux)
+		vs_cli_note("%s", pvm_note); /* raw mode keeps output processing */
+	status = vs_vm_run(vm, sfd);
+	memcpy(report, vm->report, sizeof(report));
+	crashed = vm->stop_reason == VS_STOP_CRASH;
+out_vm:
+	vs_vm_destroy(vm);
+out_console:
+	vs_console_close(&console);
+out_signals:
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	if (err.msg[0])
+		vs_cli_error("%s", err.msg);
+	fputs(report, stderr);
+	if (crashed && vs_kvm_is_pvm())
+		vs_cli_note("%s", pvm_note);
+	return status;
+}
+
 int vs_cli_vm_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -85,13 +135,10 @@ int vs_cli_vm_run(int argc, char **argv)
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
 	enum accel_choice accel = ACCEL_AUTO;
 	const char *console_spec = "stdio";
-	struct vs_console console;
 	struct vs_error err = { 0 };
-	struct vs_vm *vm = NULL;
 	enum vs_console_kind kind;
 	const char *console_path;
-	sigset_t old_mask;
-	int opt, status, sfd;
+	int opt;
 	long n;
 
 	opterr = 0;
@@ -153,7 +200,8 @@ int vs_cli_vm_run(int argc, char **argv)
 		vs_cli_error("unexpected argument `%s`; see `vessel vm run --help`", argv[optind]);
 		return VS_EXIT_USAGE;
 	}
-	cfg.console = &console; /* checked for presence only */
+	/* Placeholders: the check only needs them present. */
+	cfg.console = &(struct vs_console){ .in_fd = -1, .out_fd = -1 };
 	cfg.accel = &vs_accel_kvm_ops;
 	if (vs_vm_config_check(&cfg, &err) < 0) {
 		vs_cli_error("%s", err.msg);
@@ -161,29 +209,5 @@ int vs_cli_vm_run(int argc, char **argv)
 	}
 	if (choose_accel(accel, &cfg.accel) < 0)
 		return VS_EXIT_USAGE;
-
-	sfd = block_stop_signals(&old_mask);
-	if (vs_console_open(&console, console_spec, &err) < 0) {
-		vs_cli_error("%s", err.msg);
-		return VS_EXIT_USAGE;
-	}
-	if (vs_vm_create(&cfg, &vm, &err) < 0) {
-		vs_console_close(&console);
-		vs_cli_error("%s", err.msg);
-		return VS_EXIT_USAGE;
-	}
-	/* Raw mode keeps output processing, so this prints cleanly. */
-	if (vs_kvm_is_pvm() && vm->boot.is_linux)
-		vs_cli_note("%s", pvm_note);
-	status = vs_vm_run(vm, sfd);
-	vs_console_close(&console);
-	if (vm->report[0])
-		fputs(vm->report, stderr);
-	if (vm->stop_reason == VS_STOP_CRASH && vs_kvm_is_pvm())
-		vs_cli_note("%s", pvm_note);
-	vs_vm_destroy(vm);
-	if (sfd >= 0)
-		close(sfd);
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	return status;
+	return boot_and_run(&cfg, accel, console_spec);
 }

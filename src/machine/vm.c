@@ -71,6 +71,11 @@ void vs_vm_destroy(struct vs_vm *vm)
 {
 	if (!vm)
 		return;
+	/* Guest RAM goes first: with no host mapping left, KVM has no guest
+	 * page tables to tear down one by one when the VM is destroyed (the
+	 * same order the kernel uses when a VMM simply exits). No vCPU runs
+	 * any more, so nothing can touch the memory in between. */
+	vs_guest_mem_release(&vm->mem);
 	for (int i = 0; i < VS_MAX_CPUS; i++)
 		if (vm->vcpus[i])
 			vm->cfg.accel->vcpu_destroy(vm->vcpus[i]);
@@ -79,7 +84,6 @@ void vs_vm_destroy(struct vs_vm *vm)
 	vs_pc_remove_devices(vm);
 	vs_bus_release(&vm->pio);
 	vs_bus_release(&vm->mmio);
-	vs_guest_mem_release(&vm->mem);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	pthread_mutex_destroy(&vm->stop_lock);

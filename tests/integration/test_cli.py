@@ -126,6 +126,40 @@ def with_kernel(name, data_fn):
     return args
 
 
+def linux_lookalike(ctx, name):
+    """The test bzImage with a kernel_version string, which is how vessel
+    tells a Linux kernel: the setup header's kernel_version (0x20e) is an
+    offset from 0x200 to a NUL-terminated string inside the setup area."""
+    with open(ctx.bz, "rb") as f:
+        data = bytearray(f.read())
+    text = b"6.1.0-vessel-test (lookalike) #1 SMP\0"
+    data[0x300:0x300 + len(text)] = text
+    data[0x20e:0x210] = (0x300 - 0x200).to_bytes(2, "little")
+    return ctx.file(name, bytes(data))
+
+
+def pvm_skip():
+    return None if os.path.exists("/sys/module/kvm_pvm") else "host KVM is not the PVM flavour"
+
+
+def pvm_linux_with_accel_kvm(ctx):
+    """--accel kvm on PVM runs the (lookalike) Linux kernel anyway, with
+    the note about what PVM cannot do."""
+    why = pvm_skip() or (None if ctx.bz and os.path.exists(ctx.bz) else "guest images not built")
+    if why:
+        return "skip", [why], None
+    path = linux_lookalike(ctx, "linux-lookalike-kvm.bin")
+    argv, status, out, err, elapsed = run(ctx, vm_run(ctx, "--accel", "kvm", "--cmdline", "test=exit=0",
+                                                      kernel=path))
+    problems = []
+    if status != 1:
+        problems.append(f"exit status {status}, want 1 (the guest's debug-exit)")
+    check_common(problems, status, err, elapsed)
+    if "pvm" not in err.lower():
+        problems.append("no note about the PVM flavour on stderr")
+    return ("fail" if problems else "ok"), problems, (argv, status, out, err)
+
+
 def root_skip():
     return "running as root: permissions do not stop reads" if os.geteuid() == 0 else None
 
@@ -193,6 +227,10 @@ def cases():
          bad(lambda c: vm_run(c, "--cmdline", "x" * 70000), ["cmdline", "command line"], needs_guests=True)),
         ("unknown subcommand", bad(lambda c: ["vm", "frobnicate"], ["frobnicate"])),
         ("unknown command", bad(lambda c: ["frobnicate"], ["frobnicate"])),
+        ("Linux kernel with --accel auto on a PVM host",
+         bad(lambda c: (vm_run(c, kernel=linux_lookalike(c, "linux-lookalike.bin")), ["linux-lookalike"]),
+             ["linux", "pvm"], needs_guests=True, skip_if=pvm_skip)),
+        ("Linux kernel with --accel kvm on a PVM host runs with a note", pvm_linux_with_accel_kvm),
         ("vessel --help", good(["--help"], ["vm run"])),
         ("vessel vm run --help", good(["vm", "run", "--help"], ["--kernel", "--mem", "--cpus"])),
         ("vessel doctor", good(["doctor"], ["kvm"])),

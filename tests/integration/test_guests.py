@@ -415,6 +415,8 @@ def cases():
         ("rtc pvh", case_rtc("pvh")),
         ("reboot pvh (i8042 reset)", case_simple("pvh", "reboot", 0)),
         ("reboot bzimage", case_simple("bzimage", "reboot", 0)),
+        ("reboot pvh through port 0xcf9", case_simple("pvh", "reboot=cf9", 0)),
+        ("reboot vmlinux through the FADT reset register", case_simple("vmlinux", "reboot=acpi", 0)),
         ("triple pvh (ud2, empty IDT)", case_triple("pvh")),
         ("triple vmlinux (#GP, empty IDT)", case_triple("vmlinux", "gp")),
         ("triple bzimage (int3, empty IDT)", case_triple("bzimage", "int3", strict_reason=False)),

@@ -29,6 +29,14 @@ struct vs_tap_case {
 		}                                                                                         \
 	} while (0)
 
+/* Skip the rest of a case: reported as "ok N - name # SKIP reason". */
+#define SKIP(reason)                                   \
+	do {                                           \
+		printf("#   skipped: %s\n", (reason)); \
+		*failed_ = -1;                         \
+		return;                                \
+	} while (0)
+
 #define TEST(name) static void name(int *failed_)
 #define TAP_CASE(name)      \
 	{                   \

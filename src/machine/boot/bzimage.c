@@ -95,10 +95,14 @@ static int check_header(const uint8_t *img, size_t len, const char *cmdline, uin
 				    VERSION_ARGS(version));
 	setup_sects = img[VS_BP_SETUP_SECTS] ? img[VS_BP_SETUP_SECTS] : VS_BZ_DEFAULT_SETUP_SECTS;
 	*setup_size = (uint64_t)(setup_sects + 1) * VS_BZ_SECTOR;
-	if (*setup_size >= len)
+	if (*setup_size > len)
 		return vs_error_msg(err,
 				    "bzImage: setup sectors (%u) extend past the end of the file (%zu bytes)",
 				    setup_sects, len);
+	if (*setup_size == len)
+		return vs_error_msg(
+		    err, "bzImage: no protected-mode kernel after the %u setup sectors (file truncated?)",
+		    setup_sects);
 	/* The header lies inside the setup area, which is inside the file. */
 	hdr_end = VS_BP_HEADER + (uint64_t)img[VS_BP_JUMP + 1];
 	if (hdr_end < VS_BZ_HDR_MIN_END)

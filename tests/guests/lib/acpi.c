@@ -10,6 +10,10 @@
 #define FADT_DSDT 40
 #define FADT_PM1A_CNT_BLK 64
 #define FADT_CENTURY 108
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116 /* generic address structure, 12 bytes */
+#define FADT_RESET_VALUE 128
+#define FADT_FLAG_RESET_REG_SUP (1u << 10)
 #define FADT_X_DSDT 140
 #define FADT_X_PM1A_CNT_BLK 172 /* generic address structure, 12 bytes */
 
@@ -208,6 +212,21 @@ bool acpi_pm1a_cnt_port(uint16_t *port)
 		}
 	}
 	return false;
+}
+
+bool acpi_reset_reg(uint16_t *port, uint8_t *value)
+{
+	const struct acpi_header *f = acpi_find_table("FACP");
+	const uint8_t *t = (const uint8_t *)f;
+
+	if (!f || f->length <= FADT_RESET_VALUE || !(get32(t + FADT_FLAGS) & FADT_FLAG_RESET_REG_SUP))
+		return false;
+	uint64_t a = get64(t + FADT_RESET_REG + 4);
+	if (t[FADT_RESET_REG] != 1 || !a || a >= 0x10000) /* system I/O space only */
+		return false;
+	*port = (uint16_t)a;
+	*value = t[FADT_RESET_VALUE];
+	return true;
 }
 
 uint8_t acpi_century_reg(void)

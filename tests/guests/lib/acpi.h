@@ -53,6 +53,10 @@ bool acpi_pm1a_cnt_port(uint16_t *port);
 /* The SLP_TYPa value of \_S5 from the DSDT, or -1. */
 int acpi_s5_slp_typ(void);
 
+/* The FADT's reset register when it is an I/O port and flagged as
+ * supported (RESET_REG_SUP). */
+bool acpi_reset_reg(uint16_t *port, uint8_t *value);
+
 /* The FADT's CMOS century register index, or 0. */
 uint8_t acpi_century_reg(void);
 

@@ -51,3 +51,22 @@ void kbd_reset(void)
 	outb(0x64, 0xfe);
 	io_delay_n(100000);
 }
+
+void cf9_reset(void)
+{
+	outb(0xcf9, 0x06);
+	io_delay_n(100000);
+}
+
+bool acpi_reset(void)
+{
+	uint16_t port;
+	uint8_t value;
+
+	if (!acpi_reset_reg(&port, &value))
+		return false;
+	printf("reset: writing 0x%x to the FADT reset register, port 0x%x\n", value, port);
+	outb(port, value);
+	io_delay_n(100000);
+	return true;
+}

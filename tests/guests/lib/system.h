@@ -3,6 +3,7 @@
 #ifndef GUEST_SYSTEM_H
 #define GUEST_SYSTEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DEBUG_EXIT_PORT 0x501
@@ -21,6 +22,14 @@ void acpi_poweroff(void);
 /* Pulse the reset line through the i8042 (0xfe to port 0x64). Returns
  * only if the machine is still alive after a bounded wait. */
 void kbd_reset(void);
+
+/* Write 0x06 (system reset, CPU reset) to the PCI reset control register
+ * 0xcf9. Returns only if the machine is still alive after a bounded wait. */
+void cf9_reset(void);
+
+/* Write the FADT's RESET_VALUE to its RESET_REG. False when the FADT has
+ * no usable reset register; else returns only if still alive. */
+bool acpi_reset(void);
 
 /* Wait roughly `n` microseconds or longer: n writes to the POST port. */
 void io_delay_n(unsigned n);

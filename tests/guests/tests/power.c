@@ -1,19 +1,28 @@
-/* Ways to end the machine: test=reboot (i8042 reset), test=triple (a
- * fault with no usable IDT), test=poweroff (ACPI S5), test=exit=N
- * (isa-debug-exit with value N). Each is the last thing the guest does;
- * if the machine is still running afterwards the test says so and exits
- * with 0x7f. */
+/* Ways to end the machine: test=reboot (i8042 reset; =cf9 and =acpi for
+ * the other reset registers), test=triple (a fault with no usable IDT),
+ * test=poweroff (ACPI S5), test=exit=N (isa-debug-exit with value N).
+ * Each is the last thing the guest does; if the machine is still running
+ * afterwards the test says so and exits with 0x7f. */
 #include "libc.h"
 #include "system.h"
 #include "tests.h"
 
 #define STILL_ALIVE 0x7f
 
+/* arg: "" or "kbd" for the i8042, "cf9" for the reset control register,
+ * "acpi" for the FADT's reset register. */
 void test_reboot(const char *arg)
 {
-	(void)arg;
-	printf("reboot: pulsing reset through the i8042\n");
-	kbd_reset();
+	if (!strcmp(arg, "cf9")) {
+		printf("reboot: writing 0x06 to port 0xcf9\n");
+		cf9_reset();
+	} else if (!strcmp(arg, "acpi")) {
+		if (!acpi_reset())
+			fail("reboot: the FADT has no usable reset register");
+	} else {
+		printf("reboot: pulsing reset through the i8042\n");
+		kbd_reset();
+	}
 	printf("reboot: still running\n");
 	debug_exit(STILL_ALIVE);
 }

@@ -751,17 +751,14 @@ TEST(real_kernel_if_present)
 	uint8_t *img;
 	const char *path, *release;
 
-	if (glob("/boot/vmlinuz-*", 0, NULL, &g) != 0) {
-		*failed_ = -1; /* skipped */
-		return;
-	}
+	if (glob("/boot/vmlinuz-*", 0, NULL, &g) != 0)
+		SKIP("no /boot/vmlinuz-* on this machine");
 	path = g.gl_pathv[0];
 	release = path + strlen("/boot/vmlinuz-");
 	img = read_file(path, &len);
 	if (!img) {
-		*failed_ = -1;
 		globfree(&g);
-		return;
+		SKIP("no readable /boot/vmlinuz-* on this machine");
 	}
 	CHECK(vs_guest_mem_create(&mem, 512 * VS_MiB, &err) == 0);
 	CHECK(load(&mem, img, len, NULL, 0, "console=ttyS0", &info, &err) == 0);
@@ -774,39 +771,10 @@ TEST(real_kernel_if_present)
 	globfree(&g);
 }
 
-/* Like VS_TAP_MAIN, plus TAP skips: a case that sets *failed_ = -1. */
-int main(void)
-{
-	static const struct vs_tap_case cases[] = {
-		TAP_CASE(probe_detects_each_format),
-		TAP_CASE(pvh_elf32_load),
-		TAP_CASE(pvh_without_initrd_or_acpi),
-		TAP_CASE(pvh_elf64_with_8_byte_note),
-		TAP_CASE(elf64_vmlinux_load),
-		TAP_CASE(elf64_virtual_entry_is_translated),
-		TAP_CASE(bzimage_load),
-		TAP_CASE(bzimage_header_variants),
-		TAP_CASE(initrd_goes_below_a_kernel_at_the_top),
-		TAP_CASE(pagetables_identity_map_4g),
-		TAP_CASE(bad_images_are_refused),
-		TAP_CASE(cmdline_and_initrd_limits),
-		TAP_CASE(corrupted_images_never_crash),
-		TAP_CASE(real_kernel_if_present),
-	};
-	size_t n = sizeof(cases) / sizeof(cases[0]);
-	int any = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("1..%zu\n", n);
-	for (size_t i = 0; i < n; i++) {
-		int failed = 0;
-		cases[i].fn(&failed);
-		if (failed < 0)
-			printf("ok %zu - %s # SKIP no readable /boot/vmlinuz-* on this machine\n", i + 1,
-			       cases[i].name);
-		else
-			printf("%s %zu - %s\n", failed ? "not ok" : "ok", i + 1, cases[i].name);
-		any |= failed > 0;
-	}
-	return any;
-}
+VS_TAP_MAIN(TAP_CASE(probe_detects_each_format), TAP_CASE(pvh_elf32_load),
+	    TAP_CASE(pvh_without_initrd_or_acpi), TAP_CASE(pvh_elf64_with_8_byte_note),
+	    TAP_CASE(elf64_vmlinux_load), TAP_CASE(elf64_virtual_entry_is_translated), TAP_CASE(bzimage_load),
+	    TAP_CASE(bzimage_header_variants), TAP_CASE(initrd_goes_below_a_kernel_at_the_top),
+	    TAP_CASE(pagetables_identity_map_4g), TAP_CASE(bad_images_are_refused),
+	    TAP_CASE(cmdline_and_initrd_limits), TAP_CASE(corrupted_images_never_crash),
+	    TAP_CASE(real_kernel_if_present))
