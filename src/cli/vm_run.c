@@ -102,6 +102,9 @@ static int boot_and_run(struct vs_vm_config *cfg, enum accel_choice accel, const
 		vs_cli_note("%s", pvm_note); /* raw mode keeps output processing */
 	status = vs_vm_run(vm, sfd);
 	memcpy(report, vm->report, sizeof(report));
+	if (vm->stop_signal)
+		snprintf(report, sizeof(report), "vessel: stopped by signal %d (%s)\n", vm->stop_signal,
+			 strsignal(vm->stop_signal));
 	crashed = vm->stop_reason == VS_STOP_CRASH;
 out_vm:
 	vs_vm_destroy(vm);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "devices/legacy/uart.h"
@@ -242,6 +243,11 @@ static void console_loop(struct vs_vm *vm, int signal_fd)
 			break;
 		}
 		if (signal_fd >= 0 && (fds[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			/* Consume it, or it stays pending and kills the process
+			 * once the caller unblocks it. */
+			if (read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				vm->stop_signal = (int)si.ssi_signo;
 			vs_vm_request_stop(vm, VS_STOP_USER, 0);
 			break;
 		}

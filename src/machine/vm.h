@@ -63,6 +63,7 @@ struct vs_vm {
 	atomic_bool stopping;
 	enum vs_stop_reason stop_reason;
 	int exit_status;
+	int stop_signal;   /* the host signal that stopped the VM, or 0 */
 	int wake_fd;	   /* eventfd: wakes the console loop when the VM stops */
 	char report[4096]; /* crash / host-error report for the CLI to print */
 };
