@@ -402,7 +402,7 @@ def cases():
         ("serial-irq pvh (UART IRQ 4 through the 8259)", case_serial("pvh", "serial-irq")),
         ("serial-irq vmlinux (UART IRQ 4 through the I/O APIC)", case_serial("vmlinux", "serial-irq=ioapic")),
     ]
-    for cpus in (1, 2, 4, 8):
+    for cpus in (1, 2, 4, 8, 64):
         out.append((f"smp pvh --cpus {cpus}", case_smp("pvh", cpus)))
     out += [
         ("smp bzimage --cpus 2", case_smp("bzimage", 2)),

@@ -21,6 +21,7 @@
  * runs on little-endian x86-64 hosts (ACPI is little-endian).
  */
 #include "machine/firmware/firmware.h"
+#include "machine/firmware/firmware_internal.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -253,29 +254,11 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT local APIC NMI entry is
 
 /* ---- Helpers ---- */
 
-static void acpi_put_str(char *dst, size_t width, const char *src)
-{
-	size_t n = strlen(src);
-	if (n > width)
-		n = width;
-	memset(dst, ' ', width);
-	memcpy(dst, src, n);
-}
-
-static uint8_t acpi_sum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + b[i]);
-	return sum;
-}
-
 /* Fill `*field` (inside [p, p+len)) so the bytes sum to zero. */
 static void acpi_fix_checksum(void *p, size_t len, uint8_t *field)
 {
 	*field = 0;
-	*field = (uint8_t)-acpi_sum(p, len);
+	*field = vs_fw_checksum(p, len);
 }
 
 static void acpi_header_init(struct acpi_header *h, const char *sig, uint32_t len, uint8_t rev)
@@ -283,8 +266,8 @@ static void acpi_header_init(struct acpi_header *h, const char *sig, uint32_t le
 	memcpy(h->signature, sig, 4);
 	h->length = len;
 	h->revision = rev;
-	acpi_put_str(h->oem_id, sizeof(h->oem_id), ACPI_OEM_ID);
-	acpi_put_str(h->oem_table_id, sizeof(h->oem_table_id), ACPI_OEM_TABLE_ID);
+	vs_fw_put_id(h->oem_id, sizeof(h->oem_id), ACPI_OEM_ID);
+	vs_fw_put_id(h->oem_table_id, sizeof(h->oem_table_id), ACPI_OEM_TABLE_ID);
 	h->oem_revision = ACPI_OEM_REVISION;
 	memcpy(h->creator_id, ACPI_CREATOR_ID, 4);
 	h->creator_revision = ACPI_CREATOR_REVISION;
@@ -603,6 +586,8 @@ static int acpi_check_config(const struct vs_firmware_config *cfg, struct vs_err
 {
 	if (cfg->ncpus < 1 || cfg->ncpus > ACPI_MAX_CPUS)
 		return vs_error_msg(err, "ACPI: %d CPUs is outside 1..%d", cfg->ncpus, ACPI_MAX_CPUS);
+	if (cfg->ioapic_id < cfg->ncpus)
+		return vs_error_msg(err, "ACPI: I/O APIC ID %u is also a CPU's APIC ID", cfg->ioapic_id);
 	if (cfg->ioapic_pins < ACPI_ISA_IRQS || cfg->ioapic_pins > 240)
 		return vs_error_msg(err, "ACPI: an I/O APIC with %d pins cannot take the ISA IRQs",
 				    cfg->ioapic_pins);
@@ -661,7 +646,7 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t len, const struct vs
 	io = (struct madt_ioapic *)p;
 	io->type = MADT_IOAPIC;
 	io->length = sizeof(*io);
-	io->id = (uint8_t)cfg->ncpus;
+	io->id = cfg->ioapic_id;
 	io->addr = (uint32_t)cfg->ioapic_addr;
 	io->gsi_base = 0;
 	p += sizeof(*io);
@@ -748,7 +733,8 @@ static uint32_t acpi_madt_len(int ncpus)
 static bool acpi_layout(struct acpi_area *area, const struct vs_firmware_config *cfg)
 {
 	enum { NTABLES = 2 }; /* FADT and MADT; the DSDT and FACS hang off the FADT */
-	uint64_t rsdp_gpa = 0, xsdt_gpa = 0, rsdt_gpa = 0, fadt_gpa = 0, facs_gpa = 0, dsdt_gpa = 0, madt_gpa = 0;
+	uint64_t rsdp_gpa = 0, xsdt_gpa = 0, rsdt_gpa = 0, fadt_gpa = 0, facs_gpa = 0, dsdt_gpa = 0,
+		 madt_gpa = 0;
 	const uint32_t xsdt_len = sizeof(struct acpi_header) + NTABLES * sizeof(uint64_t);
 	const uint32_t rsdt_len = sizeof(struct acpi_header) + NTABLES * sizeof(uint32_t);
 	const uint32_t madt_len = acpi_madt_len(cfg->ncpus);
@@ -790,7 +776,7 @@ static bool acpi_layout(struct acpi_area *area, const struct vs_firmware_config 
 	acpi_header_seal(rsdt);
 
 	memcpy(rsdp->signature, "RSD PTR ", 8);
-	acpi_put_str(rsdp->oem_id, sizeof(rsdp->oem_id), ACPI_OEM_ID);
+	vs_fw_put_id(rsdp->oem_id, sizeof(rsdp->oem_id), ACPI_OEM_ID);
 	rsdp->revision = 2;
 	rsdp->rsdt_addr = (uint32_t)rsdt_gpa;
 	rsdp->length = sizeof(*rsdp);

@@ -14,6 +14,7 @@ struct vs_firmware_config {
 	uint64_t lapic_addr;
 	uint64_t ioapic_addr;
 	int ioapic_pins;
+	uint8_t ioapic_id; /* must differ from every CPU's APIC ID */
 	uint16_t pm1a_evt_port, pm1a_cnt_port, reset_port;
 	uint8_t reset_value;
 	uint8_t sci_irq;

@@ -19,6 +19,7 @@
  * runs on little-endian x86-64 hosts.
  */
 #include "machine/firmware/firmware.h"
+#include "machine/firmware/firmware_internal.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -127,26 +128,6 @@ struct mp_irq {
 } __attribute__((packed));
 _Static_assert(sizeof(struct mp_irq) == 8, "MP interrupt entry is 8 bytes");
 
-static uint8_t mp_checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + b[i]);
-	return (uint8_t)-sum;
-}
-
-/* Copy `src` into a fixed-width field, padded with spaces as the MP
- * specification wants for its ID strings. */
-static void mp_put_str(char *dst, size_t width, const char *src)
-{
-	size_t n = strlen(src);
-	if (n > width)
-		n = width;
-	memset(dst, ' ', width);
-	memcpy(dst, src, n);
-}
-
 static int mp_check_config(const struct vs_firmware_config *cfg, struct vs_error *err)
 {
 	if (cfg->ncpus < 1 || cfg->ncpus > MP_MAX_CPUS)
@@ -156,6 +137,8 @@ static int mp_check_config(const struct vs_firmware_config *cfg, struct vs_error
 				    cfg->ioapic_pins);
 	if (cfg->lapic_addr > UINT32_MAX || cfg->ioapic_addr > UINT32_MAX)
 		return vs_error_msg(err, "MP table: APIC addresses must be below 4 GiB");
+	if (cfg->ioapic_id < cfg->ncpus)
+		return vs_error_msg(err, "MP table: I/O APIC ID %u is also a CPU's APIC ID", cfg->ioapic_id);
 	if (cfg->sci_irq >= MP_ISA_IRQS || cfg->sci_irq == 0 || cfg->sci_irq == MP_CASCADE_IRQ)
 		return vs_error_msg(err, "MP table: SCI IRQ %u is not a usable ISA IRQ", cfg->sci_irq);
 	return 0;
@@ -206,7 +189,7 @@ static void mp_write_bus_ioapic(struct mp_writer *w, const struct vs_firmware_co
 
 	bus->type = MP_ENTRY_BUS;
 	bus->bus_id = MP_ISA_BUS_ID;
-	mp_put_str(bus->bus_type, sizeof(bus->bus_type), "ISA");
+	vs_fw_put_id(bus->bus_type, sizeof(bus->bus_type), "ISA");
 
 	io = mp_take(w, sizeof(*io));
 	io->type = MP_ENTRY_IOAPIC;
@@ -279,7 +262,7 @@ int vs_mptable_build(struct vs_guest_mem *mem, uint64_t addr, uint64_t max_len,
 	fp = (struct mp_floating *)base;
 	ct = (struct mp_config *)(fp + 1);
 	w = (struct mp_writer){ .p = (uint8_t *)(ct + 1), .count = 0 };
-	ioapic_id = (uint8_t)cfg->ncpus;
+	ioapic_id = cfg->ioapic_id;
 	mp_write_cpus(&w, cfg);
 	mp_write_bus_ioapic(&w, cfg, ioapic_id);
 	mp_write_irqs(&w, cfg, ioapic_id);
@@ -287,16 +270,16 @@ int vs_mptable_build(struct vs_guest_mem *mem, uint64_t addr, uint64_t max_len,
 	memcpy(ct->signature, "PCMP", 4);
 	ct->base_length = (uint16_t)(sizeof(*ct) + entries_len);
 	ct->spec_rev = MP_SPEC_REV;
-	mp_put_str(ct->oem_id, sizeof(ct->oem_id), "VESSEL");
-	mp_put_str(ct->product_id, sizeof(ct->product_id), "VESSEL PC");
+	vs_fw_put_id(ct->oem_id, sizeof(ct->oem_id), "VESSEL");
+	vs_fw_put_id(ct->product_id, sizeof(ct->product_id), "VESSEL PC");
 	ct->entry_count = w.count;
 	ct->lapic_addr = (uint32_t)cfg->lapic_addr;
-	ct->checksum = mp_checksum(ct, ct->base_length);
+	ct->checksum = vs_fw_checksum(ct, ct->base_length);
 
 	memcpy(fp->signature, "_MP_", 4);
 	fp->config_addr = (uint32_t)(addr + sizeof(*fp));
 	fp->length = 1;
 	fp->spec_rev = MP_SPEC_REV;
-	fp->checksum = mp_checksum(fp, sizeof(*fp));
+	fp->checksum = vs_fw_checksum(fp, sizeof(*fp));
 	return (int)total;
 }

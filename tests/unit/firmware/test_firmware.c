@@ -670,6 +670,12 @@ TEST(acpi_rejects_bad_config)
 	vs_firmware_default_config(&cfg, 2);
 	cfg.ioapic_pins = 8;
 	CHECK_EQ_U64(vs_acpi_build(&mem, VS_ACPI_ADDR, ACPI_MAX, &cfg, &err), -1);
+	vs_firmware_default_config(&cfg, 4);
+	cfg.ioapic_id = 3; /* clashes with CPU 3 */
+	CHECK_EQ_U64(vs_acpi_build(&mem, VS_ACPI_ADDR, ACPI_MAX, &cfg, &err), -1);
+	CHECK(strstr(err.msg, "I/O APIC ID") != NULL);
+	CHECK_EQ_U64(vs_mptable_build(&mem, VS_MPTABLE_ADDR, 0x10000, &cfg, &err), -1);
+	CHECK(strstr(err.msg, "I/O APIC ID") != NULL);
 	vs_firmware_default_config(&cfg, 2);
 	CHECK_EQ_U64(vs_acpi_build(&mem, VS_ACPI_ADDR + 8, ACPI_MAX, &cfg, &err), -1);
 	CHECK(strstr(err.msg, "aligned") != NULL);
