@@ -24,7 +24,7 @@ $(FUZZ)/build.ninja:
 
 # The main job on a built-in default: boot the demo guest under KVM.
 run: all
-	$(BUILD)/vessel vm run --kernel $(BUILD)/tests/guests/demo-pvh.elf --cmdline "vessel demo" --console stdio
+	$(BUILD)/vessel vm run --kernel $(BUILD)/tests/guests/demo-pvh.elf --cmdline "vessel demo" --cpus 2 --console stdio
 
 # Unit tests, guest tests and integration tests under ASan/UBSan (gcc), the
 # same tree built with clang -Werror, and a bounded fuzzing run.

@@ -22,6 +22,7 @@ static const struct test tests[] = {
 	{ "serial", test_serial },
 	{ "serial-irq", test_serial_irq },
 	{ "smp", test_smp },
+	{ "cpuid", test_cpuid },
 	{ "timer", test_timer },
 	{ "timer-apic", test_timer_apic },
 	{ "lapic-timer", test_lapic_timer },

@@ -284,6 +284,29 @@ def case_smp(fmt, cpus):
         ids = next((ln[len("smp: apic ids: "):] for ln in lines if ln.startswith("smp: apic ids: ")), "")
         c.expect(sorted(ids.split(), key=int) == [str(i) for i in range(cpus)] if ids else False,
                  f"APIC IDs '{ids}', want 0..{cpus - 1}")
+        c.expect("smp: cpuid apic ids match" in lines, "CPUID APIC IDs differ from the LAPIC IDs")
+        return c
+    return run
+
+
+def case_cpuid(cpus):
+    """CPUID as vessel filters it: hypervisor bit and KVM signature, APIC ID
+    0 on the BSP, and a topology leaf that counts --cpus cores."""
+    def run(env):
+        r = env.run(env.kernel("pvh"), "test=cpuid", cpus=cpus)
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started("cpuid")
+        c.no_sanitizer()
+        lines = r.lines()
+        c.expect("cpuid: hypervisor bit 1" in lines, "hypervisor bit not set")
+        c.expect(any(ln.startswith("cpuid: hypervisor signature KVMKVMKVM") for ln in lines),
+                 "no KVMKVMKVM signature at leaf 0x40000000")
+        c.expect("cpuid: apic id 0 x2apic id 0" in lines, "BSP APIC ID is not 0 in leaves 1 and 0xb")
+        c.expect(f"cpuid: topology smt 1 core {cpus}" in lines, f"leaf 0xb does not count {cpus} cores")
+        logical = next((int(ln.split()[3]) for ln in lines if ln.startswith("cpuid: logical processors ")), 0)
+        c.expect(logical >= cpus, f"leaf 1 counts {logical} logical processors, fewer than {cpus}")
+        c.expect(f"cpuid: madt cpus {cpus}" in lines, f"MADT does not list {cpus} CPUs")
         return c
     return run
 
@@ -406,6 +429,8 @@ def cases():
         out.append((f"smp pvh --cpus {cpus}", case_smp("pvh", cpus)))
     out += [
         ("smp bzimage --cpus 2", case_smp("bzimage", 2)),
+        ("cpuid pvh --cpus 1", case_cpuid(1)),
+        ("cpuid pvh --cpus 6", case_cpuid(6)),
         ("smp vmlinux --cpus 3", case_smp("vmlinux", 3)),
         ("timer pvh (PIT through the 8259)", case_simple("pvh", "timer", STATUS_OK, r"timer: [5-9] ticks")),
         ("timer vmlinux", case_simple("vmlinux", "timer", STATUS_OK, r"timer: [5-9] ticks")),

@@ -23,6 +23,7 @@
 #define KVM_TSS_ADDR 0xfffbd000ul
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ul
 #define KVM_CPUID_MAX 256
+#define CPUID_EXTRA 4
 
 struct vs_accel {
 	int kvm_fd;
@@ -285,13 +286,15 @@ static int kvm_vcpu_create(struct vs_accel *acc, int index, struct vs_vcpu **out
 		vs_error_set(err, errno, "mapping the run area of vCPU %d", index);
 		goto fail;
 	}
-	mine = malloc(cpuid_size);
+	/* Room for the leaves the filter synthesises. */
+	mine = malloc(cpuid_size + CPUID_EXTRA * sizeof(cpuid->entries[0]));
 	if (!mine) {
 		vs_error_set(err, ENOMEM, "CPUID of vCPU %d", index);
 		goto fail;
 	}
 	memcpy(mine, cpuid, cpuid_size);
-	vs_kvm_cpuid_filter(mine->entries, (int)mine->nent, index, acc->ncpus);
+	mine->nent = (uint32_t)vs_kvm_cpuid_filter(mine->entries, (int)mine->nent,
+						   (int)mine->nent + CPUID_EXTRA, index, acc->ncpus);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, mine) < 0) {
 		vs_error_set(err, errno, "KVM_SET_CPUID2 on vCPU %d", index);
 		goto fail;

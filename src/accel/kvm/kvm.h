@@ -19,7 +19,8 @@ bool vs_kvm_is_pvm(void);
 int vs_kvm_probe(struct vs_error *err);
 
 /* Adjust the host-supported CPUID for vCPU `index` of `ncpus`: hypervisor
- * bit, APIC IDs and topology leaves, KVM signature leaves. */
-void vs_kvm_cpuid_filter(struct kvm_cpuid_entry2 *entries, int n, int index, int ncpus);
+ * bit, APIC IDs and topology leaves, KVM signature leaves. The table has
+ * room for `cap` entries; returns the new count. */
+int vs_kvm_cpuid_filter(struct kvm_cpuid_entry2 *entries, int n, int cap, int index, int ncpus);
 
 #endif

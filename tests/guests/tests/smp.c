@@ -8,6 +8,7 @@
  * and exits 0 when every CPU came up, 1 otherwise. */
 #include "acpi.h"
 #include "apic.h"
+#include "cpuid.h"
 #include "defs.h"
 #include "io.h"
 #include "libc.h"
@@ -23,10 +24,12 @@ void ap_main(uint32_t ticket);
 static volatile uint32_t ap_online;
 static volatile uint8_t ap_ids[MAX_APS];
 static volatile bool ap_seen[MAX_APS];
+static volatile uint32_t ap_cpuid_ids[MAX_APS]; /* what CPUID says the APIC ID is */
 
 void ap_main(uint32_t ticket)
 {
 	ap_ids[ticket] = lapic_id();
+	ap_cpuid_ids[ticket] = cpuid_apic_id();
 	ap_seen[ticket] = true;
 	__atomic_fetch_add(&ap_online, 1, __ATOMIC_SEQ_CST); /* lock xadd */
 	/* Parked for good: a halted AP with interrupts off is what the test
@@ -139,6 +142,17 @@ void test_smp(const char *arg)
 		}
 	}
 	if (online + 1 != (uint32_t)madt.ncpus)
+		ok = false;
+	/* CPUID must agree with the LAPIC on every CPU (vessel filters
+	 * CPUID per vCPU). */
+	uint32_t mismatches = cpuid_apic_id() != bsp;
+	for (uint32_t t = 0; t < online && t < MAX_APS; t++)
+		if (ap_seen[t] && ap_cpuid_ids[t] != ap_ids[t]) {
+			printf("smp: CPU with APIC ID %u has CPUID APIC ID %u\n", ap_ids[t], ap_cpuid_ids[t]);
+			mismatches++;
+		}
+	printf("smp: cpuid apic ids %s\n", mismatches ? "DIFFER" : "match");
+	if (mismatches)
 		ok = false;
 	printf("smp: %s\n", ok ? "ok" : "FAILED");
 	debug_exit(ok ? 0 : 1);

@@ -10,6 +10,7 @@ void test_info(const char *arg);
 void test_serial(const char *arg);
 void test_serial_irq(const char *arg);
 void test_smp(const char *arg);
+void test_cpuid(const char *arg);
 void test_timer(const char *arg);
 void test_timer_apic(const char *arg);
 void test_lapic_timer(const char *arg);
