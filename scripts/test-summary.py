@@ -29,8 +29,12 @@ for path in sys.argv[1:]:
                 f_ = 1  # crashed or timed out before reporting a failure
             if f_:
                 print(f"FAIL: {t['name']} ({result})")
+            reasons = re.findall(r"^#\s+skipped: ([^\n]*)", out, re.M)
             for m in re.finditer(r"^ok\b[^\n]*#\s*SKIP\s*([^\n]*)", out, re.M | re.I):
-                print(f"skip: {t['name']}: {m.group(1).strip()}")
+                why = m.group(1).strip()
+                if why == "see above" and reasons:
+                    why = reasons.pop(0)
+                print(f"skip: {t['name']}: {why}")
             passed += p
             failed += f_
             skipped += s

@@ -25,6 +25,8 @@ int main(int argc, char **argv)
 		printf("vessel %s\n", VESSEL_VERSION);
 		return VS_EXIT_OK;
 	}
+	if (strcmp(argv[1], "ct") == 0)
+		return vs_cli_ct(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return vs_cli_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vm") == 0) {

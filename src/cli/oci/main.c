@@ -1,0 +1,207 @@
+/* vessel-oci [global options] COMMAND [options] ID: runc's interface. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/oci/oci.h"
+#include "container/state.h"
+#include "util/json.h"
+
+static const char usage[] =
+    "usage: vessel-oci [global options] COMMAND [options] [ID]\n"
+    "\n"
+    "An OCI runtime (runtime-spec " VS_OCI_VERSION ") with runc's command line.\n"
+    "\n"
+    "commands: create start run exec state list kill delete pause resume ps update features spec\n"
+    "\n"
+    "global options:\n"
+    "  --root DIR           state directory (default " VS_OCI_DEFAULT_ROOT ")\n"
+    "  --log FILE           also write errors to FILE\n"
+    "  --log-format F       text or json (default text)\n"
+    "  --systemd-cgroup     refused: vessel manages cgroupfs directly\n"
+    "  --debug              verbose logging\n"
+    "  --version            print the version\n";
+
+static void log_line(const struct oci_globals *g, const char *level, const char *msg)
+{
+	FILE *f;
+	if (!g || !g->log_path)
+		return;
+	f = fopen(g->log_path, "ae");
+	if (!f)
+		return;
+	if (g->log_json) {
+		struct vs_json_writer w;
+		char *text = NULL, ts[64];
+		size_t len;
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		vs_jw_init(&w, 0);
+		vs_jw_object_begin(&w);
+		vs_jw_kv_string(&w, "level", level);
+		vs_jw_kv_string(&w, "msg", msg);
+		vs_jw_kv_string(&w, "time", ts);
+		vs_jw_object_end(&w);
+		if (vs_jw_finish(&w, &text, &len, NULL) == 0) {
+			fprintf(f, "%s\n", text);
+			free(text);
+		}
+	} else {
+		fprintf(f, "%s: %s\n", level, msg);
+	}
+	fclose(f);
+}
+
+void oci_error(const struct oci_globals *g, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vessel-oci: %s\n", msg);
+	log_line(g, "error", msg);
+}
+
+void oci_debug(const struct oci_globals *g, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	if (!g->debug)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vessel-oci: debug: %s\n", msg);
+	log_line(g, "debug", msg);
+}
+
+const char *oci_one_id(const struct oci_globals *g, const char *cmd, int argc, char **argv, int optind_)
+{
+	if (optind_ >= argc) {
+		oci_error(g, "%s: missing container id; usage: vessel-oci %s [options] ID", cmd, cmd);
+		return NULL;
+	}
+	if (optind_ + 1 < argc) {
+		oci_error(g, "%s: unexpected argument `%s`", cmd, argv[optind_ + 1]);
+		return NULL;
+	}
+	return argv[optind_];
+}
+
+int oci_parse_signal(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (*s && !*end)
+		return n > 0 && n < NSIG ? (int)n : -1;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int sig = 1; sig < NSIG; sig++) {
+		const char *name = sigabbrev_np(sig);
+		if (name && strcasecmp(name, s) == 0)
+			return sig;
+	}
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	oci_command_fn fn;
+} commands[] = {
+	{ "create", oci_create },     { "start", oci_start },	{ "run", oci_run },
+	{ "exec", oci_exec },	      { "state", oci_state },	{ "list", oci_list },
+	{ "kill", oci_kill },	      { "delete", oci_delete }, { "pause", oci_pause },
+	{ "resume", oci_resume },     { "ps", oci_ps },		{ "update", oci_update },
+	{ "features", oci_features }, { "spec", oci_spec },
+};
+
+/* Global options come before the command; both "--opt value" and
+ * "--opt=value" forms, as urfave/cli accepts them for runc. */
+static int parse_globals(int argc, char **argv, struct oci_globals *g, int *next)
+{
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i], *val = NULL;
+		const char *eq = strchr(a, '=');
+		size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+#define IS(opt) (nlen == strlen(opt) && strncmp(a, opt, nlen) == 0)
+#define VALUE()                                                       \
+	do {                                                          \
+		if (eq)                                               \
+			val = eq + 1;                                 \
+		else if (i + 1 < argc)                                \
+			val = argv[++i];                              \
+		else {                                                \
+			oci_error(g, "option `%s` needs a value", a); \
+			return -1;                                    \
+		}                                                     \
+	} while (0)
+		if (IS("--root")) {
+			VALUE();
+			g->root = val;
+		} else if (IS("--log")) {
+			VALUE();
+			g->log_path = val;
+		} else if (IS("--log-format")) {
+			VALUE();
+			if (strcmp(val, "json") == 0)
+				g->log_json = true;
+			else if (strcmp(val, "text") == 0)
+				g->log_json = false;
+			else {
+				oci_error(g, "--log-format `%s`: use text or json", val);
+				return -1;
+			}
+		} else if (IS("--systemd-cgroup")) {
+			oci_error(g, "--systemd-cgroup: vessel-oci manages cgroupfs itself and does not "
+				     "drive systemd; "
+				     "use the cgroupfs manager (podman: --cgroup-manager=cgroupfs)");
+			return -1;
+		} else if (IS("--debug")) {
+			g->debug = true;
+		} else if (IS("--rootless") || IS("--criu")) {
+			if (!eq && i + 1 < argc && argv[i + 1][0] != '-')
+				i++; /* accepted for compatibility, ignored */
+		} else if (IS("--version") || IS("-v")) {
+			printf("vessel-oci version %s\nspec: %s\n", VESSEL_VERSION, VS_OCI_VERSION);
+			exit(0);
+		} else if (IS("--help") || IS("-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		} else {
+			oci_error(g, "unknown global option `%s`; see `vessel-oci --help`", a);
+			return -1;
+		}
+#undef IS
+#undef VALUE
+	}
+	*next = i;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct oci_globals g = { .root = VS_OCI_DEFAULT_ROOT };
+	int next;
+	signal(SIGPIPE, SIG_IGN);
+	if (parse_globals(argc, argv, &g, &next) < 0)
+		return 1;
+	if (next >= argc) {
+		fputs(usage, stderr);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[next], commands[i].name) == 0)
+			return commands[i].fn(&g, argc - next, argv + next);
+	oci_error(&g, "unknown command `%s`; see `vessel-oci --help`", argv[next]);
+	return 1;
+}

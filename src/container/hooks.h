@@ -1,0 +1,16 @@
+/* OCI lifecycle hooks: each runs with the container state JSON on stdin,
+ * its own args and env, and an optional timeout. */
+#ifndef VESSEL_CONTAINER_HOOKS_H
+#define VESSEL_CONTAINER_HOOKS_H
+
+#include "container/spec.h"
+#include "util/error.h"
+
+const char *vs_hook_kind_name(enum vs_hook_kind kind); /* "createRuntime", ... */
+
+/* Run every hook of `kind` in order; the first failure stops the chain and
+ * is reported naming the hook. */
+int vs_hooks_run(const struct vs_spec_hooks *hooks, enum vs_hook_kind kind, const char *state_json,
+		 struct vs_error *err);
+
+#endif

@@ -1,0 +1,419 @@
+/* Container init: the runtime side spawns it and drives the handshake of
+ * init.h; the init side builds the container around itself. */
+#include "container/init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "container/cgroup.h"
+#include "container/terminal.h"
+#include "container/hooks.h"
+#include "container/process.h"
+#include "container/rootfs.h"
+#include "container/state.h"
+#include "util/cleanup.h"
+#include "util/file.h"
+
+enum sync_msg {
+	SYNC_MAPPED = 'M', /* runtime → init: maps written, cgroup joined; host pid follows */
+	SYNC_HOOKS = 'H',  /* init → runtime: run prestart/createRuntime hooks now */
+	SYNC_HOOKS_DONE = 'D',
+	SYNC_READY = 'R', /* init → runtime: created, waiting on exec.fifo */
+	SYNC_ERROR = 'E', /* init → runtime: uint16 length + message follow */
+};
+
+static const int clone_flag[VS_NS_COUNT] = {
+	[VS_NS_MOUNT] = CLONE_NEWNS,	  [VS_NS_PID] = CLONE_NEWPID,	[VS_NS_UTS] = CLONE_NEWUTS,
+	[VS_NS_IPC] = CLONE_NEWIPC,	  [VS_NS_NET] = CLONE_NEWNET,	[VS_NS_USER] = CLONE_NEWUSER,
+	[VS_NS_CGROUP] = CLONE_NEWCGROUP, [VS_NS_TIME] = CLONE_NEWTIME,
+};
+
+static int send_byte(int fd, char c)
+{
+	return write(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/* Read one message byte; 0 on EOF (the peer died). */
+static int recv_byte(int fd, char *c)
+{
+	for (;;) {
+		ssize_t n = read(fd, c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return (int)n;
+	}
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- init side --------------------------------------------------------- */
+
+struct init_ctx {
+	const struct vs_init_config *cfg;
+	const struct vs_spec *spec;
+	int sync;
+	pid_t host_pid;
+	int fifo_fd; /* O_PATH to exec.fifo, opened before pivot */
+	int ns_fds[VS_NS_COUNT];
+};
+
+static int join_namespaces(struct init_ctx *c, struct vs_error *err)
+{
+	const struct vs_spec_linux *l = &c->spec->linux;
+	/* Open every path first: after joining the mount namespace the host
+	 * paths may resolve somewhere else. */
+	for (size_t i = 0; i < l->namespaces_count; i++) {
+		const struct vs_spec_namespace *ns = &l->namespaces[i];
+		if (!ns->path || ns->type == VS_NS_PID)
+			continue;
+		c->ns_fds[ns->type] = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (c->ns_fds[ns->type] < 0)
+			return vs_error_set(err, errno, "linux.namespaces[%zu]: opening %s namespace `%s`", i,
+					    vs_ns_type_name(ns->type), ns->path);
+	}
+	/* The user namespace first: it decides what may join the others. */
+	if (c->ns_fds[VS_NS_USER] >= 0 && setns(c->ns_fds[VS_NS_USER], CLONE_NEWUSER) < 0)
+		return vs_error_set(err, errno, "joining user namespace");
+	for (int t = 0; t < VS_NS_COUNT; t++) {
+		if (t == VS_NS_USER || c->ns_fds[t] < 0)
+			continue;
+		if (setns(c->ns_fds[t], clone_flag[t]) < 0)
+			return vs_error_set(err, errno, "joining %s namespace",
+					    vs_ns_type_name((enum vs_ns_type)t));
+	}
+	return 0;
+}
+
+static int unshare_namespaces(struct init_ctx *c, struct vs_error *err)
+{
+	int flags = 0;
+	const struct vs_spec_linux *l = &c->spec->linux;
+	for (size_t i = 0; i < l->namespaces_count; i++) {
+		const struct vs_spec_namespace *ns = &l->namespaces[i];
+		if (!ns->path && ns->type != VS_NS_USER && ns->type != VS_NS_PID)
+			flags |= clone_flag[ns->type];
+	}
+	/* Created here, inside the new user namespace, so that namespace owns
+	 * them. */
+	if (flags && unshare(flags) < 0)
+		return vs_error_set(err, errno, "creating namespaces (unshare 0x%x)", flags);
+	return 0;
+}
+
+static int set_names(const struct vs_spec *spec, struct vs_error *err)
+{
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return vs_error_set(err, errno, "hostname `%s`", spec->hostname);
+	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return vs_error_set(err, errno, "domainname `%s`", spec->domainname);
+	return 0;
+}
+
+static int write_sysctls(const struct vs_spec *spec, struct vs_error *err)
+{
+	for (size_t i = 0; i < spec->linux.sysctl_keys.count; i++) {
+		char path[512];
+		const char *key = spec->linux.sysctl_keys.v[i], *val = spec->linux.sysctl_values.v[i];
+		int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
+		vs_autoclose int fd = -1;
+		if (n < 0 || (size_t)n >= sizeof(path) || strstr(key, ".."))
+			return vs_error_msg(err, "linux.sysctl: bad key `%s`", key);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || vs_write_all(fd, val, strlen(val)) < 0)
+			return vs_error_set(err, errno, "linux.sysctl `%s` = `%s`", key, val);
+	}
+	return 0;
+}
+
+static int run_container_hooks(struct init_ctx *c, enum vs_hook_kind kind, struct vs_error *err)
+{
+	vs_autofree char *state = NULL;
+	if (!c->spec->hooks.count[kind])
+		return 0;
+	state = vs_state_json(c->spec->oci_version, c->cfg->id, "creating", c->host_pid, c->cfg->bundle,
+			      &c->spec->annotation_keys, &c->spec->annotation_values);
+	if (!state)
+		return vs_error_set(err, ENOMEM, "state for hooks");
+	return vs_hooks_run(&c->spec->hooks, kind, state, err);
+}
+
+static int wait_for_start(struct init_ctx *c, struct vs_error *err)
+{
+	char path[64];
+	vs_autoclose int fd = -1;
+	if (c->fifo_fd < 0)
+		return 0;
+	/* Blocks until `start` opens the other end. The O_PATH fd survives
+	 * the pivot; reopening it through /proc gives a real FIFO end. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_error_set(err, errno, "opening exec.fifo (is /proc mounted in the container?)");
+	if (write(fd, "0", 1) != 1)
+		return vs_error_set(err, errno, "writing exec.fifo");
+	close(c->fifo_fd);
+	c->fifo_fd = -1;
+	return 0;
+}
+
+static int init_cgroup_mounts(const struct vs_init_config *cfg, struct vs_rootfs_cgroup_mounts *m,
+			      const char **names, const char **dirs, size_t max)
+{
+	const struct vs_cgroup_hierarchy *h;
+	size_t n = cfg->cgroup ? vs_cgroup_hierarchies(cfg->cgroup, &h) : 0;
+	memset(m, 0, sizeof(*m));
+	m->names = names;
+	m->host_dirs = dirs;
+	for (size_t i = 0; i < n && m->count < max; i++) {
+		if (h[i].name[0] == '\0') {
+			m->v2_dir = h[i].dir;
+			if (n == 1)
+				m->v2 = true;
+			continue;
+		}
+		names[m->count] = h[i].name;
+		dirs[m->count] = h[i].dir;
+		m->count++;
+	}
+	return 0;
+}
+
+static int init_build(struct init_ctx *c, struct vs_error *err)
+{
+	const struct vs_spec *spec = c->spec;
+	const struct vs_init_config *cfg = c->cfg;
+	bool new_user =
+	    vs_spec_namespace_find(spec, VS_NS_USER) && !vs_spec_namespace_find(spec, VS_NS_USER)->path;
+	bool has_mnt = vs_spec_namespace_find(spec, VS_NS_MOUNT) != NULL;
+	char msg;
+	const char *cg_names[16], *cg_dirs[16];
+	struct vs_rootfs_cgroup_mounts cgm;
+
+	if (recv_byte(c->sync, &msg) != 1 || msg != SYNC_MAPPED ||
+	    read_full(c->sync, &c->host_pid, sizeof(c->host_pid)) < 0)
+		return vs_error_msg(err, "runtime went away before the container was set up");
+	if (new_user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return vs_error_set(err, errno,
+				    "becoming root in the new user namespace (are uid/gid 0 mapped?)");
+	if (join_namespaces(c, err) < 0 || unshare_namespaces(c, err) < 0 || set_names(spec, err) < 0)
+		return -1;
+	/* Relative bind-mount sources are relative to the bundle. */
+	if (cfg->bundle && chdir(cfg->bundle) < 0)
+		return vs_error_set(err, errno, "entering bundle `%s`", cfg->bundle);
+	if (cfg->state_dir) {
+		char fifo[4096];
+		snprintf(fifo, sizeof(fifo), "%s/exec.fifo", cfg->state_dir);
+		c->fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
+		if (c->fifo_fd < 0)
+			return vs_error_set(err, errno, "opening `%s`", fifo);
+	}
+	init_cgroup_mounts(cfg, &cgm, cg_names, cg_dirs, VS_ARRAY_SIZE(cg_names));
+	if (has_mnt && vs_rootfs_prepare(spec, &cgm, err) < 0)
+		return -1;
+	if (send_byte(c->sync, SYNC_HOOKS) < 0 || recv_byte(c->sync, &msg) != 1 || msg != SYNC_HOOKS_DONE)
+		return vs_error_msg(err, "runtime went away while running createRuntime hooks");
+	if (run_container_hooks(c, VS_HOOK_CREATE_CONTAINER, err) < 0)
+		return -1;
+	if (has_mnt) {
+		if (vs_rootfs_pivot(spec, cfg->no_pivot, err) < 0 || vs_rootfs_finalize(spec, err) < 0)
+			return -1;
+	} else if (chroot(spec->root_path) < 0 || chdir("/") < 0) {
+		return vs_error_set(err, errno, "chroot into `%s`", spec->root_path);
+	}
+	if (write_sysctls(spec, err) < 0)
+		return -1;
+	if (spec->process.terminal && vs_terminal_setup(cfg->console_socket_fd, &spec->process, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void init_fail(int sync, const struct vs_error *err)
+{
+	uint16_t len = (uint16_t)strnlen(err->msg, sizeof(err->msg));
+	char m = SYNC_ERROR;
+	if (write(sync, &m, 1) == 1 && write(sync, &len, sizeof(len)) == sizeof(len) &&
+	    write(sync, err->msg, len)) {
+		/* delivered; nothing else to do */
+	}
+	_exit(1);
+}
+
+/* init starts as a copy of the runtime and inherits all its fds, among
+ * them the flock on the state directory: keep only what init owns. */
+static void close_inherited_fds(const struct vs_init_config *cfg, int sync)
+{
+	int keep_to = 2 + cfg->preserve_fds;
+	int max = (int)sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = keep_to + 1; fd < max; fd++)
+		if (fd != sync && fd != cfg->console_socket_fd)
+			close(fd);
+}
+
+static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg, int sync)
+{
+	struct init_ctx c = { .cfg = cfg, .spec = cfg->spec, .sync = sync, .fifo_fd = -1 };
+	struct vs_error err = { 0 };
+	struct vs_process_exec_opts po;
+	close_inherited_fds(cfg, sync);
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		c.ns_fds[t] = -1;
+	/* Die with the runtime while it still drives us (create); the bond is
+	 * cut once READY is sent. */
+	if (init_build(&c, &err) < 0)
+		init_fail(sync, &err);
+	if (send_byte(sync, SYNC_READY) < 0)
+		_exit(1);
+	close(sync);
+	/* From here errors can only go to stderr: the runtime has returned. */
+	if (wait_for_start(&c, &err) < 0 || run_container_hooks(&c, VS_HOOK_START_CONTAINER, &err) < 0)
+		goto fail;
+	po = (struct vs_process_exec_opts){
+		.process = &c.spec->process,
+		.seccomp = c.spec->linux.seccomp,
+		.personality_domain = c.spec->linux.has_personality ? c.spec->linux.personality_domain : NULL,
+	};
+	vs_process_exec(&po, &err);
+fail:
+	fprintf(stderr, "vessel-oci: container %s: %s\n", cfg->id, err.msg);
+	_exit(127);
+}
+
+/* ---- runtime side ------------------------------------------------------ */
+
+static int write_id_map(pid_t pid, const char *file, const struct vs_spec_idmap *m, size_t n,
+			struct vs_error *err)
+{
+	char path[64], buf[4096];
+	size_t len = 0;
+	vs_autoclose int fd = -1;
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id, m[i].host_id,
+				 m[i].size);
+		if (w < 0 || (size_t)w >= sizeof(buf) - len)
+			return vs_error_msg(err, "too many %s entries", file);
+		len += (size_t)w;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		return vs_error_set(err, errno, "writing %s", file);
+	return 0;
+}
+
+/* Read init's answer; on ERROR fetch the message. */
+static int expect(int sync, char want, struct vs_error *err)
+{
+	char msg;
+	uint16_t len;
+	char text[VS_ERROR_MSG_MAX];
+	if (recv_byte(sync, &msg) != 1)
+		return vs_error_msg(err, "container init exited during set-up");
+	if (msg == want)
+		return 0;
+	if (msg == SYNC_ERROR && read_full(sync, &len, sizeof(len)) == 0 && len < sizeof(text) &&
+	    read_full(sync, text, len) == 0) {
+		text[len] = '\0';
+		return vs_error_msg(err, "%s", text);
+	}
+	return vs_error_msg(err, "container init sent an unexpected message (0x%02x)", (unsigned char)msg);
+}
+
+int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_error *err)
+{
+	const struct vs_spec *spec = cfg->spec;
+	const struct vs_spec_namespace *user = vs_spec_namespace_find(spec, VS_NS_USER);
+	const struct vs_spec_namespace *pidns = vs_spec_namespace_find(spec, VS_NS_PID);
+	vs_autoclose int pidns_fd = -1, old_pidns = -1;
+	int sv[2], flags = SIGCHLD;
+	pid_t pid;
+
+	if (pidns && pidns->path) {
+		/* setns on a pid namespace moves only our future children. */
+		pidns_fd = open(pidns->path, O_RDONLY | O_CLOEXEC);
+		old_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+		if (pidns_fd < 0 || old_pidns < 0 || setns(pidns_fd, CLONE_NEWPID) < 0)
+			return vs_error_set(err, errno, "joining pid namespace `%s`", pidns->path);
+	} else if (pidns) {
+		flags |= CLONE_NEWPID;
+	}
+	if (user && !user->path)
+		flags |= CLONE_NEWUSER;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return vs_error_set(err, errno, "socketpair");
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		if (old_pidns >= 0)
+			setns(old_pidns, CLONE_NEWPID);
+		return vs_error_set(err, e, "starting the container's init (clone flags 0x%x)", flags);
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		init_main(cfg, sv[1]);
+	}
+	close(sv[1]);
+	if (old_pidns >= 0)
+		setns(old_pidns, CLONE_NEWPID);
+
+	if (user && !user->path &&
+	    (write_id_map(pid, "uid_map", spec->linux.uid_mappings, spec->linux.uid_mappings_count, err) <
+		 0 ||
+	     write_id_map(pid, "gid_map", spec->linux.gid_mappings, spec->linux.gid_mappings_count, err) < 0))
+		goto fail;
+	if (cfg->cgroup && vs_cgroup_enter(cfg->cgroup, pid, err) < 0)
+		goto fail;
+	if (send_byte(sv[0], SYNC_MAPPED) < 0 || write(sv[0], &pid, sizeof(pid)) != sizeof(pid)) {
+		vs_error_set(err, errno, "talking to container init");
+		goto fail;
+	}
+	if (expect(sv[0], SYNC_HOOKS, err) < 0)
+		goto fail;
+	if (cfg->run_runtime_hooks && cfg->run_runtime_hooks(cfg->hooks_opaque, pid, err) < 0)
+		goto fail;
+	if (send_byte(sv[0], SYNC_HOOKS_DONE) < 0) {
+		vs_error_set(err, errno, "talking to container init");
+		goto fail;
+	}
+	if (expect(sv[0], SYNC_READY, err) < 0)
+		goto fail;
+	close(sv[0]);
+	*out_pid = pid;
+	return 0;
+fail:
+	close(sv[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}

@@ -1,0 +1,301 @@
+/* config.json "linux.resources": cgroup limits. Values are range-checked
+ * against their spec types; whether the host's cgroup version can apply
+ * them is the cgroup code's business. */
+#include "container/spec_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+
+/* Memory limits are int64 where -1 means "unlimited"; lower is nonsense. */
+#define MEM_MIN (-1)
+
+/* Enter the sub-object `key` of `obj`: NULL (and *ret 0) when absent. */
+static const struct vs_json *sub(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key,
+				 size_t *mark, int *ret)
+{
+	const struct vs_json *o = NULL;
+	*ret = vs_sp_object(c, obj, key, &o);
+	if (o)
+		*mark = vs_sp_push(c, key);
+	return o;
+}
+
+static int read_device_rule(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_device_rule *d)
+{
+	vs_autofree char *type = NULL, *access = NULL;
+	const struct vs_json *allow;
+
+	if (vs_sp_val_object(c, v) < 0)
+		return -1;
+	allow = vs_sp_member(v, "allow");
+	if (!allow) {
+		vs_sp_push(c, "allow");
+		return vs_sp_fail(c, "required field is missing");
+	}
+	/* Absent type, major, minor or access mean "all" (spec defaults). */
+	d->type = 'a';
+	d->major = d->minor = -1;
+	strcpy(d->access, "rwm");
+	if (vs_sp_bool(c, v, "allow", &d->allow) < 0 || vs_sp_string(c, v, "type", false, &type) < 0 ||
+	    vs_sp_i64(c, v, "major", false, -1, INT64_MAX, &d->major, NULL) < 0 ||
+	    vs_sp_i64(c, v, "minor", false, -1, INT64_MAX, &d->minor, NULL) < 0 ||
+	    vs_sp_string(c, v, "access", false, &access) < 0)
+		return -1;
+	if (type && type[0]) {
+		if (strlen(type) != 1 || !strchr("acb", type[0])) {
+			vs_sp_push(c, "type");
+			return vs_sp_fail(c, "unknown device type `%.16s` (expected a, c or b)", type);
+		}
+		d->type = type[0];
+	}
+	if (access && access[0]) {
+		/* Each of r, w, m at most once; kept in the given order. */
+		size_t n = strlen(access);
+		bool bad = n > 3;
+		for (size_t i = 0; i < n && !bad; i++)
+			bad = !strchr("rwm", access[i]) || memchr(access, access[i], i);
+		if (bad) {
+			vs_sp_push(c, "access");
+			return vs_sp_fail(c, "invalid access `%.16s` (a combination of r, w and m)", access);
+		}
+		memcpy(d->access, access, n + 1);
+	}
+	return 0;
+}
+
+static int read_device_rules(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	const struct vs_json *arr;
+	size_t mark, n;
+	int ret = 0;
+
+	if (vs_sp_array(c, res, "devices", &arr) < 0)
+		return -1;
+	if (!arr || arr->arr.count == 0)
+		return 0;
+	n = arr->arr.count;
+	mark = vs_sp_push(c, "devices");
+	r->devices = vs_sp_alloc_array(c, n, sizeof(*r->devices));
+	if (!r->devices) {
+		ret = -1;
+		goto out;
+	}
+	r->devices_count = n;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		size_t m = vs_sp_push_index(c, i);
+		ret = read_device_rule(c, &arr->arr.items[i], &r->devices[i]);
+		vs_sp_pop(c, m);
+	}
+out:
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+static int read_memory(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	size_t mark = 0;
+	int ret;
+	const struct vs_json *m = sub(c, res, "memory", &mark, &ret);
+	if (!m)
+		return ret;
+	/* kernelTCP, useHierarchy and checkBeforeUpdate are not modelled:
+	 * deprecated or without effect on the cgroup versions in use. */
+	ret = (vs_sp_i64(c, m, "limit", false, MEM_MIN, INT64_MAX, &r->memory_limit, &r->has_memory_limit) <
+		   0 ||
+	       vs_sp_i64(c, m, "reservation", false, MEM_MIN, INT64_MAX, &r->memory_reservation,
+			 &r->has_memory_reservation) < 0 ||
+	       vs_sp_i64(c, m, "swap", false, MEM_MIN, INT64_MAX, &r->memory_swap, &r->has_memory_swap) < 0 ||
+	       vs_sp_i64(c, m, "kernel", false, MEM_MIN, INT64_MAX, &r->memory_kernel,
+			 &r->has_memory_kernel) < 0 ||
+	       vs_sp_u64(c, m, "swappiness", false, &r->memory_swappiness, &r->has_memory_swappiness) < 0 ||
+	       vs_sp_bool(c, m, "disableOOMKiller", &r->disable_oom_killer) < 0)
+		  ? -1
+		  : 0;
+	if (ret == 0 && r->has_memory_swappiness && r->memory_swappiness > 100) {
+		vs_sp_push(c, "swappiness");
+		ret = vs_sp_fail(c, "value %llu out of range (0 to 100)",
+				 (unsigned long long)r->memory_swappiness);
+	}
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+static int read_cpu(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	size_t mark = 0;
+	int ret;
+	const struct vs_json *o = sub(c, res, "cpu", &mark, &ret);
+	if (!o)
+		return ret;
+	/* "burst" is not modelled. */
+	ret = (vs_sp_u64(c, o, "shares", false, &r->cpu_shares, &r->has_cpu_shares) < 0 ||
+	       vs_sp_i64(c, o, "quota", false, -1, INT64_MAX, &r->cpu_quota, &r->has_cpu_quota) < 0 ||
+	       vs_sp_u64(c, o, "period", false, &r->cpu_period, &r->has_cpu_period) < 0 ||
+	       vs_sp_i64(c, o, "realtimeRuntime", false, -1, INT64_MAX, &r->cpu_rt_runtime,
+			 &r->has_cpu_rt_runtime) < 0 ||
+	       vs_sp_u64(c, o, "realtimePeriod", false, &r->cpu_rt_period, &r->has_cpu_rt_period) < 0 ||
+	       vs_sp_string(c, o, "cpus", false, &r->cpu_cpus) < 0 ||
+	       vs_sp_string(c, o, "mems", false, &r->cpu_mems) < 0 ||
+	       vs_sp_i64(c, o, "idle", false, 0, 1, &r->cpu_idle, &r->has_cpu_idle) < 0)
+		  ? -1
+		  : 0;
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+static int read_pids(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	size_t mark = 0;
+	int ret;
+	const struct vs_json *o = sub(c, res, "pids", &mark, &ret);
+	if (!o)
+		return ret;
+	/* 0 and -1 both mean "no limit" to the runtimes podman drives. */
+	ret = vs_sp_i64(c, o, "limit", false, -1, INT64_MAX, &r->pids_limit, &r->has_pids_limit);
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+/* One of the blockIO device lists; `rate_key` is "rate" or "weight". */
+static int read_blkio_list(struct vs_spec_ctx *c, const struct vs_json *blk, const char *key,
+			   const char *rate_key, struct vs_spec_blkio_device **out, size_t *count)
+{
+	const struct vs_json *arr;
+	size_t mark, n;
+	int ret = 0;
+	bool weight = strcmp(rate_key, "weight") == 0;
+
+	if (vs_sp_array(c, blk, key, &arr) < 0)
+		return -1;
+	if (!arr || arr->arr.count == 0)
+		return 0;
+	n = arr->arr.count;
+	mark = vs_sp_push(c, key);
+	*out = vs_sp_alloc_array(c, n, sizeof(**out));
+	if (!*out) {
+		ret = -1;
+		goto out;
+	}
+	*count = n;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		const struct vs_json *v = &arr->arr.items[i];
+		struct vs_spec_blkio_device *d = &(*out)[i];
+		size_t m = vs_sp_push_index(c, i);
+		uint32_t w = 0;
+		/* A weight entry may carry only leafWeight, which cgroup v1
+		 * alone knows and vessel ignores: its weight then reads 0. */
+		ret = (vs_sp_val_object(c, v) < 0 ||
+		       vs_sp_i64(c, v, "major", true, 0, INT64_MAX, &d->major, NULL) < 0 ||
+		       vs_sp_i64(c, v, "minor", true, 0, INT64_MAX, &d->minor, NULL) < 0 ||
+		       (weight ? vs_sp_u32(c, v, rate_key, false, &w, NULL)
+			       : vs_sp_u64(c, v, rate_key, true, &d->rate, NULL)) < 0)
+			  ? -1
+			  : 0;
+		if (ret == 0 && weight && w > UINT16_MAX) {
+			vs_sp_push(c, rate_key);
+			ret = vs_sp_fail(c, "value %u out of range (0 to 65535)", w);
+		}
+		if (weight)
+			d->rate = w;
+		vs_sp_pop(c, m);
+	}
+out:
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+static int read_blkio(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	size_t mark = 0;
+	uint32_t weight = 0;
+	int ret;
+	const struct vs_json *o = sub(c, res, "blockIO", &mark, &ret);
+	if (!o)
+		return ret;
+	ret = vs_sp_u32(c, o, "weight", false, &weight, &r->has_blkio_weight);
+	if (ret == 0 && weight > UINT16_MAX) {
+		vs_sp_push(c, "weight");
+		ret = vs_sp_fail(c, "value %u out of range (0 to 65535)", weight);
+	}
+	r->blkio_weight = (uint16_t)weight;
+	if (ret == 0)
+		ret = (read_blkio_list(c, o, "weightDevice", "weight", &r->blkio_weight_device,
+				       &r->blkio_weight_device_count) < 0 ||
+		       read_blkio_list(c, o, "throttleReadBpsDevice", "rate", &r->blkio_throttle_read_bps,
+				       &r->blkio_throttle_read_bps_count) < 0 ||
+		       read_blkio_list(c, o, "throttleWriteBpsDevice", "rate", &r->blkio_throttle_write_bps,
+				       &r->blkio_throttle_write_bps_count) < 0 ||
+		       read_blkio_list(c, o, "throttleReadIOPSDevice", "rate", &r->blkio_throttle_read_iops,
+				       &r->blkio_throttle_read_iops_count) < 0 ||
+		       read_blkio_list(c, o, "throttleWriteIOPSDevice", "rate", &r->blkio_throttle_write_iops,
+				       &r->blkio_throttle_write_iops_count) < 0)
+			  ? -1
+			  : 0;
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+static int read_hugepages(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	const struct vs_json *arr;
+	size_t mark, n;
+	int ret = 0;
+
+	if (vs_sp_array(c, res, "hugepageLimits", &arr) < 0)
+		return -1;
+	if (!arr || arr->arr.count == 0)
+		return 0;
+	n = arr->arr.count;
+	mark = vs_sp_push(c, "hugepageLimits");
+	r->hugepage_limits = vs_sp_alloc_array(c, n, sizeof(*r->hugepage_limits));
+	if (!r->hugepage_limits) {
+		ret = -1;
+		goto out;
+	}
+	r->hugepage_limits_count = n;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		const struct vs_json *v = &arr->arr.items[i];
+		struct vs_spec_hugepage_limit *h = &r->hugepage_limits[i];
+		size_t m = vs_sp_push_index(c, i);
+		ret =
+		    (vs_sp_val_object(c, v) < 0 || vs_sp_string(c, v, "pageSize", true, &h->page_size) < 0 ||
+		     vs_sp_u64(c, v, "limit", true, &h->limit, NULL) < 0)
+			? -1
+			: 0;
+		vs_sp_pop(c, m);
+	}
+out:
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+int vs_sp_resources(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	/* network (net_cls/net_prio) and rdma are accepted and ignored:
+	 * struct vs_spec_resources does not model them. */
+	if (read_device_rules(c, res, r) < 0 || read_memory(c, res, r) < 0 || read_cpu(c, res, r) < 0 ||
+	    read_pids(c, res, r) < 0 || read_blkio(c, res, r) < 0 || read_hugepages(c, res, r) < 0 ||
+	    vs_sp_map(c, res, "unified", &r->unified_keys, &r->unified_values) < 0)
+		return -1;
+	return 0;
+}
+
+void vs_sp_resources_free(struct vs_spec_resources *r)
+{
+	free(r->devices);
+	free(r->cpu_cpus);
+	free(r->cpu_mems);
+	free(r->blkio_throttle_read_bps);
+	free(r->blkio_throttle_write_bps);
+	free(r->blkio_throttle_read_iops);
+	free(r->blkio_throttle_write_iops);
+	free(r->blkio_weight_device);
+	for (size_t i = 0; i < r->hugepage_limits_count; i++)
+		free(r->hugepage_limits[i].page_size);
+	free(r->hugepage_limits);
+	vs_sp_strv_free(&r->unified_keys);
+	vs_sp_strv_free(&r->unified_values);
+	memset(r, 0, sizeof(*r));
+}
