@@ -187,6 +187,15 @@ static void create_release(struct create_ctx *c)
 	free(c->dir);
 }
 
+/* The host id that container id 0 maps to (0 without mappings). */
+static uint32_t host_id_of_root(const struct vs_spec_idmap *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].container_id == 0)
+			return m[i].host_id;
+	return 0;
+}
+
 static int save_config_copy(struct create_ctx *c, struct vs_error *err)
 {
 	char path[PATH_MAX];
@@ -232,8 +241,12 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 	if (!c->dir)
 		return vs_error_set(err, ENOMEM, "state path");
 	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", c->dir);
-	if (mkfifo(fifo, 0600) < 0)
+	/* Writable by the container's root, who may be a mapped uid. */
+	if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0)
 		return vs_error_set(err, errno, "creating `%s`", fifo);
+	if (chown(fifo, host_id_of_root(c->spec->linux.uid_mappings, c->spec->linux.uid_mappings_count),
+		  host_id_of_root(c->spec->linux.gid_mappings, c->spec->linux.gid_mappings_count)) < 0)
+		return vs_error_set(err, errno, "chown `%s`", fifo);
 
 	now_rfc3339(created, sizeof(created));
 	c->st.id = strdup(c->id);

@@ -191,14 +191,8 @@ char *vs_ct_config_json(const struct vs_ct_opts *o, struct vs_error *err)
 	write_caps(&w, "effective", caps);
 	write_caps(&w, "permitted", caps);
 	vs_jw_object_end(&w);
-	vs_jw_key(&w, "rlimits");
-	vs_jw_array_begin(&w);
-	vs_jw_object_begin(&w);
-	vs_jw_kv_string(&w, "type", "RLIMIT_NOFILE");
-	vs_jw_kv_uint(&w, "hard", 1048576);
-	vs_jw_kv_uint(&w, "soft", 1048576);
-	vs_jw_object_end(&w);
-	vs_jw_array_end(&w);
+	/* No rlimits: the container inherits the caller's, which it may
+	 * lower but, without CAP_SYS_RESOURCE, never raise. */
 	vs_jw_object_end(&w);
 
 	vs_jw_key(&w, "root");

@@ -228,13 +228,6 @@ static int init_build(struct init_ctx *c, struct vs_error *err)
 	/* Relative bind-mount sources are relative to the bundle. */
 	if (cfg->bundle && chdir(cfg->bundle) < 0)
 		return vs_error_set(err, errno, "entering bundle `%s`", cfg->bundle);
-	if (cfg->state_dir) {
-		char fifo[4096];
-		snprintf(fifo, sizeof(fifo), "%s/exec.fifo", cfg->state_dir);
-		c->fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
-		if (c->fifo_fd < 0)
-			return vs_error_set(err, errno, "opening `%s`", fifo);
-	}
 	init_cgroup_mounts(cfg, &cgm, cg_names, cg_dirs, VS_ARRAY_SIZE(cg_names));
 	if (has_mnt && vs_rootfs_prepare(spec, &cgm, err) < 0)
 		return -1;
@@ -243,13 +236,13 @@ static int init_build(struct init_ctx *c, struct vs_error *err)
 	if (run_container_hooks(c, VS_HOOK_CREATE_CONTAINER, err) < 0)
 		return -1;
 	if (has_mnt) {
-		if (vs_rootfs_pivot(spec, cfg->no_pivot, err) < 0 || vs_rootfs_finalize(spec, err) < 0)
+		/* sysctls go in before readonlyPaths make /proc/sys read-only. */
+		if (vs_rootfs_pivot(spec, cfg->no_pivot, err) < 0 || write_sysctls(spec, err) < 0 ||
+		    vs_rootfs_finalize(spec, err) < 0)
 			return -1;
-	} else if (chroot(spec->root_path) < 0 || chdir("/") < 0) {
-		return vs_error_set(err, errno, "chroot into `%s`", spec->root_path);
+	} else if (chroot(spec->root_path) < 0 || chdir("/") < 0 || write_sysctls(spec, err) < 0) {
+		return err->msg[0] ? -1 : vs_error_set(err, errno, "chroot into `%s`", spec->root_path);
 	}
-	if (write_sysctls(spec, err) < 0)
-		return -1;
 	if (spec->process.terminal && vs_terminal_setup(cfg->console_socket_fd, &spec->process, err) < 0)
 		return -1;
 	return 0;
@@ -268,23 +261,23 @@ static void init_fail(int sync, const struct vs_error *err)
 
 /* init starts as a copy of the runtime and inherits all its fds, among
  * them the flock on the state directory: keep only what init owns. */
-static void close_inherited_fds(const struct vs_init_config *cfg, int sync)
+static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int fifo_fd)
 {
 	int keep_to = 2 + cfg->preserve_fds;
 	int max = (int)sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 65536)
 		max = 65536;
 	for (int fd = keep_to + 1; fd < max; fd++)
-		if (fd != sync && fd != cfg->console_socket_fd)
+		if (fd != sync && fd != cfg->console_socket_fd && fd != fifo_fd)
 			close(fd);
 }
 
-static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg, int sync)
+static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg, int sync, int fifo_fd)
 {
-	struct init_ctx c = { .cfg = cfg, .spec = cfg->spec, .sync = sync, .fifo_fd = -1 };
+	struct init_ctx c = { .cfg = cfg, .spec = cfg->spec, .sync = sync, .fifo_fd = fifo_fd };
 	struct vs_error err = { 0 };
 	struct vs_process_exec_opts po;
-	close_inherited_fds(cfg, sync);
+	close_inherited_fds(cfg, sync, fifo_fd);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		c.ns_fds[t] = -1;
 	/* Die with the runtime while it still drives us (create); the bond is
@@ -304,7 +297,7 @@ static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg
 	};
 	vs_process_exec(&po, &err);
 fail:
-	fprintf(stderr, "vessel-oci: container %s: %s\n", cfg->id, err.msg);
+	fprintf(stderr, "vessel: container %s: %s\n", cfg->id, err.msg);
 	_exit(127);
 }
 
@@ -353,7 +346,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	const struct vs_spec *spec = cfg->spec;
 	const struct vs_spec_namespace *user = vs_spec_namespace_find(spec, VS_NS_USER);
 	const struct vs_spec_namespace *pidns = vs_spec_namespace_find(spec, VS_NS_PID);
-	vs_autoclose int pidns_fd = -1, old_pidns = -1;
+	vs_autoclose int pidns_fd = -1, old_pidns = -1, fifo_fd = -1;
 	int sv[2], flags = SIGCHLD;
 	pid_t pid;
 
@@ -368,6 +361,16 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	}
 	if (user && !user->path)
 		flags |= CLONE_NEWUSER;
+	if (cfg->state_dir) {
+		/* Opened here, in the runtime's namespaces: init may not be able
+		 * to reach the state directory once it is a user-namespaced root.
+		 * It reopens the fd for writing through /proc. */
+		char fifo[4096];
+		snprintf(fifo, sizeof(fifo), "%s/exec.fifo", cfg->state_dir);
+		fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
+		if (fifo_fd < 0)
+			return vs_error_set(err, errno, "opening `%s`", fifo);
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return vs_error_set(err, errno, "socketpair");
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
@@ -381,7 +384,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		init_main(cfg, sv[1]);
+		init_main(cfg, sv[1], fifo_fd);
 	}
 	close(sv[1]);
 	if (old_pidns >= 0)

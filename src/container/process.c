@@ -88,17 +88,18 @@ int vs_process_exec(const struct vs_process_exec_opts *o, struct vs_error *err)
 		close(fd);
 	}
 	umask(p->user.has_umask ? (mode_t)p->user.umask : 022);
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
+	 * the switch to a non-root user drops: load it first (the filter must
+	 * then allow setresuid & co, as every sane profile does). With
+	 * no_new_privs it goes last, so it need not allow capset. */
+	if (o->seccomp && !p->no_new_privileges && vs_seccomp_load(o->seccomp, &listener, err) < 0)
+		return -1;
 	if (apply_user(p, err) < 0)
 		return -1;
 	if (p->cwd && chdir(p->cwd) < 0)
 		return vs_error_set(err, errno, "process.cwd `%s`", p->cwd);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return vs_error_set(err, errno, "process.noNewPrivileges");
-	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
-	 * while the capabilities are still there, unless no_new_privs lets
-	 * us load it last (so the filter need not allow capset & co). */
-	if (o->seccomp && !p->no_new_privileges && vs_seccomp_load(o->seccomp, &listener, err) < 0)
-		return -1;
 	if (p->has_caps && vs_caps_apply(&p->caps, err) < 0)
 		return -1;
 	if (o->seccomp && p->no_new_privileges && vs_seccomp_load(o->seccomp, &listener, err) < 0)
