@@ -188,10 +188,6 @@ static int check_request(const struct vs_spec_caps *want, const struct cap_tripl
 	if ((bad = want->inheritable & ~((want->bounding & cur_bounding) | cur->inheritable)))
 		return vs_error_msg(err, "capabilities: inheritable %s is not in the bounding set",
 				    cap_label(bad, buf, sizeof(buf)));
-	if ((bad = want->ambient & ~(want->permitted & want->inheritable)))
-		return vs_error_msg(
-		    err, "capabilities: ambient %s must also be in the permitted and inheritable sets",
-		    cap_label(bad, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -243,7 +239,11 @@ int vs_caps_apply(const struct vs_spec_caps *caps, struct vs_error *err)
 		.effective = caps->effective & known,
 		.inheritable = caps->inheritable & known,
 		.permitted = caps->permitted & known,
-		.ambient = caps->ambient & known,
+		/* The kernel only raises an ambient capability that is both
+		 * permitted and inheritable. runc's own `runc spec` lists ambient
+		 * caps without inheritable ones and runc skips them with a
+		 * warning; we skip them the same way so such configs run. */
+		.ambient = caps->ambient & known & caps->permitted & caps->inheritable,
 	};
 	struct cap_triple cur = { 0 };
 

@@ -200,7 +200,7 @@ static void unmake_dirs(const char *dir, size_t created_at)
  * controllers enabled in their parent first, v1 cpuset levels get CPUs
  * and memory nodes. *created_at is the offset of the '/' before the first
  * level created here (0 when all existed). */
-static int make_dirs(const struct vs_cgroup_mount *m, const char *dir, size_t *created_at,
+static int make_dirs(const struct vs_cgroup_mount *m, const char *dir, bool enable_v2, size_t *created_at,
 		     struct vs_error *err)
 {
 	char path[PATH_MAX];
@@ -216,7 +216,7 @@ static int make_dirs(const struct vs_cgroup_mount *m, const char *dir, size_t *c
 		while (next < len && path[next] != '/')
 			next++;
 		path[i] = '\0';
-		if (m->controllers & VS_CG_UNIFIED)
+		if (enable_v2 && (m->controllers & VS_CG_UNIFIED))
 			vs_cgroup_v2_enable_controllers(path);
 		path[i] = '/';
 		char saved = path[next];
@@ -282,7 +282,10 @@ int vs_cgroup_create_in(const struct vs_cgroup_env *env, const char *cgroups_pat
 			vs_error_set(err, ENOMEM, "creating the cgroup");
 			goto unwind;
 		}
-		if (make_dirs(m, dir, &created[i], err) < 0) {
+		/* On a hybrid host the v2 tree only tracks processes: enabling
+		 * a controller there changes the host for everyone (crun, for
+		 * one, then refuses to run), so only pure v2 hosts get it. */
+		if (make_dirs(m, dir, layout.kind == VS_CGROUP_V2, &created[i], err) < 0) {
 			free(dir);
 			goto unwind;
 		}
