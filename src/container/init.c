@@ -2,6 +2,7 @@
  * init.h; the init side builds the container around itself. */
 #include "container/init.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -259,17 +260,40 @@ static void init_fail(int sync, const struct vs_error *err)
 	_exit(1);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
 /* init starts as a copy of the runtime and inherits all its fds, among
- * them the flock on the state directory: keep only what init owns. */
+ * them the flock on the state directory: keep only what init owns. One
+ * close_range() per gap, not a close() per possible fd. */
 static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int fifo_fd)
 {
-	int keep_to = 2 + cfg->preserve_fds;
-	int max = (int)sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (int fd = keep_to + 1; fd < max; fd++)
-		if (fd != sync && fd != cfg->console_socket_fd && fd != fifo_fd)
-			close(fd);
+	int keep[] = { sync, cfg->console_socket_fd, fifo_fd };
+	unsigned int from = (unsigned int)(3 + cfg->preserve_fds);
+	qsort(keep, VS_ARRAY_SIZE(keep), sizeof(keep[0]), cmp_int);
+	for (size_t i = 0; i < VS_ARRAY_SIZE(keep); i++) {
+		if (keep[i] < 0 || (unsigned int)keep[i] < from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	if (syscall(SYS_close_range, from, ~0u, 0) < 0 && errno == ENOSYS) {
+		/* Kernels before 5.9: walk the fds that are actually open. */
+		DIR *d = opendir("/proc/self/fd");
+		struct dirent *e;
+		int dfd = d ? dirfd(d) : -1;
+		while (d && (e = readdir(d))) {
+			int fd = atoi(e->d_name);
+			if (e->d_name[0] != '.' && fd >= 3 + cfg->preserve_fds && fd != dfd && fd != sync &&
+			    fd != cfg->console_socket_fd && fd != fifo_fd)
+				close(fd);
+		}
+		if (d)
+			closedir(d);
+	}
 }
 
 static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg, int sync, int fifo_fd)
