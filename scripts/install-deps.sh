@@ -2,7 +2,7 @@
 # Install the Debian packages vessel needs to build and test, only those
 # missing, so a warm machine pays nothing. Usage: install-deps.sh [extra...]
 set -eu
-need="meson ninja-build gcc clang libclang-rt-14-dev python3 pkg-config binutils libseccomp-dev busybox-static $*"
+need="meson ninja-build gcc clang libclang-rt-14-dev python3 pkg-config binutils libseccomp-dev busybox-static podman runc netavark iptables $*"
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

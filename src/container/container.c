@@ -394,6 +394,22 @@ int vs_container_start(const char *root, const char *id, struct vs_error *err)
 		}
 	}
 	unlink(path);
+	/* End-of-file means init exec'd the process (its fifo end is
+	 * close-on-exec); 'E' + reason means it failed first, e.g. in a
+	 * startContainer hook. */
+	fcntl(fifo, F_SETFL, 0);
+	{
+		char why[VS_ERROR_MSG_MAX];
+		size_t got = 0;
+		ssize_t n;
+		while (got < sizeof(why) - 1 && (n = read(fifo, why + got, sizeof(why) - 1 - got)) > 0)
+			got += (size_t)n;
+		why[got] = '\0';
+		if (got > 0 && why[0] == 'E') {
+			vs_error_msg(err, "container `%s`: %s", id, why + 1);
+			goto out;
+		}
+	}
 	if (load_saved_spec(root, &st, &spec, err) < 0)
 		goto out;
 	if (spec.hooks.count[VS_HOOK_POSTSTART]) {
@@ -427,6 +443,13 @@ int vs_container_kill(const char *root, const char *id, int sig, bool all, struc
 	} else if (kill(st.pid, sig) < 0) {
 		vs_error_set(err, errno, "container `%s`: sending signal %d to %d", id, sig, (int)st.pid);
 		goto out;
+	} else if (sig == SIGKILL && st.cgroup && vs_cgroup_open(st.cgroup, &cg, err) == 0) {
+		/* A frozen task cannot act on SIGKILL: thaw a paused container
+		 * so it dies now (runc does the same). */
+		bool frozen = false;
+		if (vs_cgroup_is_frozen(cg, &frozen, err) == 0 && frozen &&
+		    vs_cgroup_freeze(cg, false, err) < 0)
+			goto out;
 	}
 	rc = 0;
 out:
@@ -449,6 +472,23 @@ static bool wait_gone(const struct vs_state *st)
 	return !vs_state_init_alive(st);
 }
 
+/* A create killed before it recorded its cgroup may still have made the
+ * directories: find them again from the saved config (written first) and
+ * the id. vs_cgroup_create is idempotent for existing directories. */
+static int reopen_unrecorded_cgroup(const char *root, const struct vs_state *st, struct vs_cgroup **cg,
+				    struct vs_error *err)
+{
+	struct vs_spec spec;
+	int rc;
+	if (load_saved_spec(root, st, &spec, err) < 0) {
+		vs_error_clear(err);
+		return 0; /* killed before even the config was saved: no cgroup yet */
+	}
+	rc = vs_cgroup_create(spec.linux.cgroups_path, st->id, cg, err);
+	vs_spec_free(&spec);
+	return rc;
+}
+
 int vs_container_delete(const char *root, const char *id, bool force, struct vs_error *err)
 {
 	struct vs_state st;
@@ -457,8 +497,17 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 	struct vs_cgroup *cg = NULL;
 	const char *status;
 	int rc = -1;
-	if (open_container(root, id, &lock_fd, &st, err) < 0)
+	if (vs_state_lock(root, id, &lock_fd, err) < 0)
 		return -1;
+	if (vs_state_load(root, id, &st, err) < 0) {
+		/* A create killed before its first state save leaves a
+		 * directory with at most the fifo and config copy: nothing
+		 * runs and no cgroup exists yet. */
+		if (!force)
+			return vs_error_prefix(err, "(delete --force removes it) ");
+		vs_error_clear(err);
+		return vs_state_remove(root, id, err);
+	}
 	memset(&spec, 0, sizeof(spec));
 	status = status_of(root, &st);
 	if (!force && strcmp(status, "stopped") != 0 && strcmp(status, "created") != 0) {
@@ -466,6 +515,9 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 		goto out;
 	}
 	if (st.cgroup && vs_cgroup_open(st.cgroup, &cg, err) < 0)
+		goto out;
+	if (!st.cgroup && strcmp(st.phase, "creating") == 0 &&
+	    reopen_unrecorded_cgroup(root, &st, &cg, err) < 0)
 		goto out;
 	if (vs_state_init_alive(&st)) {
 		if (cg) {

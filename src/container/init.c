@@ -80,6 +80,7 @@ struct init_ctx {
 	int sync;
 	pid_t host_pid;
 	int fifo_fd; /* O_PATH to exec.fifo, opened before pivot */
+	int fifo_w;  /* its write end once `start` opened it; -1 before */
 	int ns_fds[VS_NS_COUNT];
 };
 
@@ -157,9 +158,11 @@ static int write_sysctls(const struct vs_spec *spec, struct vs_error *err)
 static int run_container_hooks(struct init_ctx *c, enum vs_hook_kind kind, struct vs_error *err)
 {
 	vs_autofree char *state = NULL;
+	/* createContainer runs during create, startContainer once it is done. */
+	const char *status = kind == VS_HOOK_START_CONTAINER ? "created" : "creating";
 	if (!c->spec->hooks.count[kind])
 		return 0;
-	state = vs_state_json(c->spec->oci_version, c->cfg->id, "creating", c->host_pid, c->cfg->bundle,
+	state = vs_state_json(c->spec->oci_version, c->cfg->id, status, c->host_pid, c->cfg->bundle,
 			      &c->spec->annotation_keys, &c->spec->annotation_values);
 	if (!state)
 		return vs_error_set(err, ENOMEM, "state for hooks");
@@ -182,6 +185,10 @@ static int wait_for_start(struct init_ctx *c, struct vs_error *err)
 		return vs_error_set(err, errno, "writing exec.fifo");
 	close(c->fifo_fd);
 	c->fifo_fd = -1;
+	/* Kept open (close-on-exec): `start` reads until end-of-file, which
+	 * comes when the process is exec'd, and only then runs the poststart
+	 * hooks. A failure before the exec is written here as 'E' + reason. */
+	c->fifo_w = vs_steal_fd(&fd);
 	return 0;
 }
 
@@ -298,7 +305,7 @@ static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int 
 
 static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg, int sync, int fifo_fd)
 {
-	struct init_ctx c = { .cfg = cfg, .spec = cfg->spec, .sync = sync, .fifo_fd = fifo_fd };
+	struct init_ctx c = { .cfg = cfg, .spec = cfg->spec, .sync = sync, .fifo_fd = fifo_fd, .fifo_w = -1 };
 	struct vs_error err = { 0 };
 	struct vs_process_exec_opts po;
 	close_inherited_fds(cfg, sync, fifo_fd);
@@ -321,6 +328,9 @@ static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg
 	};
 	vs_process_exec(&po, &err);
 fail:
+	if (c.fifo_w >= 0 && write(c.fifo_w, "E", 1) == 1 && write(c.fifo_w, err.msg, strlen(err.msg)) < 0) {
+		/* `start` then only sees that init died */
+	}
 	fprintf(stderr, "vessel: container %s: %s\n", cfg->id, err.msg);
 	_exit(127);
 }

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/cleanup.h"
 
@@ -136,11 +137,15 @@ static int read_device(struct vs_spec_ctx *c, const struct vs_json *v, struct vs
 	    vs_sp_u32(c, v, "uid", false, &d->uid, &d->has_uid) < 0 ||
 	    vs_sp_u32(c, v, "gid", false, &d->gid, &d->has_gid) < 0)
 		return -1;
-	if (d->has_file_mode && d->file_mode > 07777) {
+	/* podman passes the host device's whole st_mode, file type bits
+	 * included (020666 for a char device): the type comes from `type`,
+	 * so keep the permission bits, as runc does. Anything beyond a file
+	 * type is still an error. */
+	if (d->has_file_mode && (d->file_mode & ~(uint32_t)(S_IFMT | 07777))) {
 		vs_sp_push(c, "fileMode");
-		return vs_sp_fail(c, "mode %#o has bits outside 07777 (the file type comes from `type`)",
-				  d->file_mode);
+		return vs_sp_fail(c, "mode %#o has bits outside a file type and 07777", d->file_mode);
 	}
+	d->file_mode &= 07777;
 	return 0;
 }
 

@@ -64,6 +64,10 @@ int vs_terminal_setup(int socket_fd, const struct vs_spec_process *p, struct vs_
 	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return vs_error_set(err, errno, "process.terminal: opening `%s`", name);
+	/* The pty was opened by root; the process may run as another user,
+	 * who must own its terminal (runc does the same). */
+	if (fchown(slave, p->user.uid, (gid_t)-1) < 0)
+		return vs_error_set(err, errno, "process.terminal: giving `%s` to uid %u", name, p->user.uid);
 	if (p->has_console_size) {
 		struct winsize ws = { .ws_row = (unsigned short)p->console_size.height,
 				      .ws_col = (unsigned short)p->console_size.width };
