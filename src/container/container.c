@@ -110,6 +110,7 @@ struct create_ctx {
 	struct vs_state st;
 	struct vs_cgroup *cg;
 	int console_fd;
+	int listener_fd;
 };
 
 static int run_runtime_hooks(void *opaque, pid_t pid, struct vs_error *err)
@@ -146,12 +147,9 @@ static int copy_strv(struct vs_strv *dst, const struct vs_strv *src)
 
 static int create_checks(const struct vs_spec *spec, const struct vs_create_opts *o, struct vs_error *err)
 {
-	const struct vs_spec_namespace *t = vs_spec_namespace_find(spec, VS_NS_TIME);
 	struct stat sb;
 	if (!spec->has_process)
 		return vs_error_msg(err, "config.json: process is required to create a container");
-	if (t && !t->path)
-		return vs_error_msg(err, "linux.namespaces: creating a time namespace is not supported yet");
 	if (spec->process.terminal && !o->console_socket)
 		return vs_error_msg(err, "process.terminal needs --console-socket");
 	if (stat(spec->root_path, &sb) < 0 || !S_ISDIR(sb.st_mode))
@@ -178,6 +176,8 @@ static void create_release(struct create_ctx *c)
 		vs_cgroup_free(c->cg);
 	if (c->console_fd >= 0)
 		close(c->console_fd);
+	if (c->listener_fd >= 0)
+		close(c->listener_fd);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	if (c->spec == &c->spec_storage)
@@ -276,12 +276,19 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 		if (c->console_fd < 0)
 			return -1;
 	}
+	/* listenerPath is a host path: connect now, init sends on it later. */
+	if (c->spec->linux.seccomp && vs_seccomp_uses_notify(c->spec->linux.seccomp)) {
+		c->listener_fd = vs_seccomp_listener_connect(c->spec->linux.seccomp->listener_path, err);
+		if (c->listener_fd < 0)
+			return -1;
+	}
 	icfg = (struct vs_init_config){
 		.spec = c->spec,
 		.id = c->id,
 		.bundle = bundle,
 		.state_dir = c->dir,
 		.console_socket_fd = c->console_fd,
+		.seccomp_listener_fd = c->listener_fd,
 		.preserve_fds = o->preserve_fds,
 		.cgroup = c->cg,
 		.no_pivot = o->no_pivot,
@@ -306,7 +313,7 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 int vs_container_create(const char *root, const char *id, const struct vs_create_opts *o, pid_t *pid,
 			struct vs_error *err)
 {
-	struct create_ctx c = { .root = root, .id = id, .lock_fd = -1, .console_fd = -1 };
+	struct create_ctx c = { .root = root, .id = id, .lock_fd = -1, .console_fd = -1, .listener_fd = -1 };
 	int rc;
 	if (vs_state_check_id(id, err) < 0)
 		return -1;

@@ -23,6 +23,7 @@
 #include "container/hooks.h"
 #include "container/process.h"
 #include "container/rootfs.h"
+#include "container/seccomp.h"
 #include "container/state.h"
 #include "util/cleanup.h"
 #include "util/file.h"
@@ -117,7 +118,9 @@ static int unshare_namespaces(struct init_ctx *c, struct vs_error *err)
 	const struct vs_spec_linux *l = &c->spec->linux;
 	for (size_t i = 0; i < l->namespaces_count; i++) {
 		const struct vs_spec_namespace *ns = &l->namespaces[i];
-		if (!ns->path && ns->type != VS_NS_USER && ns->type != VS_NS_PID)
+		/* user and pid come with the clone, time from the runtime (a new
+		 * time namespace only takes in the unsharer's children). */
+		if (!ns->path && ns->type != VS_NS_USER && ns->type != VS_NS_PID && ns->type != VS_NS_TIME)
 			flags |= clone_flag[ns->type];
 	}
 	/* Created here, inside the new user namespace, so that namespace owns
@@ -256,6 +259,24 @@ static int init_build(struct init_ctx *c, struct vs_error *err)
 	return 0;
 }
 
+/* process.c calls this with the seccomp notification fd right before
+ * exec: hand it to the listener the runtime connected to at create. */
+static int send_listener(void *opaque, int fd, struct vs_error *err)
+{
+	struct init_ctx *c = opaque;
+	const struct vs_spec_seccomp *sc = c->spec->linux.seccomp;
+	vs_autofree char *state =
+	    vs_state_json(c->spec->oci_version, c->cfg->id, "created", c->host_pid, c->cfg->bundle,
+			  &c->spec->annotation_keys, &c->spec->annotation_values);
+	if (c->cfg->seccomp_listener_fd < 0)
+		return vs_error_msg(err, "linux.seccomp.listenerPath: no listener connection");
+	if (vs_seccomp_listener_send(c->cfg->seccomp_listener_fd, sc->listener_metadata, fd, c->host_pid,
+				     state, err) < 0)
+		return vs_error_prefix(err, "linux.seccomp.listenerPath `%s`: ", sc->listener_path);
+	close(c->cfg->seccomp_listener_fd);
+	return 0;
+}
+
 static void init_fail(int sync, const struct vs_error *err)
 {
 	uint16_t len = (uint16_t)strnlen(err->msg, sizeof(err->msg));
@@ -277,7 +298,7 @@ static int cmp_int(const void *a, const void *b)
  * close_range() per gap, not a close() per possible fd. */
 static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int fifo_fd)
 {
-	int keep[] = { sync, cfg->console_socket_fd, fifo_fd };
+	int keep[] = { sync, cfg->console_socket_fd, fifo_fd, cfg->seccomp_listener_fd };
 	unsigned int from = (unsigned int)(3 + cfg->preserve_fds);
 	qsort(keep, VS_ARRAY_SIZE(keep), sizeof(keep[0]), cmp_int);
 	for (size_t i = 0; i < VS_ARRAY_SIZE(keep); i++) {
@@ -295,7 +316,7 @@ static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int 
 		while (d && (e = readdir(d))) {
 			int fd = atoi(e->d_name);
 			if (e->d_name[0] != '.' && fd >= 3 + cfg->preserve_fds && fd != dfd && fd != sync &&
-			    fd != cfg->console_socket_fd && fd != fifo_fd)
+			    fd != cfg->console_socket_fd && fd != fifo_fd && fd != cfg->seccomp_listener_fd)
 				close(fd);
 		}
 		if (d)
@@ -325,6 +346,8 @@ static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg
 		.process = &c.spec->process,
 		.seccomp = c.spec->linux.seccomp,
 		.personality_domain = c.spec->linux.has_personality ? c.spec->linux.personality_domain : NULL,
+		.send_listener = send_listener,
+		.listener_opaque = &c,
 	};
 	vs_process_exec(&po, &err);
 fail:
@@ -375,12 +398,37 @@ static int expect(int sync, char want, struct vs_error *err)
 	return vs_error_msg(err, "container init sent an unexpected message (0x%02x)", (unsigned char)msg);
 }
 
+/* A new time namespace for our next child, with the spec's clock offsets
+ * (they can only be written before a process enters it). *old gets our
+ * own time namespace back for the caller to restore. */
+static int new_time_namespace(const struct vs_spec_linux *l, int *old, struct vs_error *err)
+{
+	char text[128];
+	int n;
+	vs_autoclose int fd = -1;
+	*old = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (*old < 0)
+		return vs_error_set(err, errno, "linux.namespaces: time namespaces are not available");
+	if (unshare(CLONE_NEWTIME) < 0)
+		return vs_error_set(err, errno, "linux.namespaces: creating a time namespace");
+	if (!l->has_time_offsets)
+		return 0;
+	n = snprintf(text, sizeof(text), "monotonic %lld %u\nboottime %lld %u\n",
+		     (long long)l->monotonic_secs, l->monotonic_nanosecs, (long long)l->boottime_secs,
+		     l->boottime_nanosecs);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		return vs_error_set(err, errno, "linux.timeOffsets: writing /proc/self/timens_offsets");
+	return 0;
+}
+
 int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_error *err)
 {
 	const struct vs_spec *spec = cfg->spec;
 	const struct vs_spec_namespace *user = vs_spec_namespace_find(spec, VS_NS_USER);
 	const struct vs_spec_namespace *pidns = vs_spec_namespace_find(spec, VS_NS_PID);
-	vs_autoclose int pidns_fd = -1, old_pidns = -1, fifo_fd = -1;
+	const struct vs_spec_namespace *timens = vs_spec_namespace_find(spec, VS_NS_TIME);
+	vs_autoclose int pidns_fd = -1, old_pidns = -1, old_timens = -1, fifo_fd = -1;
 	int sv[2], flags = SIGCHLD;
 	pid_t pid;
 
@@ -395,6 +443,13 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	}
 	if (user && !user->path)
 		flags |= CLONE_NEWUSER;
+	if (timens && !timens->path && new_time_namespace(&spec->linux, &old_timens, err) < 0) {
+		if (old_timens >= 0)
+			setns(old_timens, CLONE_NEWTIME);
+		if (old_pidns >= 0)
+			setns(old_pidns, CLONE_NEWPID);
+		return -1;
+	}
 	if (cfg->state_dir) {
 		/* Opened here, in the runtime's namespaces: init may not be able
 		 * to reach the state directory once it is a user-namespaced root.
@@ -414,6 +469,8 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 		close(sv[1]);
 		if (old_pidns >= 0)
 			setns(old_pidns, CLONE_NEWPID);
+		if (old_timens >= 0)
+			setns(old_timens, CLONE_NEWTIME);
 		return vs_error_set(err, e, "starting the container's init (clone flags 0x%x)", flags);
 	}
 	if (pid == 0) {
@@ -423,6 +480,8 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	close(sv[1]);
 	if (old_pidns >= 0)
 		setns(old_pidns, CLONE_NEWPID);
+	if (old_timens >= 0)
+		setns(old_timens, CLONE_NEWTIME);
 
 	if (user && !user->path &&
 	    (write_id_map(pid, "uid_map", spec->linux.uid_mappings, spec->linux.uid_mappings_count, err) <

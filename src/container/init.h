@@ -36,6 +36,7 @@ struct vs_init_config {
 	const char *bundle;
 	const char *state_dir;	  /* holds exec.fifo; NULL for a process that starts at once */
 	int console_socket_fd;	  /* connected --console-socket, or -1 */
+	int seccomp_listener_fd;  /* connected linux.seccomp.listenerPath, or -1 */
 	int preserve_fds;	  /* extra fds after 0-2 kept open (LISTEN_FDS style) */
 	struct vs_cgroup *cgroup; /* entered before init runs anything; may be NULL */
 	bool no_pivot;

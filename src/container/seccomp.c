@@ -466,10 +466,10 @@ static int send_with_fd(int sock, const char *msg, size_t len, int fd)
 	return 0;
 }
 
-int vs_seccomp_send_listener(const char *listener_path, const char *metadata, int fd, pid_t pid,
-			     const char *state_json, struct vs_error *err)
+int vs_seccomp_listener_connect(const char *listener_path, struct vs_error *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock, rc;
 
 	if (!listener_path || !*listener_path)
 		return vs_error_msg(err, "linux.seccomp.listenerPath is empty");
@@ -477,28 +477,51 @@ int vs_seccomp_send_listener(const char *listener_path, const char *metadata, in
 		return vs_error_msg(err,
 				    "linux.seccomp.listenerPath `%s` is longer than a UNIX socket path (%zu)",
 				    listener_path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, listener_path, strlen(listener_path) + 1);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return vs_error_set(err, errno, "seccomp listener: socket");
+	do
+		rc = connect(sock, (struct sockaddr *)&sa, sizeof(sa));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		int e = errno;
+		close(sock);
+		return vs_error_set(err, e, "seccomp listener: connecting to `%s`", listener_path);
+	}
+	return sock;
+}
+
+int vs_seccomp_listener_send(int sock, const char *metadata, int fd, pid_t pid, const char *state_json,
+			     struct vs_error *err)
+{
+	size_t len = 0;
+	vs_autofree char *msg = NULL;
 	if (!state_json)
 		return vs_error_msg(err, "seccomp listener: no container state to send");
 	if (fd < 0)
 		return vs_error_msg(err, "seccomp listener: no notification fd to send");
-	memcpy(sa.sun_path, listener_path, strlen(listener_path) + 1);
-
-	size_t len = 0;
-	vs_autofree char *msg = process_state_json(metadata, pid, state_json, &len);
+	msg = process_state_json(metadata, pid, state_json, &len);
 	if (!msg)
 		return vs_error_set(err, ENOMEM, "seccomp listener: building the process state");
-
-	vs_autoclose int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		return vs_error_set(err, errno, "seccomp listener: socket");
-	int rc;
-	do
-		rc = connect(sock, (struct sockaddr *)&sa, sizeof(sa));
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return vs_error_set(err, errno, "seccomp listener: connecting to `%s`", listener_path);
 	if (send_with_fd(sock, msg, len, fd) < 0)
-		return vs_error_set(err, errno, "seccomp listener: sending the state to `%s`", listener_path);
+		return vs_error_set(err, errno, "seccomp listener: sending the state");
+	return 0;
+}
+
+int vs_seccomp_send_listener(const char *listener_path, const char *metadata, int fd, pid_t pid,
+			     const char *state_json, struct vs_error *err)
+{
+	vs_autoclose int sock = -1;
+	if (!state_json)
+		return vs_error_msg(err, "seccomp listener: no container state to send");
+	if (fd < 0)
+		return vs_error_msg(err, "seccomp listener: no notification fd to send");
+	sock = vs_seccomp_listener_connect(listener_path, err);
+	if (sock < 0)
+		return -1;
+	if (vs_seccomp_listener_send(sock, metadata, fd, pid, state_json, err) < 0)
+		return vs_error_prefix(err, "`%s`: ", listener_path);
 	/* close() could only fail for a socket with nothing left to flush
 	 * into our hands; the data is already queued to the peer. */
 	return 0;

@@ -57,6 +57,13 @@ bool vs_seccomp_uses_notify(const struct vs_spec_seccomp *s);
  * verbatim. `pid` is the container process as seen by the runtime. The
  * connection is closed afterwards; `fd` stays open and owned by the
  * caller. */
+/* The two halves of vs_seccomp_send_listener: the runtime connects while
+ * the host's listenerPath is reachable, the container process sends its
+ * notification fd on that socket right before exec. */
+int vs_seccomp_listener_connect(const char *listener_path, struct vs_error *err);
+int vs_seccomp_listener_send(int sock, const char *metadata, int fd, pid_t pid, const char *state_json,
+			     struct vs_error *err);
+
 int vs_seccomp_send_listener(const char *listener_path, const char *metadata, int fd, pid_t pid,
 			     const char *state_json, struct vs_error *err);
 

@@ -27,6 +27,7 @@ case does not spoil the next.
 Needs root and a writable /sys/fs/cgroup; otherwise every case is skipped.
 """
 import json
+import threading
 import os
 import random
 import select
@@ -1449,6 +1450,92 @@ def scenario_concurrency(ctx, rt, step, rounds=5):
 
 # ---- main -------------------------------------------------------------------
 
+# ---- 9. time namespace and seccomp notify -----------------------------------
+
+
+def scenario_time_and_notify(ctx, rt, step):
+    # A new time namespace with a boottime offset of one year: the
+    # container's uptime is a year ahead of the host's.
+    year = 365 * 86400
+    cid = ctx.new_id(rt, "timens")
+
+    def with_time(cfg, b):
+        cfg["linux"]["namespaces"].append({"type": "time"})
+        cfg["linux"]["timeOffsets"] = {"boottime": {"secs": year, "nanosecs": 0},
+                                       "monotonic": {"secs": 100, "nanosecs": 0}}
+    b = ctx.bundle(rt, cid, ("/bin/cat", "/proc/uptime"), edit=with_time)
+    try:
+        p = []
+        with open("/proc/uptime") as f:
+            host_up = float(f.read().split()[0])
+        r = rt.run(["run", "--bundle", b, cid], cwd=b)
+        expect_status(p, r, 0, "run")
+        try:
+            up = float(r.out.split()[0])
+            if not year <= up - host_up <= year + 60:
+                p.append(f"container uptime {up} is not the host's {host_up} + one year")
+        except (ValueError, IndexError):
+            p.append(f"no uptime printed: {r.out!r}")
+        p += leftovers(rt, cid, b, ctx.cgpath(cid))
+        step("time namespace: timeOffsets move the container's boottime clock", p, [r],
+             todo=None if rt.is_vessel else "runc 1.1 has no time namespaces")
+    finally:
+        force_cleanup(rt, cid, b, ctx.cgpath(cid))
+
+    # seccomp SCMP_ACT_NOTIFY: the listener at listenerPath gets the OCI
+    # message and the notification fd; once it closes the fd, the notified
+    # syscall fails with ENOSYS.
+    cid = ctx.new_id(rt, "notify")
+    sock_path = os.path.join(ctx.tmp, f"listener-{cid}.sock")
+
+    def with_notify(cfg, b):
+        cfg["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "listenerPath": sock_path, "listenerMetadata": "vessel-test",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+    b = ctx.bundle(rt, cid, ("/bin/sh", "-c", "mkdir /tmp/n; echo mkdir=$?"), edit=with_notify)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    srv.settimeout(CMD_TIMEOUT)
+    got = {}
+
+    def listen():
+        try:
+            conn, _ = srv.accept()
+            msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+            got["msg"], got["fds"] = msg, fds
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+        except OSError as e:
+            got["error"] = str(e)
+    t = threading.Thread(target=listen)
+    t.start()
+    try:
+        p = []
+        r = rt.run(["run", "--bundle", b, cid], cwd=b)
+        t.join(CMD_TIMEOUT)
+        expect_status(p, r, 0, "run")
+        if "mkdir=1" not in r.out:
+            p.append(f"the notified mkdir did not fail once the listener closed the fd: {r.out!r}")
+        if len(got.get("fds", [])) != 1:
+            p.append(f"listener got {len(got.get('fds', []))} fds, want 1 ({got.get('error', '')})")
+        try:
+            m = json.loads(got.get("msg", b"{}"))
+            if m.get("fds") != ["seccompFd"] or m.get("metadata") != "vessel-test":
+                p.append(f"listener message fds/metadata: {m.get('fds')!r} {m.get('metadata')!r}")
+            if (m.get("state") or {}).get("id") != cid or not isinstance(m.get("pid"), int):
+                p.append(f"listener message state/pid wrong: {m!r}")
+        except ValueError:
+            p.append(f"listener message is not JSON: {got.get('msg')!r}")
+        p += leftovers(rt, cid, b, ctx.cgpath(cid))
+        step("seccomp notify: listenerPath gets the state and the notification fd", p, [r])
+    finally:
+        srv.close()
+        force_cleanup(rt, cid, b, ctx.cgpath(cid))
+
+
 SCENARIOS = [
     ("lifecycle", scenario_lifecycle),
     ("run", scenario_run),
@@ -1458,6 +1545,7 @@ SCENARIOS = [
     ("features and spec", scenario_features_spec),
     ("console", scenario_console),
     ("concurrency", scenario_concurrency),
+    ("time and notify", scenario_time_and_notify),
 ]
 
 
