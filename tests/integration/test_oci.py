@@ -1536,6 +1536,45 @@ def scenario_time_and_notify(ctx, rt, step):
         force_cleanup(rt, cid, b, ctx.cgpath(cid))
 
 
+def scenario_join_namespaces(ctx, rt, step):
+    """A second container joins the first one's uts, ipc and net namespaces
+    by path: it sees the first one's hostname and network interfaces."""
+    a = ctx.new_id(rt, "ns-owner")
+    ba = ctx.bundle(rt, a, ("/bin/sleep", "60"))
+    b = ctx.new_id(rt, "ns-joiner")
+    try:
+        p = []
+        r1 = rt.run(["run", "--detach", "--bundle", ba, a], cwd=ba)
+        expect_status(p, r1, 0, "run --detach of the namespace owner")
+        pid = ((state_of(rt, a, p)[0] or {}) if r1.status == 0 else {}).get("pid")
+        results = [r1]
+        if pid:
+            def join(cfg, bdir):
+                cfg["hostname"] = None
+                del cfg["hostname"]
+                cfg["linux"]["namespaces"] = [
+                    {"type": "pid"}, {"type": "mount"},
+                    {"type": "uts", "path": f"/proc/{pid}/ns/uts"},
+                    {"type": "ipc", "path": f"/proc/{pid}/ns/ipc"},
+                    {"type": "network", "path": f"/proc/{pid}/ns/net"}]
+            bb = ctx.bundle(rt, b, ("/bin/sh", "-c", "hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/uts"),
+                            edit=join)
+            r2 = rt.run(["run", "--bundle", bb, b], cwd=bb)
+            results.append(r2)
+            expect_status(p, r2, 0, "run of the joiner")
+            lines = r2.out.split()
+            if not lines or lines[0] != "oci-test":
+                p.append(f"joiner's hostname is {lines[:1]!r}, want the owner's 'oci-test'")
+            want = [os.readlink(f"/proc/{pid}/ns/net"), os.readlink(f"/proc/{pid}/ns/uts")]
+            if lines[1:3] != want:
+                p.append(f"joiner's namespaces {lines[1:3]!r}, want the owner's {want!r}")
+            p += leftovers(rt, b, bb, ctx.cgpath(b))
+        step("namespaces joined by path: uts, ipc and net of another container", p, results)
+    finally:
+        force_cleanup(rt, b, os.path.join(ctx.tmp, "b-" + b), ctx.cgpath(b))
+        force_cleanup(rt, a, ba, ctx.cgpath(a))
+
+
 SCENARIOS = [
     ("lifecycle", scenario_lifecycle),
     ("run", scenario_run),
@@ -1546,6 +1585,7 @@ SCENARIOS = [
     ("console", scenario_console),
     ("concurrency", scenario_concurrency),
     ("time and notify", scenario_time_and_notify),
+    ("join namespaces", scenario_join_namespaces),
 ]
 
 
