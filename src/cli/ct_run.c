@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -11,6 +12,7 @@
 #include "container/state.h"
 #include "machine/guest_mem.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 /* podman's convention: the container's own status passes through, so
  * vessel's own failures use 125. */
@@ -37,7 +39,8 @@ static int parse_cpus(const char *s, uint64_t *millis)
 {
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || *end || v <= 0 || v > 4096)
+	/* !(v > 0) also refuses NaN; hex floats are not a CPU count. */
+	if (end == s || *end || !(v > 0) || v > 4096 || strpbrk(s, "xXnNiI"))
 		return -1;
 	*millis = (uint64_t)(v * 1000 + 0.5);
 	return *millis ? 0 : -1;
@@ -66,6 +69,7 @@ int vs_cli_ct(int argc, char **argv)
 	char id[64];
 	long n;
 	int opt, status;
+	uint32_t rnd;
 	pid_t pid;
 
 	if (argc < 2 || strcmp(argv[1], "run") != 0) {
@@ -151,7 +155,9 @@ int vs_cli_ct(int argc, char **argv)
 		vs_cli_error("building the container config: %s", err.msg);
 		return CT_EXIT_SETUP;
 	}
-	snprintf(id, sizeof(id), "ct-%d-%08lx", (int)getpid(), random() & 0xffffffffl);
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = (uint32_t)vs_now_ns();
+	snprintf(id, sizeof(id), "ct-%d-%08x", (int)getpid(), rnd);
 	co.spec = &spec;
 	co.config_json = config;
 	if (vs_container_create(root, id, &co, &pid, &err) < 0) {
@@ -164,7 +170,10 @@ int vs_cli_ct(int argc, char **argv)
 		struct vs_error ignored = { 0 };
 		vs_cli_error("%s", err.msg);
 		vs_container_delete(root, id, true, &ignored);
-		return CT_EXIT_SETUP;
+		/* init exits 126 (not executable) or 127 (not found) when the
+		 * exec fails, as a shell and podman report it. */
+		status = vs_wait_status(pid);
+		return status == 126 || status == 127 ? status : CT_EXIT_SETUP;
 	}
 	status = vs_wait_forwarding(pid);
 	if (vs_container_delete(root, id, true, &err) < 0)

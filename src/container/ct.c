@@ -156,6 +156,8 @@ char *vs_ct_config_json(const struct vs_ct_opts *o, struct vs_error *err)
 		"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL
 	};
 	static const char *const ro_opts[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	static const char *const tmp_opts[] = { "nosuid", "nodev", "mode=1777", NULL };
+	static const char *const run_opts[] = { "nosuid", "nodev", "mode=755", NULL };
 	struct vs_spec_seccomp seccomp;
 	struct vs_json_writer w;
 	uint64_t caps = vs_defaults_caps();
@@ -183,6 +185,8 @@ char *vs_ct_config_json(const struct vs_ct_opts *o, struct vs_error *err)
 	vs_jw_array_begin(&w);
 	vs_jw_string(&w, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	vs_jw_string(&w, "TERM=xterm");
+	vs_jw_string(&w, "HOME=/root");
+	vs_jw_string(&w, "container=vessel");
 	vs_jw_array_end(&w);
 	vs_jw_kv_string(&w, "cwd", "/");
 	vs_jw_key(&w, "capabilities");
@@ -211,6 +215,12 @@ char *vs_ct_config_json(const struct vs_ct_opts *o, struct vs_error *err)
 	write_mount(&w, "/dev/mqueue", "mqueue", "mqueue", no_opts);
 	write_mount(&w, "/sys", "sysfs", "sysfs", ro_opts);
 	write_mount(&w, "/sys/fs/cgroup", "cgroup", "cgroup", ro_opts);
+	if (o->readonly) {
+		/* As podman's --read-only: scratch space stays writable. */
+		write_mount(&w, "/tmp", "tmpfs", "tmpfs", tmp_opts);
+		write_mount(&w, "/var/tmp", "tmpfs", "tmpfs", tmp_opts);
+		write_mount(&w, "/run", "tmpfs", "tmpfs", run_opts);
+	}
 	vs_jw_array_end(&w);
 
 	vs_jw_key(&w, "linux");

@@ -351,11 +351,12 @@ static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg
 	};
 	vs_process_exec(&po, &err);
 fail:
-	if (c.fifo_w >= 0 && write(c.fifo_w, "E", 1) == 1 && write(c.fifo_w, err.msg, strlen(err.msg)) < 0) {
-		/* `start` then only sees that init died */
-	}
-	fprintf(stderr, "vessel: container %s: %s\n", cfg->id, err.msg);
-	_exit(127);
+	/* `start` reports the reason it reads from the fifo; only when that
+	 * cannot reach it is stderr the place. */
+	if (!(c.fifo_w >= 0 && write(c.fifo_w, "E", 1) == 1 &&
+	      write(c.fifo_w, err.msg, strlen(err.msg)) == (ssize_t)strlen(err.msg)))
+		fprintf(stderr, "vessel: container %s: %s\n", cfg->id, err.msg);
+	_exit(err.code == EACCES || err.code == ENOEXEC ? 126 : 127);
 }
 
 /* ---- runtime side ------------------------------------------------------ */

@@ -1,0 +1,842 @@
+#!/usr/bin/env python3
+"""`vessel ct run` end to end on a busybox root filesystem. Prints TAP.
+
+Usage: test_ct.py [VESSEL]   (or $VESSEL)
+
+Builds a throwaway rootfs (a static /bin/busybox, one symlink per applet,
+empty proc sys dev etc tmp mnt) and runs containers on it: exit status and
+output pass-through, cgroup limits as seen from inside, hostname, --ro,
+--net none/host, the pid namespace, the default capability set, masked and
+read-only paths, the default seccomp profile, stdin, signal forwarding, and
+bad input (status 125 with one line on stderr naming the problem).
+
+After every case the test checks that nothing was left behind: no new
+entry under /run/vessel/ct, no new cgroup directory
+/sys/fs/cgroup/*/vessel/ct-*, no process whose root directory is the test
+rootfs. Anything left is reported in that case and then removed so that
+the next case starts clean.
+
+Needs root, cgroupfs and a static busybox (/bin/busybox or $BUSYBOX);
+each case prints a TAP skip without them.
+"""
+import glob
+import os
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
+TIMEOUT_S = 30          # one container run
+QUICK_S = 10            # bad input must be rejected faster than this
+STATE_ROOT = "/run/vessel/ct"
+CGROUP_GLOB = "/sys/fs/cgroup/*/vessel/ct-*"
+CGROUP_GLOB_V2 = "/sys/fs/cgroup/vessel/ct-*"
+# podman's default capability set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+# NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID SYS_CHROOT.
+DEFAULT_CAPS = "00000000800405fb"
+EXIT_SETUP = 125
+
+
+class Ctx:
+    def __init__(self, vessel, tmp, rootfs):
+        self.vessel = vessel
+        self.tmp = tmp
+        self.rootfs = rootfs
+        self.root_id = None
+        if rootfs:
+            st = os.stat(rootfs)
+            self.root_id = (st.st_dev, st.st_ino)
+        self.base_state = set(state_entries())
+        self.base_cgroups = set(cgroup_dirs())
+
+
+# ---------------------------------------------------------------- leftovers
+
+def state_entries():
+    try:
+        return sorted(os.listdir(STATE_ROOT))
+    except FileNotFoundError:
+        return []
+
+
+def cgroup_dirs():
+    return sorted(set(glob.glob(CGROUP_GLOB) + glob.glob(CGROUP_GLOB_V2)))
+
+
+def container_pids(ctx):
+    """Host pids of processes whose root directory is the test rootfs."""
+    pids = []
+    if not ctx.root_id:
+        return pids
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{name}/root")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == ctx.root_id:
+            pids.append(int(name))
+    return pids
+
+
+def ns_pid(pid):
+    """The innermost pid of a host pid (the NSpid line of its status)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except OSError:
+        pass
+    return None
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def leftovers(ctx):
+    new_state = [e for e in state_entries() if e not in ctx.base_state]
+    new_cg = [d for d in cgroup_dirs() if d not in ctx.base_cgroups]
+    procs = container_pids(ctx)
+    return new_state, new_cg, procs
+
+
+def check_leftovers(ctx, problems):
+    """Report what a run left behind (after a short grace period), then
+    remove it."""
+    deadline = time.monotonic() + 2
+    while True:
+        new_state, new_cg, procs = leftovers(ctx)
+        if not (new_state or new_cg or procs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for e in new_state:
+        problems.append(f"left behind: {STATE_ROOT}/{e}")
+    for d in new_cg:
+        problems.append(f"left behind: cgroup {d}")
+    for p in procs:
+        problems.append(f"left behind: process {p} ({comm(p)}) in the container rootfs")
+    if new_state or new_cg or procs:
+        clean_up(ctx)
+
+
+def rmdir_tree(path):
+    for dirpath, dirnames, _ in sorted(os.walk(path), key=lambda t: -len(t[0])):
+        try:
+            os.rmdir(dirpath)
+        except OSError:
+            pass
+
+
+def clean_up(ctx):
+    for _ in range(20):
+        procs = container_pids(ctx)
+        if not procs:
+            break
+        for p in procs:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    for e in state_entries():
+        if e not in ctx.base_state:
+            shutil.rmtree(os.path.join(STATE_ROOT, e), ignore_errors=True)
+    for d in cgroup_dirs():
+        if d not in ctx.base_cgroups:
+            for _ in range(20):
+                rmdir_tree(d)
+                if not os.path.exists(d):
+                    break
+                time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- running
+
+class Result:
+    def __init__(self, argv, status, out, err, elapsed):
+        self.argv, self.status, self.elapsed = argv, status, elapsed
+        self.out_bytes, self.err_bytes = out, err
+        self.out = out.decode(errors="replace")
+        self.err = err.decode(errors="replace")
+
+    def detail(self):
+        return (self.argv, self.status, self.out, self.err)
+
+
+def run(ctx, args, stdin_data=None, timeout=TIMEOUT_S):
+    argv = [ctx.vessel] + args
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = p.communicate(stdin_data, timeout=timeout)
+        status = p.returncode
+    except subprocess.TimeoutExpired:
+        kill_group(p)
+        out, err = p.communicate()
+        status = None
+    return Result(argv, status, out, err, time.monotonic() - t0)
+
+
+def kill_group(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def ct(ctx, opts, cmd, **kw):
+    return run(ctx, ["ct", "run", "--rootfs", ctx.rootfs] + list(opts) + ["--"] + list(cmd), **kw)
+
+
+def sh(ctx, script, opts=(), **kw):
+    return ct(ctx, opts, ["sh", "-c", script], **kw)
+
+
+def check_common(problems, r, want_status=None):
+    if r.status is None:
+        problems.append(f"did not finish within the time limit")
+    elif r.status < 0:
+        problems.append(f"vessel was killed by signal {-r.status}")
+    elif want_status is not None and r.status != want_status:
+        problems.append(f"exit status {r.status}, want {want_status}")
+    for m in SANITIZER_MARKERS:
+        if m in r.err:
+            problems.append(f"stderr mentions {m}")
+
+
+def outcome(problems, r=None):
+    return ("fail" if problems else "ok"), problems, (r.detail() if r else None)
+
+
+def lines_of(text):
+    return [l for l in text.splitlines() if l.strip()]
+
+
+def kv_lines(text, sep=":"):
+    d = {}
+    for line in text.splitlines():
+        if sep in line:
+            k, v = line.split(sep, 1)
+            d[k.strip()] = v.strip()
+    return d
+
+
+def read_until(p, marker, timeout):
+    """Read p's stdout until `marker` appears; returns what was read."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    fd = p.stdout.fileno()
+    while marker not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        rl, _, _ = select.select([fd], [], [], left)
+        if not rl:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def start(ctx, opts, cmd):
+    argv = [ctx.vessel, "ct", "run", "--rootfs", ctx.rootfs] + list(opts) + ["--"] + list(cmd)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    return argv, p
+
+
+def finish(argv, p, early_out, t0, timeout=TIMEOUT_S):
+    try:
+        out, err = p.communicate(timeout=timeout)
+        status = p.returncode
+    except subprocess.TimeoutExpired:
+        kill_group(p)
+        out, err = p.communicate()
+        status = None
+    return Result(argv, status, early_out + out, err, time.monotonic() - t0)
+
+
+def container_init(ctx, timeout=5):
+    """Host pid of the container's pid 1."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in container_pids(ctx):
+            if ns_pid(p) == 1:
+                return p
+        time.sleep(0.05)
+    return None
+
+
+# ---------------------------------------------------------------- cases
+
+def exit_status(script, want, want_out=None, want_err=None, opts=()):
+    def case(ctx):
+        r = sh(ctx, script, opts)
+        problems = []
+        check_common(problems, r, want)
+        if want_out is not None and r.out != want_out:
+            problems.append(f"stdout {r.out!r}, want {want_out!r}")
+        if want_err is not None and r.err.strip() != want_err:
+            problems.append(f"stderr {r.err.strip()!r}, want {want_err!r}")
+        return outcome(problems, r)
+    return case
+
+
+def command_without_dashes(ctx):
+    """Everything from the first non-option on is the command, its own
+    options included."""
+    r = run(ctx, ["ct", "run", "--rootfs", ctx.rootfs, "echo", "-n", "--memory", "x"])
+    problems = []
+    check_common(problems, r, 0)
+    if r.out != "--memory x":
+        problems.append(f"stdout {r.out!r}, want '--memory x' (echo -n and its arguments)")
+    return outcome(problems, r)
+
+
+def large_output(ctx):
+    size = 4 << 20
+    r = ct(ctx, [], ["head", "-c", str(size), "/dev/urandom"])
+    problems = []
+    check_common(problems, r, 0)
+    if len(r.out_bytes) != size:
+        problems.append(f"{len(r.out_bytes)} bytes on stdout, want {size}")
+    return outcome(problems, r)
+
+
+def killed_by_signal(ctx):
+    """The container's init killed with SIGKILL from the host: vessel must
+    exit 128+9, the number a shell reports for a child killed by SIGKILL
+    (checked with the rootfs's own shell first)."""
+    problems = []
+    r = sh(ctx, 'sleep 100 & kill -9 $!; wait $!; echo $?')
+    check_common(problems, r, 0)
+    shell_says = r.out.strip()
+    if shell_says != "137":
+        problems.append(f"the container's shell reports {shell_says!r} for a SIGKILLed child, want 137")
+    t0 = time.monotonic()
+    argv, p = start(ctx, [], ["sh", "-c", "echo ready; exec sleep 100"])
+    early = read_until(p, b"ready", 10)
+    init = container_init(ctx) if b"ready" in early else None
+    if init is None:
+        problems.append("container did not start (no 'ready' line or no pid 1 found)")
+        kill_group(p)
+    else:
+        os.kill(init, signal.SIGKILL)
+    r = finish(argv, p, early, t0)
+    check_common(problems, r, 128 + signal.SIGKILL)
+    return outcome(problems, r)
+
+
+def cgroup_file(v1, v2):
+    """Shell snippet reading the v1 file, or the v2 one on a unified host."""
+    return f"if [ -e {v1} ]; then cat {v1}; else cat {v2}; fi"
+
+
+def cgroup_limit(opts, script, want_lines):
+    def case(ctx):
+        r = sh(ctx, script, opts)
+        problems = []
+        check_common(problems, r, 0)
+        got = r.out.split()
+        if not any(got == w for w in want_lines):
+            problems.append(f"inside: {got}, want " + " or ".join(str(w) for w in want_lines))
+        return outcome(problems, r)
+    return case
+
+
+def cgroup_readonly(ctx):
+    r = sh(ctx, 'echo 5 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo 5 > /sys/fs/cgroup/pids.max;'
+                'echo status=$?; cat /proc/self/cgroup', ["--pids", "50"])
+    problems = []
+    check_common(problems, r, 0)
+    if "status=0" in r.out:
+        problems.append("writing pids.max inside the container succeeded")
+    if "read-only" not in r.err.lower():
+        problems.append("the write did not fail with EROFS (no 'Read-only file system' on stderr)")
+    cg = [l for l in r.out.splitlines() if l.count(":") >= 2]
+    if not cg:
+        problems.append("no /proc/self/cgroup lines")
+    not_root = [l for l in cg if l.rsplit(":", 1)[1] != "/"]
+    if not_root:
+        problems.append(f"/proc/self/cgroup shows host paths (no cgroup namespace?): {not_root[:3]}")
+    return outcome(problems, r)
+
+
+def hostname_case(opts, want):
+    def case(ctx):
+        before = os.uname().nodename
+        r = sh(ctx, "hostname; cat /proc/sys/kernel/hostname", opts)
+        problems = []
+        check_common(problems, r, 0)
+        if r.out.split() != [want, want]:
+            problems.append(f"hostname / kernel.hostname {r.out.split()}, want {want!r} twice")
+        if os.uname().nodename != before:
+            problems.append(f"the host's hostname changed to {os.uname().nodename!r}")
+        return outcome(problems, r)
+    return case
+
+
+def read_only_root(ctx):
+    r = sh(ctx, "touch /ro-probe; echo status=$?", ["--ro"])
+    problems = []
+    check_common(problems, r, 0)
+    if "status=0" in r.out:
+        problems.append("creating /ro-probe succeeded with --ro")
+    if "read-only file system" not in r.err.lower():
+        problems.append("the write did not fail with EROFS (no 'Read-only file system' on stderr)")
+    if os.path.exists(os.path.join(ctx.rootfs, "ro-probe")):
+        problems.append("/ro-probe appeared in the rootfs")
+        os.unlink(os.path.join(ctx.rootfs, "ro-probe"))
+    return outcome(problems, r)
+
+
+def writable_root(ctx):
+    probe = os.path.join(ctx.rootfs, "rw-probe")
+    r = sh(ctx, "echo written > /rw-probe; echo status=$?")
+    problems = []
+    check_common(problems, r, 0)
+    if "status=0" not in r.out:
+        problems.append("writing /rw-probe failed without --ro")
+    try:
+        with open(probe) as f:
+            if f.read() != "written\n":
+                problems.append("/rw-probe in the rootfs does not hold what the container wrote")
+        os.unlink(probe)
+    except FileNotFoundError:
+        problems.append("/rw-probe did not appear in the rootfs directory")
+    return outcome(problems, r)
+
+
+def netdev_names(text):
+    names = []
+    for line in text.splitlines():
+        if ":" in line and "|" not in line:
+            names.append(line.split(":", 1)[0].strip())
+    return sorted(names)
+
+
+def net_none(opts):
+    def case(ctx):
+        r = sh(ctx, "cat /proc/net/dev; echo ===; ip -o link", opts)
+        problems = []
+        check_common(problems, r, 0)
+        dev, _, links = r.out.partition("===")
+        names = netdev_names(dev)
+        if names != ["lo"]:
+            problems.append(f"/proc/net/dev lists {names}, want only lo")
+        link_names = sorted(l.split(":")[1].strip() for l in lines_of(links) if l.count(":") >= 2)
+        if link_names != ["lo"]:
+            problems.append(f"ip link lists {link_names}, want only lo")
+        return outcome(problems, r)
+    return case
+
+
+def net_host(ctx):
+    with open("/proc/net/dev") as f:
+        host = netdev_names(f.read())
+    r = sh(ctx, "cat /proc/net/dev", ["--net", "host"])
+    problems = []
+    check_common(problems, r, 0)
+    names = netdev_names(r.out)
+    if names != host:
+        problems.append(f"container sees {names}, the host has {host}")
+    return outcome(problems, r)
+
+
+NS_TYPES = ("pid", "mnt", "ipc", "uts", "cgroup", "net")
+
+
+def namespaces(opts, shared):
+    def case(ctx):
+        script = "for n in " + " ".join(NS_TYPES) + "; do echo $n=$(readlink /proc/self/ns/$n); done"
+        r = sh(ctx, script, opts)
+        problems = []
+        check_common(problems, r, 0)
+        inside = kv_lines(r.out, "=")
+        for n in NS_TYPES:
+            host = os.readlink(f"/proc/self/ns/{n}")
+            got = inside.get(n)
+            if not got:
+                problems.append(f"no {n} namespace link read inside")
+            elif n in shared and got != host:
+                problems.append(f"{n} namespace {got} is not the host's {host}")
+            elif n not in shared and got == host:
+                problems.append(f"{n} namespace is the host's ({host})")
+        return outcome(problems, r)
+    return case
+
+
+def pid_namespace(ctx):
+    script = ("echo self=$$; sleep 30 & s=$!;"
+              " for p in /proc/[0-9]*; do echo proc ${p#/proc/} $(cat $p/comm 2>/dev/null); done;"
+              " kill $s")
+    r = sh(ctx, script)
+    problems = []
+    check_common(problems, r, 0)
+    if "self=1" not in r.out.split():
+        problems.append(f"$$ inside is {kv_lines(r.out, '=').get('self')!r}, want 1")
+    procs = [l.split()[1:] for l in r.out.splitlines() if l.startswith("proc ")]
+    comms = sorted(p[1] if len(p) > 1 else "?" for p in procs)
+    pids = [int(p[0]) for p in procs]
+    # sh (pid 1), sleep, and the forks running cat (one may still be there).
+    if not procs or 1 not in pids:
+        problems.append(f"/proc has no pid 1: {procs}")
+    if len(procs) > 5 or any(c not in ("sh", "sleep", "cat") for c in comms):
+        problems.append(f"/proc shows processes that are not the container's: {procs}")
+    if "sleep" not in comms:
+        problems.append(f"the container's own sleep is not in /proc: {procs}")
+    return outcome(problems, r)
+
+
+def capabilities(ctx):
+    """podman's default set in bounding, permitted and effective; nothing
+    inheritable or ambient; NoNewPrivs 0, as podman leaves it unless
+    --security-opt no-new-privileges is given (containers.conf default
+    no_new_privileges = false)."""
+    r = sh(ctx, "grep -E '^(Cap|NoNewPrivs)' /proc/self/status")
+    problems = []
+    check_common(problems, r, 0)
+    st = kv_lines(r.out)
+    want = {"CapEff": DEFAULT_CAPS, "CapPrm": DEFAULT_CAPS, "CapBnd": DEFAULT_CAPS,
+            "CapInh": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "0"}
+    for k, v in want.items():
+        if st.get(k) != v:
+            problems.append(f"{k} {st.get(k)!r}, want {v}")
+    return outcome(problems, r)
+
+
+def masked_paths(ctx):
+    masked = [p for p in ("/proc/kcore", "/proc/timer_list", "/proc/keys", "/proc/interrupts")
+              if os.path.exists(p)]
+    script = "; ".join(f"echo {p}=$(cat {p} 2>/dev/null | wc -c)" for p in masked)
+    script += ("; echo fw=$(ls -A /sys/firmware | wc -l)"
+               "; echo acpi=$(ls -A /proc/acpi 2>/dev/null | wc -l)"
+               "; echo intruder > /proc/sys/kernel/hostname; echo sysw=$?"
+               "; echo c > /proc/sysrq-trigger; echo sysrq=$?")
+    before = os.uname().nodename
+    r = sh(ctx, script)
+    problems = []
+    check_common(problems, r, 0)
+    got = kv_lines(r.out, "=")
+    for p in masked:
+        if got.get(p) != "0":
+            problems.append(f"{p}: {got.get(p)} bytes readable inside, want none")
+    if got.get("fw") != "0":
+        problems.append(f"/sys/firmware has {got.get('fw')} entries inside, want none")
+    if got.get("acpi") not in ("0", None):
+        problems.append(f"/proc/acpi has {got.get('acpi')} entries inside, want none")
+    if got.get("sysw") == "0":
+        problems.append("writing /proc/sys/kernel/hostname succeeded")
+    if got.get("sysrq") == "0":
+        problems.append("writing /proc/sysrq-trigger succeeded")
+    if "read-only file system" not in r.err.lower():
+        problems.append("no EROFS ('Read-only file system') for the /proc/sys write")
+    if os.uname().nodename != before:
+        problems.append(f"the host's hostname changed to {os.uname().nodename!r}")
+    return outcome(problems, r)
+
+
+def seccomp(ctx):
+    r = sh(ctx, "grep -E '^Seccomp' /proc/self/status; unshare -m true; echo unshare=$?;"
+                " mount -t tmpfs none /mnt; echo mount=$?")
+    problems = []
+    check_common(problems, r, 0)
+    st = kv_lines(r.out)
+    got = kv_lines(r.out, "=")
+    if st.get("Seccomp") != "2":
+        problems.append(f"Seccomp: {st.get('Seccomp')!r}, want 2 (filter mode)")
+    if got.get("unshare") == "0":
+        problems.append("unshare -m succeeded")
+    if got.get("mount") == "0":
+        problems.append("mount -t tmpfs succeeded")
+    if "unshare(0x20000): operation not permitted" not in r.err.lower():
+        problems.append("unshare(CLONE_NEWNS) did not fail with EPERM")
+    # busybox mount words EPERM as "permission denied (are you root?)"
+    if "permission denied" not in r.err.lower():
+        problems.append("mount did not fail with EPERM")
+    return outcome(problems, r)
+
+
+def stdin_passthrough(ctx):
+    data = b"line one\nline two\n" + os.urandom(256 << 10)
+    r = ct(ctx, [], ["cat"], stdin_data=data)
+    problems = []
+    check_common(problems, r, 0)
+    if r.out_bytes != data:
+        problems.append(f"cat echoed {len(r.out_bytes)} bytes (first {r.out_bytes[:20]!r}), "
+                        f"want the {len(data)} fed")
+    return outcome(problems, r)
+
+
+def stdin_closed(ctx):
+    r = ct(ctx, [], ["cat"], timeout=15)
+    problems = []
+    check_common(problems, r, 0)
+    if r.out:
+        problems.append(f"cat printed {r.out!r} with stdin at /dev/null")
+    return outcome(problems, r)
+
+
+def forwarded(sig, code):
+    def case(ctx):
+        problems = []
+        name = signal.Signals(sig).name[3:]
+        script = f'trap "exit {code}" {name}; echo ready; sleep 100 & wait'
+        t0 = time.monotonic()
+        argv, p = start(ctx, [], ["sh", "-c", script])
+        early = read_until(p, b"ready", 10)
+        if b"ready" not in early:
+            problems.append("container did not print 'ready'")
+        else:
+            time.sleep(0.2)     # let sh reach `wait`
+            p.send_signal(sig)
+        r = finish(argv, p, early, t0, timeout=15)
+        check_common(problems, r, code)
+        return outcome(problems, r)
+    return case
+
+
+def bad(opts_fn, keywords, status_want=(EXIT_SETUP,)):
+    """Bad input: vessel's own failure, status 125, one line on stderr
+    naming the problem (any of `keywords`, case-insensitively), nothing on
+    stdout, quickly."""
+    def case(ctx):
+        args = opts_fn(ctx)
+        r = run(ctx, args)
+        problems = []
+        check_common(problems, r)
+        if r.status is not None and r.status not in status_want:
+            problems.append(f"exit status {r.status}, want " + " or ".join(map(str, status_want)))
+        if r.elapsed > QUICK_S:
+            problems.append(f"took {r.elapsed:.1f} s")
+        err_lines = lines_of(r.err)
+        if not err_lines:
+            problems.append("nothing on stderr")
+        elif len(err_lines) != 1:
+            problems.append(f"{len(err_lines)} lines on stderr, want one")
+        if err_lines and not any(k.lower() in r.err.lower() for k in keywords):
+            problems.append("stderr names none of: " + ", ".join(repr(k) for k in keywords))
+        if r.out:
+            problems.append("output on stdout")
+        return outcome(problems, r)
+    return case
+
+
+def run_opts(*opts, cmd=("true",)):
+    return lambda ctx: ["ct", "run", "--rootfs", ctx.rootfs] + list(opts) + ["--"] + list(cmd)
+
+
+def not_executable(ctx):
+    path = os.path.join(ctx.rootfs, "not-executable")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\necho should not run\n")
+    os.chmod(path, 0o644)
+    try:
+        return bad(run_opts(cmd=("/not-executable",)), ["not-executable"], (EXIT_SETUP, 126))(ctx)
+    finally:
+        os.unlink(path)
+
+
+def help_case(args, words):
+    def case(ctx):
+        r = run(ctx, args)
+        problems = []
+        check_common(problems, r, 0)
+        for w in words:
+            if w not in r.out:
+                problems.append(f"--help output on stdout does not mention {w!r}")
+        return outcome(problems, r)
+    return case
+
+
+def cases():
+    opt_words = ["--rootfs", "--memory", "--cpus", "--pids", "--net", "--hostname", "--ro"]
+    mem = cgroup_file("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max")
+    pids = cgroup_file("/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/pids.max")
+    cpu = ("if [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then"
+           " cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us;"
+           " else cat /sys/fs/cgroup/cpu.max; fi")
+    return [
+        ("exit 0, stdout and stderr pass through",
+         exit_status("echo out-line; echo err-line >&2", 0, "out-line\n", "err-line")),
+        ("exit 42 passes through", exit_status("exit 42", 42, "")),
+        ("exit 255 passes through", exit_status("echo bye; exit 255", 255, "bye\n")),
+        ("exit 1 from a failing command passes through", exit_status("false", 1, "")),
+        ("command without -- keeps its own options", command_without_dashes),
+        ("4 MiB of output intact", large_output),
+        ("init killed by SIGKILL from the host: 137, as a shell reports it", killed_by_signal),
+        ("--memory 64M: memory.limit_in_bytes 67108864 inside",
+         cgroup_limit(["--memory", "64M"], mem, [["67108864"]])),
+        ("--pids 20: pids.max 20 inside", cgroup_limit(["--pids", "20"], pids, [["20"]])),
+        ("--cpus 0.5: cfs quota 50000 of period 100000 inside",
+         cgroup_limit(["--cpus", "0.5"], cpu, [["50000", "100000"]])),
+        ("--cpus 2: cfs quota 200000 of period 100000 inside",
+         cgroup_limit(["--cpus", "2"], cpu, [["200000", "100000"]])),
+        ("no limits: memory and pids unlimited inside",
+         cgroup_limit([], mem + "; " + pids, [["9223372036854771712", "max"], ["max", "max"]])),
+        ("cgroupfs read-only inside, cgroup namespace root", cgroup_readonly),
+        ("--hostname h1", hostname_case(["--hostname", "h1"], "h1")),
+        ("default hostname is vessel", hostname_case([], "vessel")),
+        ("--ro: writing / fails with EROFS", read_only_root),
+        ("without --ro: / is writable", writable_root),
+        ("default network: only lo", net_none([])),
+        ("--net none: only lo", net_none(["--net", "none"])),
+        ("--net host: the host's interfaces", net_host),
+        ("new pid/mnt/ipc/uts/cgroup/net namespaces", namespaces([], ())),
+        ("--net host shares only the network namespace", namespaces(["--net", "host"], ("net",))),
+        ("pid namespace: $$ is 1, /proc shows only the container", pid_namespace),
+        ("capabilities: podman's default set, NoNewPrivs 0", capabilities),
+        ("masked paths empty, /proc/sys read-only", masked_paths),
+        ("seccomp filter active, unshare and mount fail with EPERM", seccomp),
+        ("stdin passes through to cat", stdin_passthrough),
+        ("stdin at /dev/null: cat ends at once", stdin_closed),
+        ("SIGTERM to vessel reaches the container (trap exits 7)", forwarded(signal.SIGTERM, 7)),
+        ("SIGINT to vessel reaches the container (trap exits 8)", forwarded(signal.SIGINT, 8)),
+        ("SIGHUP to vessel reaches the container (trap exits 9)", forwarded(signal.SIGHUP, 9)),
+        ("missing --rootfs", bad(lambda c: ["ct", "run", "--", "true"], ["rootfs"])),
+        ("--rootfs that does not exist",
+         bad(lambda c: ["ct", "run", "--rootfs", os.path.join(c.tmp, "no-such-rootfs"), "--", "true"],
+             ["no-such-rootfs"])),
+        ("--rootfs that is a file",
+         bad(lambda c: ["ct", "run", "--rootfs", os.path.join(c.rootfs, "bin", "busybox"), "--", "true"],
+             ["busybox"])),
+        ("--memory abc", bad(run_opts("--memory", "abc"), ["memory"])),
+        ("--memory 1K", bad(run_opts("--memory", "1K"), ["memory"])),
+        ("--memory -1", bad(run_opts("--memory", "-1"), ["memory"])),
+        ("--memory with no value", bad(lambda c: ["ct", "run", "--rootfs", c.rootfs, "--memory"], ["memory"])),
+        ("--cpus 0", bad(run_opts("--cpus", "0"), ["cpus"])),
+        ("--cpus x", bad(run_opts("--cpus", "x"), ["cpus"])),
+        ("--cpus -1", bad(run_opts("--cpus", "-1"), ["cpus"])),
+        ("--cpus nan", bad(run_opts("--cpus", "nan"), ["cpus"])),
+        ("--pids 0", bad(run_opts("--pids", "0"), ["pids"])),
+        ("--pids abc", bad(run_opts("--pids", "abc"), ["pids"])),
+        ("--net bogus", bad(run_opts("--net", "bogus"), ["net", "bogus"])),
+        ("--hostname longer than 64 characters", bad(run_opts("--hostname", "h" * 65), ["hostname"])),
+        ("unknown option", bad(run_opts("--frobnicate"), ["frobnicate"])),
+        ("no command", bad(lambda c: ["ct", "run", "--rootfs", c.rootfs], ["command"])),
+        ("no command after --", bad(lambda c: ["ct", "run", "--rootfs", c.rootfs, "--"], ["command"])),
+        # vessel's help says 125 for "could not run it"; podman says 127.
+        ("command not in the rootfs: 125 or 127, one line naming it",
+         bad(run_opts(cmd=("no-such-command",)), ["no-such-command"], (EXIT_SETUP, 127))),
+        ("command that is not executable: 125 or 126, one line naming it", not_executable),
+        ("unknown ct subcommand",
+         bad(lambda c: ["ct", "frobnicate"], ["frobnicate"], (2, EXIT_SETUP))),
+        ("vessel ct --help", help_case(["ct", "--help"], ["ct run"] + opt_words)),
+        ("vessel ct run --help", help_case(["ct", "run", "--help"], opt_words)),
+    ]
+
+
+# ---------------------------------------------------------------- setup
+
+def make_rootfs(tmp, busybox):
+    root = os.path.join(tmp, "rootfs")
+    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "mnt"):
+        os.makedirs(os.path.join(root, d))
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+    shutil.copy2(busybox, os.path.join(root, "bin", "busybox"))
+    applets = subprocess.run([busybox, "--list"], stdout=subprocess.PIPE, check=True,
+                             text=True).stdout.split()
+    for a in applets:
+        if a != "busybox" and "/" not in a:
+            os.symlink("busybox", os.path.join(root, "bin", a))
+    return root
+
+
+def is_static(path):
+    try:
+        out = subprocess.run(["file", "-L", path], stdout=subprocess.PIPE, text=True).stdout
+        return "statically linked" in out or "static-pie" in out
+    except FileNotFoundError:
+        # No file(1): a static binary has no PT_INTERP; look for the
+        # interpreter path in the first bytes.
+        with open(path, "rb") as f:
+            return b"/lib64/ld-linux" not in f.read(4096)
+
+
+def skip_reason(busybox):
+    if os.geteuid() != 0:
+        return "needs root"
+    if not os.path.isdir("/sys/fs/cgroup"):
+        return "no cgroupfs"
+    if not busybox or not os.path.exists(busybox):
+        return "no busybox (install busybox-static)"
+    if not is_static(busybox):
+        return f"{busybox} is not statically linked (install busybox-static)"
+    return None
+
+
+def main():
+    vessel = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL")
+    if not vessel:
+        print("usage: test_ct.py VESSEL (or set VESSEL)", file=sys.stderr)
+        return 2
+    vessel = os.path.abspath(vessel)
+    if not os.access(vessel, os.X_OK):
+        print(f"Bail out! {vessel} is not an executable")
+        return 1
+    busybox = os.environ.get("BUSYBOX") or shutil.which("busybox") or "/bin/busybox"
+    todo = cases()
+    print(f"1..{len(todo)}", flush=True)
+    why = skip_reason(busybox)
+    if why:
+        for i, (name, _) in enumerate(todo, 1):
+            print(f"ok {i} - {name} # SKIP {why}")
+        return 0
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="vessel-ct-") as tmp:
+        os.chmod(tmp, 0o755)
+        ctx = Ctx(vessel, tmp, make_rootfs(tmp, busybox))
+        if ctx.base_state or ctx.base_cgroups:
+            print(f"# already there before the first case (ignored): {ctx.base_state + ctx.base_cgroups}")
+        for i, (name, fn) in enumerate(todo, 1):
+            try:
+                result, problems, detail = fn(ctx)
+            except Exception as e:
+                result, problems, detail = "fail", [f"driver error: {type(e).__name__}: {e}"], None
+            if result != "skip":
+                check_leftovers(ctx, problems)
+                result = "fail" if problems else "ok"
+            if result == "skip":
+                print(f"ok {i} - {name} # SKIP {'; '.join(problems)}")
+                continue
+            if result == "ok":
+                print(f"ok {i} - {name}")
+                sys.stdout.flush()
+                continue
+            failed += 1
+            print(f"not ok {i} - {name}")
+            for p in problems:
+                print(f"#   {p}")
+            if detail:
+                argv, status, out, err = detail
+                shown = " ".join(shlex.quote(a if len(a) < 200 else a[:40] + "...") for a in argv)
+                print(f"#   command: {shown}")
+                print(f"#   exit status: {status}")
+                for label, text in (("stdout", out), ("stderr", err)):
+                    lines = text.splitlines()[-10:]
+                    if lines:
+                        print(f"#   {label}:")
+                        for line in lines:
+                            print(f"#     {line[:300]}")
+            sys.stdout.flush()
+        clean_up(ctx)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
