@@ -8,36 +8,6 @@
 #include "container/defaults.h"
 #include "container/state.h"
 
-static const char *action_name(enum vs_seccomp_action a)
-{
-	static const char *const names[] = {
-		[VS_SECCOMP_KILL] = "SCMP_ACT_KILL",
-		[VS_SECCOMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-		[VS_SECCOMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
-		[VS_SECCOMP_TRAP] = "SCMP_ACT_TRAP",
-		[VS_SECCOMP_ERRNO] = "SCMP_ACT_ERRNO",
-		[VS_SECCOMP_TRACE] = "SCMP_ACT_TRACE",
-		[VS_SECCOMP_ALLOW] = "SCMP_ACT_ALLOW",
-		[VS_SECCOMP_LOG] = "SCMP_ACT_LOG",
-		[VS_SECCOMP_NOTIFY] = "SCMP_ACT_NOTIFY",
-	};
-	return names[a];
-}
-
-static const char *op_name(enum vs_seccomp_op op)
-{
-	static const char *const names[] = {
-		[VS_SCMP_NE] = "SCMP_CMP_NE",
-		[VS_SCMP_LT] = "SCMP_CMP_LT",
-		[VS_SCMP_LE] = "SCMP_CMP_LE",
-		[VS_SCMP_EQ] = "SCMP_CMP_EQ",
-		[VS_SCMP_GE] = "SCMP_CMP_GE",
-		[VS_SCMP_GT] = "SCMP_CMP_GT",
-		[VS_SCMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
-	};
-	return names[op];
-}
-
 static void write_strv(struct vs_json_writer *w, const char *key, const struct vs_strv *s)
 {
 	vs_jw_key(w, key);
@@ -50,7 +20,7 @@ static void write_strv(struct vs_json_writer *w, const char *key, const struct v
 void vs_ct_write_seccomp(struct vs_json_writer *w, const struct vs_spec_seccomp *s)
 {
 	vs_jw_object_begin(w);
-	vs_jw_kv_string(w, "defaultAction", action_name(s->default_action));
+	vs_jw_kv_string(w, "defaultAction", vs_seccomp_action_name(s->default_action));
 	if (s->has_default_errno_ret)
 		vs_jw_kv_uint(w, "defaultErrnoRet", s->default_errno_ret);
 	write_strv(w, "architectures", &s->architectures);
@@ -62,7 +32,7 @@ void vs_ct_write_seccomp(struct vs_json_writer *w, const struct vs_spec_seccomp 
 		const struct vs_seccomp_rule *r = &s->syscalls[i];
 		vs_jw_object_begin(w);
 		write_strv(w, "names", &r->names);
-		vs_jw_kv_string(w, "action", action_name(r->action));
+		vs_jw_kv_string(w, "action", vs_seccomp_action_name(r->action));
 		if (r->has_errno_ret)
 			vs_jw_kv_uint(w, "errnoRet", r->errno_ret);
 		if (r->args_count) {
@@ -73,7 +43,7 @@ void vs_ct_write_seccomp(struct vs_json_writer *w, const struct vs_spec_seccomp 
 				vs_jw_kv_uint(w, "index", r->args[a].index);
 				vs_jw_kv_uint(w, "value", r->args[a].value);
 				vs_jw_kv_uint(w, "valueTwo", r->args[a].value_two);
-				vs_jw_kv_string(w, "op", op_name(r->args[a].op));
+				vs_jw_kv_string(w, "op", vs_seccomp_op_name(r->args[a].op));
 				vs_jw_object_end(w);
 			}
 			vs_jw_array_end(w);

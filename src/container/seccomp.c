@@ -20,18 +20,6 @@
 /* The runtime-spec version whose "container process state" we send. */
 static const char vs_seccomp_oci_version[] = "1.1.0";
 
-static const char *const action_names[] = {
-	[VS_SECCOMP_KILL] = "SCMP_ACT_KILL",
-	[VS_SECCOMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-	[VS_SECCOMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
-	[VS_SECCOMP_TRAP] = "SCMP_ACT_TRAP",
-	[VS_SECCOMP_ERRNO] = "SCMP_ACT_ERRNO",
-	[VS_SECCOMP_TRACE] = "SCMP_ACT_TRACE",
-	[VS_SECCOMP_ALLOW] = "SCMP_ACT_ALLOW",
-	[VS_SECCOMP_LOG] = "SCMP_ACT_LOG",
-	[VS_SECCOMP_NOTIFY] = "SCMP_ACT_NOTIFY",
-};
-
 static const struct {
 	const char *name;
 	uint32_t token;
@@ -88,9 +76,8 @@ static const struct {
 
 static const char *action_name(enum vs_seccomp_action a)
 {
-	if ((unsigned)a < VS_ARRAY_SIZE(action_names))
-		return action_names[a];
-	return "unknown action";
+	const char *name = vs_seccomp_action_name(a);
+	return name ? name : "unknown action";
 }
 
 /* `where` names the JSON object for messages ("linux.seccomp.syscalls[3]"). */
@@ -99,7 +86,7 @@ static int to_scmp_action(enum vs_seccomp_action a, bool has_errno, uint32_t err
 {
 	uint32_t ret = has_errno ? errno_ret : EPERM;
 
-	if ((unsigned)a >= VS_ARRAY_SIZE(action_names))
+	if (!vs_seccomp_action_name(a))
 		return vs_error_msg(err, "%s: unknown action %d", where, (int)a);
 	if (has_errno && a != VS_SECCOMP_ERRNO && a != VS_SECCOMP_TRACE)
 		return vs_error_msg(

@@ -39,7 +39,7 @@ struct vs_spec_idmap {
 
 struct vs_spec_mount {
 	char *destination; /* absolute path inside the container */
-	char *type; /* NULL for bind mounts given only by options */
+	char *type;	   /* NULL for bind mounts given only by options */
 	char *source;
 	struct vs_strv options;
 	struct vs_spec_idmap *uid_mappings, *gid_mappings; /* idmapped mounts (optional) */
@@ -99,9 +99,9 @@ struct vs_spec_device {
 
 struct vs_spec_device_rule {
 	bool allow;
-	char type; /* 'a', 'c' or 'b' */
+	char type;	      /* 'a', 'c' or 'b' */
 	int64_t major, minor; /* -1 for a wildcard */
-	char access[4]; /* subset of "rwm" */
+	char access[4];	      /* subset of "rwm" */
 };
 
 /* Resource values use has_ flags: 0 is a meaningful limit for some. */
@@ -134,15 +134,15 @@ struct vs_spec_resources {
 	struct vs_spec_blkio_device {
 		int64_t major, minor;
 		uint64_t rate; /* bytes or iops per second; weight for weight_device */
-	} *blkio_throttle_read_bps, *blkio_throttle_write_bps, *blkio_throttle_read_iops,
-		*blkio_throttle_write_iops, *blkio_weight_device;
+	} * blkio_throttle_read_bps, *blkio_throttle_write_bps, *blkio_throttle_read_iops,
+	    *blkio_throttle_write_iops, *blkio_weight_device;
 	size_t blkio_throttle_read_bps_count, blkio_throttle_write_bps_count, blkio_throttle_read_iops_count,
-		blkio_throttle_write_iops_count, blkio_weight_device_count;
+	    blkio_throttle_write_iops_count, blkio_weight_device_count;
 
 	struct vs_spec_hugepage_limit {
 		char *page_size; /* "2MB", "1GB" */
 		uint64_t limit;
-	} *hugepage_limits;
+	} * hugepage_limits;
 	size_t hugepage_limits_count;
 
 	/* linux.resources.unified: cgroup v2 files, key -> value */
@@ -161,7 +161,15 @@ enum vs_seccomp_action {
 	VS_SECCOMP_NOTIFY,
 };
 
-enum vs_seccomp_op { VS_SCMP_NE, VS_SCMP_LT, VS_SCMP_LE, VS_SCMP_EQ, VS_SCMP_GE, VS_SCMP_GT, VS_SCMP_MASKED_EQ };
+enum vs_seccomp_op {
+	VS_SCMP_NE,
+	VS_SCMP_LT,
+	VS_SCMP_LE,
+	VS_SCMP_EQ,
+	VS_SCMP_GE,
+	VS_SCMP_GT,
+	VS_SCMP_MASKED_EQ
+};
 
 struct vs_seccomp_arg {
 	uint32_t index;
@@ -183,7 +191,7 @@ struct vs_spec_seccomp {
 	bool has_default_errno_ret;
 	uint32_t default_errno_ret;
 	struct vs_strv architectures; /* "SCMP_ARCH_X86_64", ... */
-	struct vs_strv flags; /* "SECCOMP_FILTER_FLAG_LOG", ... */
+	struct vs_strv flags;	      /* "SECCOMP_FILTER_FLAG_LOG", ... */
 	char *listener_path;
 	char *listener_metadata;
 	struct vs_seccomp_rule *syscalls;
@@ -225,7 +233,7 @@ struct vs_spec_linux {
 	struct vs_spec_resources resources;
 	struct vs_strv sysctl_keys, sysctl_values;
 	struct vs_spec_seccomp *seccomp; /* NULL when absent */
-	char *rootfs_propagation; /* "private", "rprivate", "slave", ... */
+	char *rootfs_propagation;	 /* "private", "rprivate", "slave", ... */
 	struct vs_strv masked_paths;
 	struct vs_strv readonly_paths;
 	char *mount_label;
@@ -256,7 +264,8 @@ struct vs_spec {
  * bundle directory used to resolve a relative root.path. Errors name the
  * offending field as a JSON path, e.g. "linux.namespaces[2].type: unknown
  * namespace type `pidd`". */
-int vs_spec_parse(const char *json, size_t len, const char *bundle, struct vs_spec *out, struct vs_error *err);
+int vs_spec_parse(const char *json, size_t len, const char *bundle, struct vs_spec *out,
+		  struct vs_error *err);
 
 /* Read BUNDLE/config.json and parse it. */
 int vs_spec_load(const char *bundle, struct vs_spec *out, struct vs_error *err);
@@ -266,6 +275,11 @@ void vs_spec_free(struct vs_spec *spec);
 /* Lookups. */
 const struct vs_spec_namespace *vs_spec_namespace_find(const struct vs_spec *spec, enum vs_ns_type type);
 const char *vs_ns_type_name(enum vs_ns_type type); /* "mount", "pid", ... as in the spec */
+
+/* The spec's names of seccomp actions and operators ("SCMP_ACT_ERRNO",
+ * "SCMP_CMP_EQ"); NULL for a value outside the enum. */
+const char *vs_seccomp_action_name(enum vs_seccomp_action a);
+const char *vs_seccomp_op_name(enum vs_seccomp_op op);
 
 /* Parse a process JSON (the object of `exec --process`, same schema as
  * config.json's "process"). */

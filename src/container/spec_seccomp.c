@@ -42,6 +42,16 @@ static const char *const arch_names[] = {
 	"SCMP_ARCH_M68K",    "SCMP_ARCH_SH",	   "SCMP_ARCH_SHEB",
 };
 
+const char *vs_seccomp_action_name(enum vs_seccomp_action a)
+{
+	return (unsigned)a < VS_ARRAY_SIZE(action_names) ? action_names[a] : NULL;
+}
+
+const char *vs_seccomp_op_name(enum vs_seccomp_op op)
+{
+	return (unsigned)op < VS_ARRAY_SIZE(op_names) ? op_names[op] : NULL;
+}
+
 static const char *const flag_names[] = {
 	"SECCOMP_FILTER_FLAG_TSYNC",
 	"SECCOMP_FILTER_FLAG_LOG",
