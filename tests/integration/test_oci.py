@@ -1482,6 +1482,24 @@ def scenario_time_and_notify(ctx, rt, step):
     finally:
         force_cleanup(rt, cid, b, ctx.cgpath(cid))
 
+    # linux.personality LINUX32: uname reports a 32-bit machine.
+    cid = ctx.new_id(rt, "pers")
+
+    def with_personality(cfg, b):
+        cfg["linux"]["personality"] = {"domain": "LINUX32"}
+    b = ctx.bundle(rt, cid, ("/bin/uname", "-m"), edit=with_personality)
+    try:
+        p = []
+        r = rt.run(["run", "--bundle", b, cid], cwd=b)
+        expect_status(p, r, 0, "run")
+        if r.out.strip() not in ("i686", "i386"):
+            p.append(f"uname -m printed {r.out.strip()!r}, want i686")
+        p += leftovers(rt, cid, b, ctx.cgpath(cid))
+        step("personality LINUX32: uname -m reports i686", p, [r],
+             todo=None if rt.is_vessel else "runc 1.1 ignores linux.personality")
+    finally:
+        force_cleanup(rt, cid, b, ctx.cgpath(cid))
+
     # seccomp SCMP_ACT_NOTIFY: the listener at listenerPath gets the OCI
     # message and the notification fd; once it closes the fd, the notified
     # syscall fails with ENOSYS.
