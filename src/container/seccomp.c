@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fdpass.h"
 
 #define VS_SECCOMP_MAX_ARGS 6
 /* libseccomp takes errno values below the kernel's MAX_ERRNO (4095); a
@@ -416,43 +417,6 @@ static char *process_state_json(const char *metadata, pid_t pid, const char *sta
 	return buf;
 }
 
-static int send_with_fd(int sock, const char *msg, size_t len, int fd)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)
-	};
-	memset(&ctl, 0, sizeof(ctl));
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	/* The fd went with the first chunk; the spec allows the rest of the
-	 * payload in further plain sends. */
-	size_t off = (size_t)n;
-	while (off < len) {
-		n = send(sock, msg + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 int vs_seccomp_listener_connect(const char *listener_path, struct vs_error *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -491,7 +455,7 @@ int vs_seccomp_listener_send(int sock, const char *metadata, int fd, pid_t pid, 
 	msg = process_state_json(metadata, pid, state_json, &len);
 	if (!msg)
 		return vs_error_set(err, ENOMEM, "seccomp listener: building the process state");
-	if (send_with_fd(sock, msg, len, fd) < 0)
+	if (vs_send_with_fd(sock, msg, len, fd) < 0)
 		return vs_error_set(err, errno, "seccomp listener: sending the state");
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fdpass.h"
 
 int vs_terminal_connect(const char *path, struct vs_error *err)
 {
@@ -28,25 +29,6 @@ int vs_terminal_connect(const char *path, struct vs_error *err)
 		return vs_error_set(err, e, "--console-socket: connecting to `%s`", path);
 	}
 	return fd;
-}
-
-int vs_send_fd(int sock, int fd, const char *payload, struct vs_error *err)
-{
-	char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = (void *)payload, .iov_len = strlen(payload) };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)
-	};
-	struct cmsghdr *c;
-	memset(control, 0, sizeof(control));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-		return vs_error_set(err, errno, "sending a file descriptor");
-	return 0;
 }
 
 int vs_terminal_setup(int socket_fd, const struct vs_spec_process *p, struct vs_error *err)
@@ -73,8 +55,8 @@ int vs_terminal_setup(int socket_fd, const struct vs_spec_process *p, struct vs_
 				      .ws_col = (unsigned short)p->console_size.width };
 		ioctl(slave, TIOCSWINSZ, &ws);
 	}
-	if (vs_send_fd(socket_fd, master, name, err) < 0)
-		return vs_error_prefix(err, "--console-socket: ");
+	if (vs_send_with_fd(socket_fd, name, strlen(name), master) < 0)
+		return vs_error_set(err, errno, "--console-socket: sending the pty");
 	close(socket_fd);
 	if (setsid() < 0 && errno != EPERM)
 		return vs_error_set(err, errno, "process.terminal: setsid");

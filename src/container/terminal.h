@@ -15,7 +15,4 @@ int vs_terminal_connect(const char *path, struct vs_error *err);
  * over `socket_fd`, make the slave the controlling terminal and fds 0-2. */
 int vs_terminal_setup(int socket_fd, const struct vs_spec_process *p, struct vs_error *err);
 
-/* Send one fd with SCM_RIGHTS and a short text payload. */
-int vs_send_fd(int sock, int fd, const char *payload, struct vs_error *err);
-
 #endif
