@@ -25,8 +25,6 @@
 #include "util/file.h"
 #include "util/log.h"
 
-#define CONFIG_MAX (16u << 20)
-
 int vs_wait_status(pid_t pid)
 {
 	int status;
@@ -80,22 +78,6 @@ static void now_rfc3339(char *buf, size_t len)
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct vs_error *err)
-{
-	char tmp[PATH_MAX], text[32];
-	int n = snprintf(text, sizeof(text), "%d", (int)pid);
-	vs_autoclose int fd = -1;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return vs_error_msg(err, "--pid-file `%s`: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || vs_write_all(fd, text, (size_t)n) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return vs_error_set(err, e, "--pid-file `%s`", path);
-	}
-	return 0;
 }
 
 /* Everything create builds, so one function releases it on failure. */
@@ -226,8 +208,8 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 	} else {
 		if (asprintf(&cfg_path, "%s/config.json", bundle) < 0)
 			return vs_error_set(err, ENOMEM, "config path");
-		if (vs_read_file(cfg_path, "config", CONFIG_MAX, (uint8_t **)&c->config_text, &c->config_len,
-				 err) < 0)
+		if (vs_read_file(cfg_path, "config", VS_CONFIG_MAX, (uint8_t **)&c->config_text,
+				 &c->config_len, err) < 0)
 			return -1;
 		if (vs_spec_parse(c->config_text, c->config_len, bundle, &c->spec_storage, err) < 0)
 			return vs_error_prefix(err, "config.json: ");
@@ -302,7 +284,7 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 	free(c->st.phase);
 	c->st.phase = strdup("created");
 	if (!c->st.phase || vs_state_save(c->dir, &c->st, err) < 0 ||
-	    (o->pid_file && write_pid_file(o->pid_file, *pid, err) < 0)) {
+	    (o->pid_file && vs_write_pid_file(o->pid_file, *pid, err) < 0)) {
 		kill(*pid, SIGKILL);
 		waitpid(*pid, NULL, 0);
 		return -1;
@@ -335,18 +317,6 @@ static int open_container(const char *root, const char *id, int *lock_fd, struct
 		return -1;
 	}
 	return 0;
-}
-
-static int load_saved_spec(const char *root, const struct vs_state *st, struct vs_spec *spec,
-			   struct vs_error *err)
-{
-	char path[PATH_MAX];
-	vs_autofree uint8_t *text = NULL;
-	size_t len;
-	snprintf(path, sizeof(path), "%s/%s/config.json", root, st->id);
-	if (vs_read_file(path, "saved config", CONFIG_MAX, &text, &len, err) < 0)
-		return -1;
-	return vs_spec_parse((const char *)text, len, st->bundle, spec, err);
 }
 
 static bool is_paused(const struct vs_state *st)
@@ -417,7 +387,7 @@ int vs_container_start(const char *root, const char *id, struct vs_error *err)
 			goto out;
 		}
 	}
-	if (load_saved_spec(root, &st, &spec, err) < 0)
+	if (vs_state_load_config(root, &st, &spec, err) < 0)
 		goto out;
 	if (spec.hooks.count[VS_HOOK_POSTSTART]) {
 		vs_autofree char *state = vs_state_json(st.oci_version, id, "running", st.pid, st.bundle,
@@ -487,7 +457,7 @@ static int reopen_unrecorded_cgroup(const char *root, const struct vs_state *st,
 {
 	struct vs_spec spec;
 	int rc;
-	if (load_saved_spec(root, st, &spec, err) < 0) {
+	if (vs_state_load_config(root, st, &spec, err) < 0) {
 		vs_error_clear(err);
 		return 0; /* killed before even the config was saved: no cgroup yet */
 	}
@@ -547,7 +517,7 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 	}
 	/* poststop failures are warnings per the spec: the container is gone
 	 * either way. */
-	if (load_saved_spec(root, &st, &spec, err) == 0 && spec.hooks.count[VS_HOOK_POSTSTOP]) {
+	if (vs_state_load_config(root, &st, &spec, err) == 0 && spec.hooks.count[VS_HOOK_POSTSTOP]) {
 		vs_autofree char *state = vs_state_json(st.oci_version, id, "stopped", 0, st.bundle,
 							&st.annotation_keys, &st.annotation_values);
 		struct vs_error hook_err = { 0 };

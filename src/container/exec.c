@@ -2,7 +2,6 @@
  * with the container's seccomp profile. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include "container/state.h"
 #include "container/terminal.h"
 #include "util/cleanup.h"
-#include "util/file.h"
 
 /* Joining order: the user namespace first (it grants the rights for the
  * rest), the mount namespace last (it changes what paths mean). */
@@ -195,18 +193,13 @@ static int load_for_exec(const char *root, const char *id, struct vs_state *st, 
 			 struct vs_error *err)
 {
 	vs_autoclose int lock_fd = -1;
-	char path[PATH_MAX];
-	vs_autofree uint8_t *text = NULL;
-	size_t len;
 	if (vs_state_lock(root, id, &lock_fd, err) < 0 || vs_state_load(root, id, st, err) < 0)
 		return -1;
 	if (!vs_state_init_alive(st)) {
 		vs_state_free(st);
 		return vs_error_msg(err, "container `%s` is not running", id);
 	}
-	snprintf(path, sizeof(path), "%s/%s/config.json", root, id);
-	if (vs_read_file(path, "saved config", 16u << 20, &text, &len, err) < 0 ||
-	    vs_spec_parse((const char *)text, len, st->bundle, spec, err) < 0) {
+	if (vs_state_load_config(root, st, spec, err) < 0) {
 		vs_state_free(st);
 		return -1;
 	}
@@ -284,15 +277,8 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 		vs_error_msg(err, "exec in `%s`: %s", id, msg);
 		goto out;
 	}
-	if (o->pid_file && grandchild) {
-		char text[32];
-		int len = snprintf(text, sizeof(text), "%d", (int)grandchild);
-		vs_autoclose int fd = open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || vs_write_all(fd, text, (size_t)len) < 0) {
-			vs_error_set(err, errno, "--pid-file `%s`", o->pid_file);
-			goto out;
-		}
-	}
+	if (o->pid_file && grandchild && vs_write_pid_file(o->pid_file, grandchild, err) < 0)
+		goto out;
 	rc = vs_wait_status(child);
 	if (o->detach)
 		rc = 0;

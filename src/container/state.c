@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,4 +378,32 @@ oom:
 		free(v[i]);
 	free(v);
 	return vs_error_set(err, ENOMEM, "listing `%s`", root);
+}
+
+int vs_state_load_config(const char *root, const struct vs_state *st, struct vs_spec *spec,
+			 struct vs_error *err)
+{
+	char path[PATH_MAX];
+	vs_autofree uint8_t *text = NULL;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/%s/config.json", root, st->id);
+	if (vs_read_file(path, "saved config", VS_CONFIG_MAX, &text, &len, err) < 0)
+		return -1;
+	return vs_spec_parse((const char *)text, len, st->bundle, spec, err);
+}
+
+int vs_write_pid_file(const char *path, pid_t pid, struct vs_error *err)
+{
+	char tmp[PATH_MAX], text[32];
+	int n = snprintf(text, sizeof(text), "%d", (int)pid);
+	vs_autoclose int fd = -1;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return vs_error_msg(err, "--pid-file `%s`: path too long", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || vs_write_all(fd, text, (size_t)n) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return vs_error_set(err, e, "--pid-file `%s`", path);
+	}
+	return 0;
 }

@@ -13,6 +13,7 @@
 
 #define VS_OCI_DEFAULT_ROOT "/run/vessel"
 #define VS_OCI_VERSION "1.1.0"
+#define VS_CONFIG_MAX (16u << 20) /* largest config.json accepted */
 
 struct vs_state {
 	char *id;
@@ -44,6 +45,14 @@ int vs_state_lock(const char *root, const char *id, int *lock_fd, struct vs_erro
 int vs_state_save(const char *dir, const struct vs_state *st, struct vs_error *err);
 int vs_state_load(const char *root, const char *id, struct vs_state *st, struct vs_error *err);
 void vs_state_free(struct vs_state *st);
+
+/* Parse the config.json that create saved in the state directory (later
+ * commands use it, not the bundle's, which may have changed). */
+int vs_state_load_config(const char *root, const struct vs_state *st, struct vs_spec *spec,
+			 struct vs_error *err);
+
+/* Write `pid` to `path` atomically (write then rename), for --pid-file. */
+int vs_write_pid_file(const char *path, pid_t pid, struct vs_error *err);
 
 /* Remove <root>/<id> and everything in it. */
 int vs_state_remove(const char *root, const char *id, struct vs_error *err);
