@@ -343,13 +343,14 @@ int vs_container_start(const char *root, const char *id, struct vs_error *err)
 	struct vs_spec spec;
 	vs_autoclose int lock_fd = -1, fifo = -1;
 	char path[PATH_MAX], byte;
+	const char *status;
 	int rc = -1;
 	if (open_container(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	memset(&spec, 0, sizeof(spec));
-	if (strcmp(status_of(root, &st), "created") != 0) {
-		vs_error_msg(err, "container `%s` is %s, not created: cannot start it", id,
-			     status_of(root, &st));
+	status = status_of(root, &st);
+	if (strcmp(status, "created") != 0) {
+		vs_error_msg(err, "container `%s` is %s, not created: cannot start it", id, status);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/%s/exec.fifo", root, id);
