@@ -10,7 +10,7 @@
 #include "container/container.h"
 #include "container/ct.h"
 #include "container/state.h"
-#include "machine/guest_mem.h"
+#include "util/parse.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 

@@ -9,6 +9,7 @@
 #include "accel/kvm/kvm.h"
 #include "cli/cli.h"
 #include "machine/vm.h"
+#include "util/parse.h"
 
 static const char vm_run_usage[] =
     "usage: vessel vm run --kernel PATH [--initrd PATH] [--cmdline STR] [--mem SIZE] [--cpus N]\n"

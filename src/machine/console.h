@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <termios.h>
 
-#include "machine/irq.h"
+#include "hw/irq.h"
 #include "util/error.h"
 
 enum vs_console_kind { VS_CONSOLE_STDIO, VS_CONSOLE_FILE, VS_CONSOLE_NONE };

@@ -10,12 +10,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "machine/accel.h"
+#include "accel/accel.h"
 #include "machine/boot/boot.h"
-#include "machine/bus.h"
+#include "hw/bus.h"
 #include "machine/console.h"
-#include "machine/guest_mem.h"
-#include "machine/irq.h"
+#include "hw/guest_mem.h"
+#include "hw/irq.h"
 #include "util/error.h"
 #include "util/log.h"
 

@@ -1,7 +1,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "machine/bus.h"
+#include "hw/bus.h"
 #include "tap.h"
 
 struct fake_dev {

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "accel/kvm/kvm.h"
-#include "machine/accel.h"
+#include "accel/accel.h"
 #include "machine/layout.h"
 #include "util/cleanup.h"
 
@@ -524,6 +524,7 @@ static int kvm_set_irq(struct vs_accel *acc, uint32_t gsi, int level)
 
 const struct vs_accel_ops vs_accel_kvm_ops = {
 	.name = "kvm",
+	.probe = vs_kvm_probe,
 	.create = kvm_create,
 	.destroy = kvm_destroy,
 	.vcpu_create = kvm_vcpu_create,

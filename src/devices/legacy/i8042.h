@@ -6,8 +6,8 @@
 #ifndef VESSEL_DEVICES_I8042_H
 #define VESSEL_DEVICES_I8042_H
 
-#include "machine/bus.h"
-#include "machine/irq.h"
+#include "hw/bus.h"
+#include "hw/irq.h"
 
 struct vs_i8042;
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "machine/bus.h"
+#include "hw/bus.h"
 
 struct vs_rtc;
 

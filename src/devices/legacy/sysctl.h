@@ -9,8 +9,8 @@
 #ifndef VESSEL_DEVICES_SYSCTL_H
 #define VESSEL_DEVICES_SYSCTL_H
 
-#include "machine/bus.h"
-#include "machine/irq.h"
+#include "hw/bus.h"
+#include "hw/irq.h"
 
 struct vs_sysctl;
 

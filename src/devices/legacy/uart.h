@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "machine/bus.h"
-#include "machine/irq.h"
+#include "hw/bus.h"
+#include "hw/irq.h"
 
 #define VS_UART_PORTS 8
 #define VS_UART_FIFO 16

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "machine/cpu_state.h"
-#include "machine/guest_mem.h"
+#include "x86/cpu_state.h"
+#include "hw/guest_mem.h"
 #include "util/error.h"
 
 enum vs_boot_kind { VS_BOOT_PVH, VS_BOOT_BZIMAGE, VS_BOOT_ELF64 };

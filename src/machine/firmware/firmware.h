@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "machine/guest_mem.h"
+#include "hw/guest_mem.h"
 #include "util/error.h"
 
 struct vs_firmware_config {

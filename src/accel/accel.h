@@ -1,20 +1,22 @@
 /* The accelerator seam: what a CPU backend (KVM, or the emulator) offers the
  * machine. Both return the same exit record, so the machine's run loop and
  * every device are shared between them. */
-#ifndef VESSEL_MACHINE_ACCEL_H
-#define VESSEL_MACHINE_ACCEL_H
+#ifndef VESSEL_ACCEL_ACCEL_H
+#define VESSEL_ACCEL_ACCEL_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "machine/cpu_state.h"
-#include "machine/guest_mem.h"
+#include "hw/bus.h"
+#include "hw/guest_mem.h"
 #include "util/error.h"
+#include "x86/cpu_state.h"
 
 struct vs_accel;
 struct vs_vcpu;
+struct vs_irqchip;
 
 /* The signal vcpu_kick() may use to interrupt a vCPU thread; vCPU threads
  * must leave it unblocked. */
@@ -58,10 +60,24 @@ struct vs_exit {
 struct vs_accel_config {
 	int ncpus;
 	const struct vs_guest_mem *mem;
+	/* The board's buses. A backend that runs guest code itself (emu)
+	 * dispatches port I/O and MMIO to them directly, from the vCPU thread;
+	 * one that exits to user space (kvm) returns VS_EXIT_IO/MMIO instead. */
+	const struct vs_bus *pio;
+	const struct vs_bus *mmio;
+	/* The board's userspace interrupt controllers (devices/irqchip), given
+	 * to backends whose ops->needs_irqchip is set; NULL otherwise. */
+	struct vs_irqchip *irqchip;
 };
 
 struct vs_accel_ops {
 	const char *name;
+	/* Whether this backend can run on this host; when not, err says why
+	 * and what to do. Cheap: no VM is created. */
+	int (*probe)(struct vs_error *err);
+	/* The backend has no interrupt controllers of its own: the board
+	 * creates the userspace ones and passes them in vs_accel_config. */
+	bool needs_irqchip;
 	int (*create)(const struct vs_accel_config *cfg, struct vs_accel **out, struct vs_error *err);
 	void (*destroy)(struct vs_accel *acc);
 	int (*vcpu_create)(struct vs_accel *acc, int index, struct vs_vcpu **out, struct vs_error *err);
@@ -78,5 +94,13 @@ struct vs_accel_ops {
 };
 
 extern const struct vs_accel_ops vs_accel_kvm_ops;
+extern const struct vs_accel_ops vs_accel_emu_ops;
+
+/* Every backend built in, in order of preference for --accel auto;
+ * NULL-terminated. */
+extern const struct vs_accel_ops *const vs_accels[];
+
+/* The backend called `name`, or NULL. */
+const struct vs_accel_ops *vs_accel_find(const char *name);
 
 #endif

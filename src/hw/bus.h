@@ -6,8 +6,8 @@
  * afterwards the registry is read-only, so lookups from vCPU threads need no
  * lock. Each device serialises its own state.
  */
-#ifndef VESSEL_MACHINE_BUS_H
-#define VESSEL_MACHINE_BUS_H
+#ifndef VESSEL_HW_BUS_H
+#define VESSEL_HW_BUS_H
 
 #include <stdbool.h>
 #include <stddef.h>

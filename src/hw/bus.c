@@ -1,4 +1,4 @@
-#include "machine/bus.h"
+#include "hw/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

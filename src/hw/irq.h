@@ -1,8 +1,8 @@
 /* How a device raises an interrupt or asks the machine to stop, without
  * knowing the accelerator or the VM: small callback records the machine
  * fills in when it builds the device. */
-#ifndef VESSEL_MACHINE_IRQ_H
-#define VESSEL_MACHINE_IRQ_H
+#ifndef VESSEL_HW_IRQ_H
+#define VESSEL_HW_IRQ_H
 
 #include <stddef.h>
 #include <stdint.h>

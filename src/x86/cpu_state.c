@@ -1,4 +1,4 @@
-#include "machine/cpu_state.h"
+#include "x86/cpu_state.h"
 
 static void print_seg(FILE *out, const char *name, const struct vs_segment *s)
 {

@@ -3,8 +3,8 @@
  * there is placed from 4 GiB up. The e820 table / PVH memmap are derived
  * from this one description so they can never disagree.
  */
-#ifndef VESSEL_MACHINE_GUEST_MEM_H
-#define VESSEL_MACHINE_GUEST_MEM_H
+#ifndef VESSEL_HW_GUEST_MEM_H
+#define VESSEL_HW_GUEST_MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -66,9 +66,5 @@ uint64_t vs_guest_mem_low_end(const struct vs_guest_mem *mem);
 /* The memory map handed to the guest (e820 and PVH memmap). Returns the
  * number of entries written (at most `max`). */
 int vs_guest_mem_e820(const struct vs_guest_mem *mem, struct vs_e820_entry *out, int max);
-
-/* Parse a size such as "256M", "1G", "1048576", "512k". Returns -1 on a
- * malformed or overflowing value. */
-int vs_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -1,4 +1,4 @@
-#include "machine/guest_mem.h"
+#include "hw/guest_mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -92,49 +92,4 @@ int vs_guest_mem_e820(const struct vs_guest_mem *mem, struct vs_e820_entry *out,
 		n = max;
 	memcpy(out, all, (size_t)n * sizeof(all[0]));
 	return n;
-}
-
-int vs_parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mult = 1;
-	if (!s || !isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case '\0':
-		break;
-	case 'K':
-		mult = 1024;
-		break;
-	case 'M':
-		mult = VS_MiB;
-		break;
-	case 'G':
-		mult = VS_GiB;
-		break;
-	case 'T':
-		mult = 1024 * VS_GiB;
-		break;
-	default:
-		return -1;
-	}
-	if (*end) {
-		end++;
-		/* Accept "M", "MB", "MiB". */
-		if (toupper((unsigned char)*end) == 'I')
-			end++;
-		if (toupper((unsigned char)*end) == 'B')
-			end++;
-		if (*end)
-			return -1;
-	}
-	if (v > UINT64_MAX / mult)
-		return -1;
-	*out = v * mult;
-	return 0;
 }

@@ -1,8 +1,8 @@
 /* Architectural x86-64 register state, independent of the accelerator.
  * The boot loaders fill one of these for the boot CPU; each accelerator
  * loads it into its vCPU. Also used for the crash report. */
-#ifndef VESSEL_MACHINE_CPU_STATE_H
-#define VESSEL_MACHINE_CPU_STATE_H
+#ifndef VESSEL_X86_CPU_STATE_H
+#define VESSEL_X86_CPU_STATE_H
 
 #include <stdint.h>
 #include <stdio.h>
