@@ -11,6 +11,7 @@ report. These never need /dev/kvm: the input is rejected before a VM is
 created (a vessel that opens /dev/kvm first still has to report the input
 error, not the missing device, for the keyword checks to pass).
 """
+import fcntl
 import os
 import shlex
 import subprocess
@@ -138,8 +139,24 @@ def linux_lookalike(ctx, name):
     return ctx.file(name, bytes(data))
 
 
+def kvm_usable():
+    """Whether /dev/kvm opens and speaks the stable API (KVM_GET_API_VERSION == 12)."""
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, 0xAE00) == 12
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def pvm_skip():
-    return None if os.path.exists("/sys/module/kvm_pvm") else "host KVM is not the PVM flavour"
+    if not os.path.exists("/sys/module/kvm_pvm"):
+        return "host KVM is not the PVM flavour"
+    return None if kvm_usable() else "/dev/kvm is not usable here"
 
 
 def pvm_linux_with_accel_kvm(ctx):
