@@ -26,6 +26,7 @@
 #include "container/seccomp.h"
 #include "container/state.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/file.h"
 
 enum sync_msg {
@@ -329,6 +330,9 @@ static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg
 	struct init_ctx c = { .cfg = cfg, .spec = cfg->spec, .sync = sync, .fifo_fd = fifo_fd, .fifo_w = -1 };
 	struct vs_error err = { 0 };
 	struct vs_process_exec_opts po;
+	/* The runtime's log sink may write to a file whose fd is about to be
+	 * closed (vessel-oci --log): log to stderr from here on. */
+	vs_log_set_sink(NULL);
 	close_inherited_fds(cfg, sync, fifo_fd);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		c.ns_fds[t] = -1;
