@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cli/oci/oci.h"
+#include "container/container.h"
+#include "container/ct.h"
 #include "container/state.h"
 #include "util/cleanup.h"
 #include "util/file.h"
@@ -230,9 +232,18 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[next], commands[i].name) == 0)
-			return commands[i].fn(&g, argc - next, argv + next);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[next], commands[i].name) != 0)
+			continue;
+		/* Foreground runners killed with SIGKILL leave state and
+		 * cgroups behind (container/reap.c): the next command on this
+		 * host removes them, whatever it is. */
+		if (commands[i].fn != oci_features && commands[i].fn != oci_spec) {
+			vs_container_reap_orphans(g.root);
+			vs_container_reap_orphans(VS_CT_ROOT);
+		}
+		return commands[i].fn(&g, argc - next, argv + next);
+	}
 	oci_error(&g, "unknown command `%s`; see `vessel-oci --help`", argv[next]);
 	return 1;
 }
