@@ -2,17 +2,31 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 
 static const char usage[] =
-    "usage: vessel COMMAND [OPTIONS]\n"
+    "usage: vessel [-v|--verbose] COMMAND [OPTIONS]\n"
+    "\n"
+    "  -v, --verbose  print debug messages\n"
     "\n"
     "commands:\n"
     "  vm run     boot a kernel in a microVM (see `vessel vm run --help`)\n"
     "  doctor     report what this host offers: KVM, cgroups, namespaces, io_uring, tap\n"
     "  version    print the version\n";
 
+static char prog_name[] = "vessel";
+static const struct vs_log_sink stderr_sink = { vs_log_stderr, prog_name };
+
 int main(int argc, char **argv)
 {
+	vs_log_set_sink(&stderr_sink);
+	/* Global options come before the command. */
+	while (argc >= 2 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--verbose") == 0)) {
+		vs_log_set_level(VS_LOG_DEBUG);
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return VS_EXIT_USAGE;

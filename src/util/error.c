@@ -36,6 +36,18 @@ int vs_error_msg(struct vs_error *err, const char *fmt, ...)
 	return -1;
 }
 
+int vs_error_msg_code(struct vs_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vformat(err, 0, fmt, ap);
+	va_end(ap);
+	err->code = code ? code : -1;
+	return -1;
+}
+
 int vs_error_prefix(struct vs_error *err, const char *fmt, ...)
 {
 	char prefix[VS_ERROR_MSG_MAX];

@@ -681,11 +681,9 @@ int vs_json_parse(const char *text, size_t len, const struct vs_json_opts *opts,
 	if (p.max_depth > VS_JSON_HARD_MAX_DEPTH)
 		p.max_depth = VS_JSON_HARD_MAX_DEPTH;
 	p.reject_dups = opts && opts->reject_duplicate_keys;
-	if (len > max_size) {
-		vs_error_msg(err, "JSON text of %zu bytes exceeds the %zu-byte limit", len, max_size);
-		err->code = EFBIG;
-		return -1;
-	}
+	if (len > max_size)
+		return vs_error_msg_code(err, EFBIG, "JSON text of %zu bytes exceeds the %zu-byte limit", len,
+					 max_size);
 	p.doc = calloc(1, sizeof(*p.doc));
 	if (!p.doc)
 		return vs_error_set(err, ENOMEM, "parsing JSON");

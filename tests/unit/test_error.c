@@ -21,6 +21,18 @@ TEST(prefix_wraps_context)
 	CHECK(err.code != 0);
 }
 
+TEST(msg_code_keeps_code_without_strerror)
+{
+	struct vs_error err = { 0 };
+	CHECK(vs_error_msg_code(&err, EFBIG, "file `%s` is too big", "f") == -1);
+	CHECK_EQ_U64(err.code, EFBIG);
+	CHECK(strcmp(err.msg, "file `f` is too big") == 0);
+	/* A zero code still marks the error as set. */
+	vs_error_msg_code(&err, 0, "x");
+	CHECK(err.code != 0);
+	CHECK(vs_error_msg_code(NULL, EIO, "x") == -1);
+}
+
 TEST(long_messages_truncate_safely)
 {
 	struct vs_error err = { 0 };
@@ -34,4 +46,4 @@ TEST(long_messages_truncate_safely)
 }
 
 VS_TAP_MAIN(TAP_CASE(set_appends_strerror), TAP_CASE(prefix_wraps_context),
-	    TAP_CASE(long_messages_truncate_safely))
+	    TAP_CASE(msg_code_keeps_code_without_strerror), TAP_CASE(long_messages_truncate_safely))
