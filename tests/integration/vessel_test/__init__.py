@@ -18,7 +18,8 @@ Conventions for every script:
     "ok N - " (for the OCI scripts it starts with the runtime: "vessel: "
     or "runc: "). For example:
         VESSEL_TEST_FILTER='vessel: bad input' python3 tests/integration/test_oci_bad_config.py build/vessel-oci
-        meson test -C build oci-run --test-args ... (or: VESSEL_TEST_FILTER=... meson test -C build oci-run)
+        VESSEL_TEST_FILTER='run: --detach,SIGKILL' meson test -C build oci-run
+    The selected cases keep their names; their numbers restart at 1.
 
 The scripts import this package from their own directory; they set
 sys.dont_write_bytecode first so no __pycache__ lands in the source tree.
