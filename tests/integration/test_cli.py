@@ -3,6 +3,7 @@
 TAP.
 
 Usage: test_cli.py [VESSEL [GUEST_DIR]]   (or $VESSEL and $VESSEL_GUESTS)
+$VESSEL_TEST_FILTER picks cases by name (vessel_test/tap.py).
 
 Every bad invocation must exit with status 2 without starting a guest,
 within a few seconds, with at least one line on stderr naming the problem
@@ -13,11 +14,15 @@ error, not the missing device, for the keyword checks to pass).
 """
 import fcntl
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.tap import Tap, describe_command  # noqa: E402
+
 
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 QUICK_S = 10
@@ -276,42 +281,25 @@ def main():
         return 2
     vessel = os.path.abspath(vessel)
     if not os.access(vessel, os.X_OK):
-        print(f"Bail out! {vessel} is not an executable")
-        return 1
-    todo = cases()
-    print(f"1..{len(todo)}", flush=True)
-    failed = 0
+        return Tap().bail_out(f"{vessel} is not an executable")
+    tap = Tap()
     with tempfile.TemporaryDirectory(prefix="vessel-cli-") as tmp:
         ctx = Ctx(vessel, os.path.abspath(guests) if guests else None, tmp)
-        for i, (name, fn) in enumerate(todo, 1):
+        for name, fn in cases():
+            if not tap.wants(name):
+                continue
             try:
                 result, problems, detail = fn(ctx)
             except Exception as e:
                 result, problems, detail = "fail", [f"driver error: {type(e).__name__}: {e}"], None
             if result == "skip":
-                print(f"ok {i} - {name} # SKIP {'; '.join(problems)}")
+                tap.skip(name, "; ".join(problems))
                 continue
             if result == "ok":
-                print(f"ok {i} - {name}")
-                continue
-            failed += 1
-            print(f"not ok {i} - {name}")
-            for p in problems:
-                print(f"#   {p}")
-            if detail:
-                argv, status, out, err = detail
-                shown = " ".join(shlex.quote(a if len(a) < 200 else a[:40] + "...") for a in argv)
-                print(f"#   command: {shown}")
-                print(f"#   exit status: {status}")
-                for label, text in (("stdout", out), ("stderr", err)):
-                    lines = text.splitlines()[-10:]
-                    if lines:
-                        print(f"#   {label}:")
-                        for line in lines:
-                            print(f"#     {line}")
-            sys.stdout.flush()
-    return 1 if failed else 0
-
+                tap.ok(name)
+            else:
+                tap.not_ok(name, problems, describe_command(*detail, tail=10) if detail else ())
+    return tap.finish()
 
 if __name__ == "__main__":
     sys.exit(main())

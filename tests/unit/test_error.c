@@ -9,7 +9,7 @@ TEST(set_appends_strerror)
 	struct vs_error err = { 0 };
 	CHECK(vs_error_set(&err, ENOENT, "open `%s`", "x") == -1);
 	CHECK_EQ_U64(err.code, ENOENT);
-	CHECK(strcmp(err.msg, "open `x`: No such file or directory") == 0);
+	CHECK_STREQ(err.msg, "open `x`: No such file or directory");
 }
 
 TEST(prefix_wraps_context)
@@ -17,7 +17,7 @@ TEST(prefix_wraps_context)
 	struct vs_error err = { 0 };
 	vs_error_msg(&err, "bad magic");
 	vs_error_prefix(&err, "kernel `%s`: ", "k");
-	CHECK(strcmp(err.msg, "kernel `k`: bad magic") == 0);
+	CHECK_STREQ(err.msg, "kernel `k`: bad magic");
 	CHECK(err.code != 0);
 }
 
