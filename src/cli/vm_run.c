@@ -139,6 +139,7 @@ out_vm:
 	vs_vm_destroy(vm);
 out_console:
 	vs_console_close(&console);
+	cfg->console = NULL; /* it points into this frame */
 out_signals:
 	if (sfd >= 0)
 		close(sfd);

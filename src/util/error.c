@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vformat(struct vs_error *err, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vformat(struct vs_error *err, int code, const char *fmt,
+							  va_list ap)
 {
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (n < 0)

@@ -118,6 +118,11 @@ __attribute__((format(printf, 3, 4))) static int fail_at(struct parser *p, size_
 	va_end(ap);
 	return vs_error_msg(p->err, "line %zu, column %zu: %s", line, col, msg);
 }
+#ifdef __clang_analyzer__
+/* The static analyzer does not inline variadic functions: tell it that
+ * fail_at() always fails, or it follows "errors" that return 0. */
+#define fail_at(...) (fail_at(__VA_ARGS__), -1)
+#endif
 
 static int fail_oom(struct parser *p)
 {
