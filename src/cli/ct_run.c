@@ -79,7 +79,7 @@ int vs_cli_ct(int argc, char **argv)
 		}
 		vs_cli_error("unknown ct command%s%s: use `vessel ct run`", argc >= 2 ? " " : "",
 			     argc >= 2 ? argv[1] : "");
-		return VS_EXIT_USAGE;
+		return CT_EXIT_SETUP; /* as every other `vessel ct` failure */
 	}
 	argc--;
 	argv++;

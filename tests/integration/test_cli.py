@@ -253,7 +253,9 @@ def cases():
          bad(lambda c: (vm_run(c, kernel=linux_lookalike(c, "linux-lookalike.bin")), ["linux-lookalike"]),
              ["linux", "pvm"], needs_guests=True, skip_if=pvm_skip)),
         ("Linux kernel with --accel kvm on a PVM host runs with a note", pvm_linux_with_accel_kvm),
-        ("vessel --help", good(["--help"], ["vm run"])),
+        ("vessel --help", good(["--help"], ["vm run", "ct run", "doctor"])),
+        ("vessel -V", good(["-V"], ["vessel", "0."])),
+        ("vessel vm --help", good(["vm", "--help"], ["vm run"])),
         ("vessel vm run --help", good(["vm", "run", "--help"], ["--kernel", "--mem", "--cpus"])),
         ("vessel doctor", good(["doctor"], ["kvm"])),
     ]
