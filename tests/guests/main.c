@@ -32,6 +32,7 @@ static const struct test tests[] = {
 	{ "poweroff", test_poweroff },
 	{ "exit", test_exit },
 	{ "demo", test_demo },
+	{ "bench", test_bench },
 };
 
 static char name_buf[64];

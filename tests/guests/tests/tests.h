@@ -20,5 +20,6 @@ void test_triple(const char *arg);
 void test_poweroff(const char *arg);
 void test_exit(const char *arg);
 void test_demo(const char *arg);
+void test_bench(const char *arg);
 
 #endif
