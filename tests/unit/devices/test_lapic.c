@@ -242,6 +242,11 @@ TEST(init_and_sipi)
 	int kicks;
 	CHECK(setup(&r, 2) == 0);
 	CHECK(vs_irqchip_take_event(r.chip, 1, &vec) == VS_IRQCHIP_NONE);
+	/* sync_Arb_IDs: an INIT level de-assert to all resets nobody. */
+	ipi(&r, 0, 0, SH_ALL | 0x8500);
+	CHECK(vs_irqchip_take_event(r.chip, 0, &vec) == VS_IRQCHIP_NONE);
+	CHECK(vs_irqchip_take_event(r.chip, 1, &vec) == VS_IRQCHIP_NONE);
+	CHECK_EQ_U64(lapic_read(&r, 1, 0xf0), 0x1ff);
 	/* smpboot: ESR clear, INIT assert, INIT de-assert, two SIPIs. */
 	lapic_write(&r, 0, 0x280, 0);
 	kicks = rig_kicks(&r, 1);
@@ -285,8 +290,11 @@ TEST(first_sipi_to_a_fresh_ap)
 TEST(nmi_ipi)
 {
 	struct rig r;
+	int kicks;
 	CHECK(setup(&r, 2) == 0);
+	kicks = rig_kicks(&r, 1);
 	ipi(&r, 0, 1, 0x400);
+	CHECK(rig_kicks(&r, 1) > kicks);
 	CHECK(!vs_irqchip_take_nmi(r.chip, 0));
 	CHECK(vs_irqchip_take_nmi(r.chip, 1));
 	CHECK(!vs_irqchip_take_nmi(r.chip, 1));

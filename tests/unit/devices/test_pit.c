@@ -234,8 +234,26 @@ TEST(oneshot_irq0_through_the_ioapic_pin2)
 	rig_fini(&r);
 }
 
+TEST(refresh_bit_toggles)
+{
+	struct rig r;
+	bool seen[2] = { false, false };
+	uint64_t end;
+	CHECK(rig_init(&r, 1) == 0);
+	end = vs_host_ns() + RIG_WAIT_NS;
+	while (!(seen[0] && seen[1]) && vs_host_ns() < end) {
+		seen[(inb(&r, PORT61) >> 4) & 1] = true;
+		rig_sleep_us(7);
+	}
+	CHECK(seen[0] && seen[1]);
+	outb(&r, PORT61, 0xff); /* only bits 0-3 are writable */
+	CHECK((inb(&r, PORT61) & 0xcf) == 0x0f);
+	rig_fini(&r);
+}
+
 VS_TAP_MAIN(TAP_CASE(gate_low_freezes_the_count), TAP_CASE(counter_runs_down_with_the_gate),
 	    TAP_CASE(out2_rises_at_terminal_count), TAP_CASE(square_wave_toggles),
 	    TAP_CASE(mode1_waits_for_a_gate_trigger), TAP_CASE(latch_holds_until_read),
 	    TAP_CASE(lsb_only_msb_only_and_bcd), TAP_CASE(read_back_status),
-	    TAP_CASE(periodic_irq0_through_the_pic), TAP_CASE(oneshot_irq0_through_the_ioapic_pin2))
+	    TAP_CASE(periodic_irq0_through_the_pic), TAP_CASE(oneshot_irq0_through_the_ioapic_pin2),
+	    TAP_CASE(refresh_bit_toggles))
