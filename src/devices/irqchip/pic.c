@@ -70,7 +70,7 @@ static void pic_update(struct vs_pic *pic)
 	 * went away (a level line dropped, a mask) is no longer pending on
 	 * the master, rather than becoming a spurious IRQ 15. */
 	if (!slave)
-		pic->c[0].irr &= (uint8_t)~(1u << CASCADE_IR);
+		pic->c[0].irr &= (uint8_t) ~(1u << CASCADE_IR);
 	intr = chip_request(&pic->c[0], true) >= 0;
 	if (intr != pic->intr) {
 		pic->intr = intr;
