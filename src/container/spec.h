@@ -216,6 +216,9 @@ enum vs_hook_kind {
 	VS_HOOK_KINDS
 };
 
+/* "prestart", "createRuntime", ...: the config.json key of a hook list. */
+const char *vs_hook_kind_name(enum vs_hook_kind kind);
+
 struct vs_spec_hooks {
 	struct vs_spec_hook *list[VS_HOOK_KINDS];
 	size_t count[VS_HOOK_KINDS];
