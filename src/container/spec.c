@@ -313,7 +313,7 @@ void vs_spec_free(struct vs_spec *spec)
 		free(m->destination);
 		free(m->type);
 		free(m->source);
-		vs_sp_strv_free(&m->options);
+		vs_strv_free(&m->options);
 		free(m->uid_mappings);
 		free(m->gid_mappings);
 	}
@@ -322,13 +322,13 @@ void vs_spec_free(struct vs_spec *spec)
 		for (size_t i = 0; i < spec->hooks.count[k]; i++) {
 			struct vs_spec_hook *h = &spec->hooks.list[k][i];
 			free(h->path);
-			vs_sp_strv_free(&h->args);
-			vs_sp_strv_free(&h->env);
+			vs_strv_free(&h->args);
+			vs_strv_free(&h->env);
 		}
 		free(spec->hooks.list[k]);
 	}
-	vs_sp_strv_free(&spec->annotation_keys);
-	vs_sp_strv_free(&spec->annotation_values);
+	vs_strv_free(&spec->annotation_keys);
+	vs_strv_free(&spec->annotation_values);
 	vs_sp_linux_free(&spec->linux);
 	memset(spec, 0, sizeof(*spec));
 }

@@ -289,13 +289,29 @@ void *vs_sp_alloc_array(struct vs_spec_ctx *c, size_t n, size_t elem)
 	return p;
 }
 
-void vs_sp_strv_free(struct vs_strv *v)
+void vs_strv_free(struct vs_strv *v)
 {
 	for (size_t i = 0; i < v->count; i++)
 		free(v->v[i]);
 	free(v->v);
 	v->v = NULL;
 	v->count = 0;
+}
+
+int vs_strv_copy(struct vs_strv *dst, const struct vs_strv *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src->count)
+		return 0;
+	dst->v = calloc(src->count + 1, sizeof(char *));
+	if (!dst->v)
+		return -1;
+	for (size_t i = 0; i < src->count; i++) {
+		if (!(dst->v[i] = strdup(src->v[i])))
+			return -1;
+		dst->count = i + 1;
+	}
+	return 0;
 }
 
 int vs_sp_array_each(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key, size_t size,
@@ -338,7 +354,7 @@ int vs_sp_strv(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key
 {
 	/* A present list replaces whatever the caller had (a default). */
 	if (vs_sp_member(obj, key))
-		vs_sp_strv_free(out);
+		vs_strv_free(out);
 	return vs_sp_array_each(c, obj, key, sizeof(*out->v), true, read_string_elem, NULL, (void **)&out->v,
 				&out->count);
 }

@@ -94,8 +94,6 @@ void *vs_sp_alloc_array(struct vs_spec_ctx *c, size_t n, size_t elem);
 /* Index of `name` in a table of `count` names (NULL entries are gaps), or -1. */
 int vs_sp_lookup(const char *const *names, size_t count, const char *name);
 
-void vs_sp_strv_free(struct vs_strv *v);
-
 /* Sections, one file each. */
 int vs_sp_process(struct vs_spec_ctx *c, const struct vs_json *obj, struct vs_spec_process *out);
 int vs_sp_linux(struct vs_spec_ctx *c, const struct vs_json *obj, struct vs_spec_linux *out);

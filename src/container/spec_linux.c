@@ -305,15 +305,15 @@ void vs_sp_linux_free(struct vs_spec_linux *l)
 	free(l->devices);
 	free(l->cgroups_path);
 	vs_sp_resources_free(&l->resources);
-	vs_sp_strv_free(&l->sysctl_keys);
-	vs_sp_strv_free(&l->sysctl_values);
+	vs_strv_free(&l->sysctl_keys);
+	vs_strv_free(&l->sysctl_values);
 	if (l->seccomp) {
 		vs_sp_seccomp_free(l->seccomp);
 		free(l->seccomp);
 	}
 	free(l->rootfs_propagation);
-	vs_sp_strv_free(&l->masked_paths);
-	vs_sp_strv_free(&l->readonly_paths);
+	vs_strv_free(&l->masked_paths);
+	vs_strv_free(&l->readonly_paths);
 	free(l->mount_label);
 	free(l->personality_domain);
 	memset(l, 0, sizeof(*l));

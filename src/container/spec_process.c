@@ -242,8 +242,8 @@ void vs_spec_process_free(struct vs_spec_process *p)
 	if (!p)
 		return;
 	free(p->user.additional_gids);
-	vs_sp_strv_free(&p->args);
-	vs_sp_strv_free(&p->env);
+	vs_strv_free(&p->args);
+	vs_strv_free(&p->env);
 	free(p->cwd);
 	free(p->rlimits);
 	free(p->apparmor_profile);

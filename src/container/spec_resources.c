@@ -242,7 +242,7 @@ void vs_sp_resources_free(struct vs_spec_resources *r)
 	for (size_t i = 0; i < r->hugepage_limits_count; i++)
 		free(r->hugepage_limits[i].page_size);
 	free(r->hugepage_limits);
-	vs_sp_strv_free(&r->unified_keys);
-	vs_sp_strv_free(&r->unified_values);
+	vs_strv_free(&r->unified_keys);
+	vs_strv_free(&r->unified_values);
 	memset(r, 0, sizeof(*r));
 }

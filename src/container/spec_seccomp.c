@@ -188,12 +188,12 @@ int vs_sp_seccomp(struct vs_spec_ctx *c, const struct vs_json *obj, struct vs_sp
 
 void vs_sp_seccomp_free(struct vs_spec_seccomp *s)
 {
-	vs_sp_strv_free(&s->architectures);
-	vs_sp_strv_free(&s->flags);
+	vs_strv_free(&s->architectures);
+	vs_strv_free(&s->flags);
 	free(s->listener_path);
 	free(s->listener_metadata);
 	for (size_t i = 0; i < s->syscalls_count; i++) {
-		vs_sp_strv_free(&s->syscalls[i].names);
+		vs_strv_free(&s->syscalls[i].names);
 		free(s->syscalls[i].args);
 	}
 	free(s->syscalls);
