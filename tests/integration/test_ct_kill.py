@@ -11,9 +11,10 @@ vessel process with SIGKILL and then checks:
     gone: the container died with its runner;
   - the killed run's state directory and cgroups are still there (nobody
     could remove them yet) -- reported as a note, not a failure;
-  - after the next `vessel ct run` (or, in the second case, any vessel-oci
-    command), neither its state directory under /run/vessel/ct nor its
-    cgroup directories are left.
+  - after the next `vessel -v ct run` (or, in the second case, any
+    vessel-oci command), neither its state directory under /run/vessel/ct
+    nor its cgroup directories are left, and -v printed the reaper's debug
+    line naming the container.
 
 Needs root, cgroupfs and a static busybox (/bin/busybox or $BUSYBOX); each
 case prints a TAP skip without them.
@@ -177,11 +178,15 @@ def check_reaped(problems, new_state, new_cg, by):
 def reaped_by_next_run(ctx):
     problems, notes = [], []
     new_state, new_cg = kill_runner(ctx, problems, notes)
-    r = subprocess.run([ctx.vessel, "ct", "run", "--rootfs", ctx.rootfs, "--", "true"],
+    # -v: the reaper says what it removed (and `vessel -v` is checked).
+    r = subprocess.run([ctx.vessel, "-v", "ct", "run", "--rootfs", ctx.rootfs, "--", "true"],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
-        problems.append(f"the next `vessel ct run ... true` exited {r.returncode}: {r.stderr.strip()}")
+        problems.append(f"the next `vessel -v ct run ... true` exited {r.returncode}: {r.stderr.strip()}")
     check_reaped(problems, new_state, new_cg, "the next vessel ct run")
+    if new_state and not any(f"debug: container `{e}`" in r.stderr for e in new_state):
+        problems.append(f"`vessel -v` printed no debug line about reaping {sorted(new_state)}: "
+                        f"{r.stderr.strip()!r}")
     return problems, notes
 
 

@@ -241,6 +241,7 @@ int main(int argc, char **argv)
 		 * containers with a runner (vessel-oci's own `run` records
 		 * none: like runc's, its container outlives it), so --root is
 		 * not scanned on every call. */
+		vs_debug("%s (root %s)", argv[next], g.root);
 		if (commands[i].fn != oci_features && commands[i].fn != oci_spec)
 			vs_container_reap_orphans(VS_CT_ROOT);
 		return commands[i].fn(&g, argc - next, argv + next);
