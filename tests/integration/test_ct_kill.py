@@ -34,6 +34,7 @@ import time
 STATE_ROOT = "/run/vessel/ct"
 CGROUP_GLOBS = ("/sys/fs/cgroup/*/vessel/ct-*", "/sys/fs/cgroup/vessel/ct-*")
 WAIT_S = 10  # generous deadlines, not timing assertions
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 
 
 def state_entries():
@@ -168,6 +169,12 @@ def kill_runner(ctx, problems, notes):
     return new_state, new_cg
 
 
+def check_sanitizers(problems, text, what):
+    for m in SANITIZER_MARKERS:
+        if m in text:
+            problems.append(f"{what}: stderr mentions {m}")
+
+
 def check_reaped(problems, new_state, new_cg, by):
     for e in sorted(state_entries() & new_state):
         problems.append(f"after {by}: state {STATE_ROOT}/{e} is still there")
@@ -183,6 +190,7 @@ def reaped_by_next_run(ctx):
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         problems.append(f"the next `vessel -v ct run ... true` exited {r.returncode}: {r.stderr.strip()}")
+    check_sanitizers(problems, r.stderr, "the next vessel ct run")
     check_reaped(problems, new_state, new_cg, "the next vessel ct run")
     if new_state and not any(f"debug: container `{e}`" in r.stderr for e in new_state):
         problems.append(f"`vessel -v` printed no debug line about reaping {sorted(new_state)}: "
@@ -199,6 +207,7 @@ def reaped_by_vessel_oci(ctx):
                        text=True, timeout=60)
     if r.returncode != 0:
         problems.append(f"`vessel-oci list` exited {r.returncode}: {r.stderr.strip()}")
+    check_sanitizers(problems, r.stderr, "vessel-oci list")
     check_reaped(problems, new_state, new_cg, "vessel-oci list")
     return problems, notes
 

@@ -141,9 +141,15 @@ def json_records(path, problems):
     return recs
 
 
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
+
+
 def status(problems, r, want_zero, what):
     if (r.returncode == 0) != want_zero:
         problems.append(f"{what}: exit status {r.returncode}; stderr {r.stderr.strip()!r}")
+    for m in SANITIZER_MARKERS:
+        if m in r.stderr:
+            problems.append(f"{what}: stderr mentions {m}")
 
 
 def poststop_json(ctx):
