@@ -88,7 +88,6 @@ int vs_process_exec(const struct vs_process_exec_opts *o, struct vs_error *err)
 {
 	const struct vs_spec_process *p = o->process;
 	int listener = -1;
-	extern char **environ;
 
 	if (apply_rlimits(p, err) < 0 || apply_personality(o->personality_domain, err) < 0)
 		return -1;
