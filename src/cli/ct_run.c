@@ -170,6 +170,7 @@ int vs_cli_ct(int argc, char **argv)
 		return CT_EXIT_SETUP;
 	}
 	vs_spec_free(&spec);
+	vs_debug("container %s: init is pid %d", id, (int)pid);
 	if (vs_container_start(root, id, &err) < 0) {
 		struct vs_error ignored = { 0 };
 		vs_cli_error("%s", err.msg);

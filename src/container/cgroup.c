@@ -5,18 +5,15 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
-#include "util/file.h"
 
 #define SERIAL_MAGIC "vessel-cgroup 1"
 
@@ -25,81 +22,6 @@ static const struct vs_cgroup_env host_env = {
 	.mountinfo = "/proc/self/mountinfo",
 	.self_cgroup = "/proc/self/cgroup",
 };
-
-/* ---- file helpers ---- */
-
-static int open_in(const char *dir, const char *file, int flags, char *path, size_t size)
-{
-	int n = snprintf(path, size, "%s/%s", dir, file);
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return open(path, flags | O_CLOEXEC);
-}
-
-static int write_in(const char *dir, const char *file, const char *value, bool optional, struct vs_error *err)
-{
-	char path[PATH_MAX];
-	vs_autoclose int fd = open_in(dir, file, O_WRONLY | O_TRUNC, path, sizeof(path));
-	if (fd < 0 && optional && errno == ENOENT)
-		return 1;
-	if (fd < 0)
-		return vs_error_set(err, errno, "%s/%s: writing %s", dir, file, value);
-	int r = vs_write_all(fd, value, strlen(value));
-	if (r < 0)
-		return vs_error_set(err, -r, "%s: writing %s", path, value);
-	return 0;
-}
-
-int vs_cgroup_write(const char *dir, const char *file, const char *value, struct vs_error *err)
-{
-	return write_in(dir, file, value, false, err);
-}
-
-int vs_cgroup_write_opt(const char *dir, const char *file, const char *value, struct vs_error *err)
-{
-	return write_in(dir, file, value, true, err);
-}
-
-int vs_cgroup_read(const char *dir, const char *file, char *buf, size_t size, struct vs_error *err)
-{
-	char path[PATH_MAX];
-	vs_autoclose int fd = open_in(dir, file, O_RDONLY, path, sizeof(path));
-	size_t len = 0;
-	if (fd < 0)
-		return vs_error_set(err, errno, "%s/%s: reading", dir, file);
-	while (len + 1 < size) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return vs_error_set(err, errno, "%s: reading", path);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		len--;
-	buf[len] = '\0';
-	return 0;
-}
-
-bool vs_cgroup_backoff(unsigned *attempt)
-{
-	/* 0.1 ms doubling to 20 ms: quick for the common case of a few
-	 * exiting processes, about one second in total. */
-	long ns = 100000L << (*attempt < 8 ? *attempt : 8);
-	if (ns > 20000000L)
-		ns = 20000000L;
-	if (*attempt >= 58)
-		return false;
-	(*attempt)++;
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = ns };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-	return true;
-}
 
 /* ---- the object ---- */
 
@@ -147,14 +69,6 @@ static int cgroup_add(struct vs_cgroup *cg, const char *name, char *dir, unsigne
 	return 0;
 }
 
-const char *vs_cgroup_dir_for(const struct vs_cgroup *cg, unsigned controller)
-{
-	for (size_t i = 0; i < cg->count; i++)
-		if (cg->controllers[i] & controller)
-			return cg->hier[i].dir;
-	return NULL;
-}
-
 size_t vs_cgroup_hierarchies(const struct vs_cgroup *cg, const struct vs_cgroup_hierarchy **out)
 {
 	*out = cg->hier;
@@ -196,14 +110,14 @@ static void unmake_dirs(const char *dir, size_t created_at)
 	}
 }
 
-/* mkdir every level of `dir` below the mount point; v2 levels get the
- * controllers enabled in their parent first, v1 cpuset levels get CPUs
- * and memory nodes. *created_at is the offset of the '/' before the first
- * level created here (0 when all existed). */
-static int make_dirs(const struct vs_cgroup_mount *m, const char *dir, bool enable_v2, size_t *created_at,
-		     struct vs_error *err)
+/* mkdir every level of `dir` below the mount point, each followed by the
+ * manager's init_level (v2: controllers enabled in the parent; v1 cpuset:
+ * CPUs and memory nodes). *created_at is the offset of the '/' before the
+ * first level created here (0 when all existed). */
+static int make_dirs(const struct vs_cgroup_ops *ops, const struct vs_cgroup_mount *m, const char *dir,
+		     size_t *created_at, struct vs_error *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], parent[PATH_MAX];
 	size_t len = strlen(dir), start = strlen(m->mountpoint);
 	*created_at = 0;
 	if (len >= sizeof(path))
@@ -215,10 +129,8 @@ static int make_dirs(const struct vs_cgroup_mount *m, const char *dir, bool enab
 		size_t next = i + 1;
 		while (next < len && path[next] != '/')
 			next++;
-		path[i] = '\0';
-		if (enable_v2 && (m->controllers & VS_CG_UNIFIED))
-			vs_cgroup_v2_enable_controllers(path);
-		path[i] = '/';
+		memcpy(parent, path, i);
+		parent[i] = '\0';
 		char saved = path[next];
 		path[next] = '\0';
 		if (mkdir(path, 0755) == 0) {
@@ -228,7 +140,7 @@ static int make_dirs(const struct vs_cgroup_mount *m, const char *dir, bool enab
 			vs_error_set(err, errno, "creating cgroup `%s`", path);
 			goto fail;
 		}
-		if ((m->controllers & VS_CG_CPUSET) && vs_cgroup_v1_fill_cpuset(path, err) < 0)
+		if (ops->init_level(m, parent, path, err) < 0)
 			goto fail;
 		path[next] = saved;
 		i = next;
@@ -282,10 +194,7 @@ int vs_cgroup_create_in(const struct vs_cgroup_env *env, const char *cgroups_pat
 			vs_error_set(err, ENOMEM, "creating the cgroup");
 			goto unwind;
 		}
-		/* On a hybrid host the v2 tree only tracks processes: enabling
-		 * a controller there changes the host for everyone (crun, for
-		 * one, then refuses to run), so only pure v2 hosts get it. */
-		if (make_dirs(m, dir, layout.kind == VS_CGROUP_V2, &created[i], err) < 0) {
+		if (make_dirs(cg->ops, m, dir, &created[i], err) < 0) {
 			free(dir);
 			goto unwind;
 		}
@@ -463,7 +372,8 @@ int vs_cgroup_kill_all(struct vs_cgroup *cg, int sig, struct vs_error *err)
 		/* A v2 freezer lets SIGKILL through; a v1 one holds the
 		 * killed tasks until thawed. */
 		if (r == 0)
-			return was_frozen && cg->kind != VS_CGROUP_V2 ? vs_cgroup_freeze(cg, false, err) : 0;
+			return was_frozen && cg->ops->frozen_holds_kill ? vs_cgroup_freeze(cg, false, err)
+									: 0;
 	}
 	/* Freeze so nothing forks past the list; a missing freezer only
 	 * makes that race possible, it does not stop the kill. */

@@ -1,6 +1,13 @@
-/* Shared by cgroup.c, cgroup_v1.c, cgroup_v2.c and cgroup_bpf.c, and by
- * the unit tests, which drive the layout and path logic on fake trees. Not
- * for the rest of the runtime: use container/cgroup.h. */
+/* Shared by the cgroup files, and by the unit tests, which drive the
+ * layout and path logic on fake trees. Not for the rest of the runtime: use
+ * container/cgroup.h.
+ *
+ * Who calls whom: cgroup.c (the object, creation, processes, persistence)
+ * reaches the managers only through struct vs_cgroup_ops; the managers
+ * (cgroup_v1.c: v1 and hybrid, cgroup_v2.c, cgroup_bpf.c) and cgroup.c use
+ * cgroup_layout.c (what is mounted where) and cgroup_utils.c (file
+ * helpers), which call nothing above them. The hybrid manager borrows the
+ * v2 manager's unified-directory functions. */
 #ifndef VESSEL_CONTAINER_CGROUP_INTERNAL_H
 #define VESSEL_CONTAINER_CGROUP_INTERNAL_H
 
@@ -55,6 +62,16 @@ struct vs_cgroup_env {
 
 struct vs_cgroup_ops {
 	enum vs_cgroup_kind kind;
+	/* Creation, once per level of the new cgroup's path in hierarchy `m`,
+	 * right after `dir` was made (or found): v2 enables the container's
+	 * controllers in `parent`'s cgroup.subtree_control so that `dir` gets
+	 * their files; a v1 cpuset level gets CPUs and memory nodes (an empty
+	 * cpuset accepts no task). */
+	int (*init_level)(const struct vs_cgroup_mount *m, const char *parent, const char *dir,
+			  struct vs_error *err);
+	/* A frozen cgroup keeps processes killed with cgroup.kill until it is
+	 * thawed (the v1 freezer does, the v2 one lets SIGKILL through). */
+	bool frozen_holds_kill;
 	int (*apply)(struct vs_cgroup *cg, const struct vs_spec_resources *res, struct vs_error *err);
 	int (*freeze)(struct vs_cgroup *cg, bool frozen, struct vs_error *err);
 	int (*is_frozen)(struct vs_cgroup *cg, bool *frozen, struct vs_error *err);
@@ -104,6 +121,8 @@ char *vs_cgroup_mount_dir(const struct vs_cgroup_mount *m, const char *path);
 int vs_cgroup_create_in(const struct vs_cgroup_env *env, const char *cgroups_path, const char *container_id,
 			struct vs_cgroup **out, struct vs_error *err);
 
+/* ---- cgroup_utils.c ---- */
+
 /* The directory of the hierarchy holding `controller`, or NULL. */
 const char *vs_cgroup_dir_for(const struct vs_cgroup *cg, unsigned controller);
 
@@ -123,12 +142,14 @@ int vs_cgroup_read_text(const char *path, char **out, struct vs_error *err);
  * false once about a second has passed. */
 bool vs_cgroup_backoff(unsigned *attempt);
 
-/* Creation hooks, per level of a new cgroup's path: enable the controllers
- * a container uses in the subtree_control of v2 directory `dir` (best
- * effort: a controller that cannot be enabled shows up as a missing file
- * when a limit is applied), and give a v1 cpuset directory CPUs and memory
- * nodes (an empty cpuset accepts no task). */
-void vs_cgroup_v2_enable_controllers(const char *dir);
+/* Page size of a hugepage limit as used in file names ("2MB"), checked so
+ * it cannot leave the directory. */
+int vs_cgroup_check_page_size(const char *page_size, struct vs_error *err);
+
+/* ---- the managers ---- */
+
+/* Give the v1 cpuset directory `dir` its parent's CPUs and memory nodes
+ * (the v1 and hybrid init_level; exported for the host tests). */
 int vs_cgroup_v1_fill_cpuset(const char *dir, struct vs_error *err);
 
 /* Shared with the hybrid manager, which writes these into the unified
@@ -137,10 +158,6 @@ int vs_cgroup_v2_apply_unified(const char *dir, const struct vs_spec_resources *
 int vs_cgroup_v2_apply_hugetlb(const char *dir, const struct vs_spec_resources *res, struct vs_error *err);
 int vs_cgroup_v2_freeze_dir(const char *dir, bool frozen, struct vs_error *err);
 int vs_cgroup_v2_is_frozen_dir(const char *dir, bool *frozen, struct vs_error *err);
-
-/* Page size of a hugepage limit as used in file names ("2MB"), checked so
- * it cannot leave the directory. */
-int vs_cgroup_check_page_size(const char *page_size, struct vs_error *err);
 
 /* Replace the device programs attached to the v2 cgroup `dir` with one
  * implementing `rules` (see vs_cgroup_apply). */

@@ -291,34 +291,6 @@ out:
 	return ret;
 }
 
-/* Whole /proc files: their size is not known in advance. */
-int vs_cgroup_read_text(const char *path, char **out, struct vs_error *err)
-{
-	vs_autofclose FILE *f = fopen(path, "re");
-	vs_autofree char *buf = NULL;
-	size_t len = 0, cap = 0;
-	if (!f)
-		return vs_error_set(err, errno, "opening `%s`", path);
-	for (;;) {
-		if (cap - len < 4096) {
-			char *grown = realloc(buf, cap + 16384);
-			if (!grown)
-				return vs_error_set(err, ENOMEM, "reading `%s`", path);
-			buf = grown;
-			cap += 16384;
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f))
-		return vs_error_set(err, EIO, "reading `%s`", path);
-	buf[len] = '\0';
-	*out = vs_steal_ptr(&buf);
-	return 0;
-}
-
 int vs_cgroup_layout_detect(const struct vs_cgroup_env *env, struct vs_cgroup_layout *out,
 			    struct vs_error *err)
 {

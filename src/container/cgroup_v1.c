@@ -373,8 +373,20 @@ static const char *v1_procs_dir(const struct vs_cgroup *cg)
 	return dir ? dir : cg->hier[0].dir;
 }
 
+/* The unified directory of a hybrid host gets no controllers: the v2 tree
+ * only tracks processes there, and enabling one changes the host for
+ * everyone (crun, for one, then refuses to run). */
+static int v1_init_level(const struct vs_cgroup_mount *m, const char *parent, const char *dir,
+			 struct vs_error *err)
+{
+	(void)parent;
+	return (m->controllers & VS_CG_CPUSET) ? vs_cgroup_v1_fill_cpuset(dir, err) : 0;
+}
+
 const struct vs_cgroup_ops vs_cgroup_v1_ops = {
 	.kind = VS_CGROUP_V1,
+	.init_level = v1_init_level,
+	.frozen_holds_kill = true,
 	.apply = v1_apply,
 	.freeze = v1_freeze,
 	.is_frozen = v1_is_frozen,
@@ -385,6 +397,8 @@ const struct vs_cgroup_ops vs_cgroup_v1_ops = {
  * directory of a hybrid host takes over. */
 const struct vs_cgroup_ops vs_cgroup_hybrid_ops = {
 	.kind = VS_CGROUP_HYBRID,
+	.init_level = v1_init_level,
+	.frozen_holds_kill = true, /* the freezer is v1's */
 	.apply = v1_apply,
 	.freeze = v1_freeze,
 	.is_frozen = v1_is_frozen,

@@ -2,7 +2,6 @@
  * to the v2 files, devices through a BPF program. */
 #include "container/cgroup_internal.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,7 +24,9 @@ static bool has_word(const char *list, const char *word)
 	return false;
 }
 
-void vs_cgroup_v2_enable_controllers(const char *dir)
+/* Best effort: a controller that cannot be enabled shows up as a missing
+ * file when a limit is applied (see v2_write). */
+static void enable_controllers(const char *dir)
 {
 	char avail[512], enabled[512], req[256] = "";
 	struct vs_error ignored = { 0 };
@@ -205,17 +206,6 @@ static int v2_io(const char *dir, const struct vs_spec_resources *r, struct vs_e
 	return 0;
 }
 
-int vs_cgroup_check_page_size(const char *page_size, struct vs_error *err)
-{
-	size_t n = page_size ? strlen(page_size) : 0;
-	if (n == 0 || n > 8)
-		return vs_error_msg(err, "hugepageLimits: bad page size `%s`", page_size ? page_size : "");
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)page_size[i]))
-			return vs_error_msg(err, "hugepageLimits: bad page size `%s`", page_size);
-	return 0;
-}
-
 int vs_cgroup_v2_apply_hugetlb(const char *dir, const struct vs_spec_resources *r, struct vs_error *err)
 {
 	for (size_t i = 0; i < r->hugepage_limits_count; i++) {
@@ -332,8 +322,20 @@ static const char *v2_procs_dir(const struct vs_cgroup *cg)
 	return vs_cgroup_dir_for(cg, VS_CG_UNIFIED);
 }
 
+static int v2_init_level(const struct vs_cgroup_mount *m, const char *parent, const char *dir,
+			 struct vs_error *err)
+{
+	(void)m;
+	(void)dir;
+	(void)err;
+	enable_controllers(parent);
+	return 0;
+}
+
 const struct vs_cgroup_ops vs_cgroup_v2_ops = {
 	.kind = VS_CGROUP_V2,
+	.init_level = v2_init_level,
+	.frozen_holds_kill = false,
 	.apply = v2_apply,
 	.freeze = v2_freeze,
 	.is_frozen = v2_is_frozen,

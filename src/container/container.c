@@ -111,22 +111,6 @@ static int run_runtime_hooks(void *opaque, pid_t pid, struct vs_error *err)
 	return 0;
 }
 
-static int copy_strv(struct vs_strv *dst, const struct vs_strv *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	if (!src->count)
-		return 0;
-	dst->v = calloc(src->count + 1, sizeof(char *));
-	if (!dst->v)
-		return -1;
-	for (size_t i = 0; i < src->count; i++) {
-		if (!(dst->v[i] = strdup(src->v[i])))
-			return -1;
-		dst->count = i + 1;
-	}
-	return 0;
-}
-
 static int create_checks(const struct vs_spec *spec, const struct vs_create_opts *o, struct vs_error *err)
 {
 	struct stat sb;
@@ -243,8 +227,8 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 		c->st.runner_start = vs_proc_start_time(c->st.runner);
 	}
 	if (!c->st.id || !c->st.oci_version || !c->st.bundle || !c->st.rootfs || !c->st.created ||
-	    !c->st.phase || copy_strv(&c->st.annotation_keys, &c->spec->annotation_keys) < 0 ||
-	    copy_strv(&c->st.annotation_values, &c->spec->annotation_values) < 0)
+	    !c->st.phase || vs_strv_copy(&c->st.annotation_keys, &c->spec->annotation_keys) < 0 ||
+	    vs_strv_copy(&c->st.annotation_values, &c->spec->annotation_values) < 0)
 		return vs_error_set(err, ENOMEM, "container state");
 	/* Saved before anything else exists, so `delete --force` can clean up
 	 * after a create that was killed half-way. */

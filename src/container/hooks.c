@@ -12,19 +12,6 @@
 #include "util/file.h"
 #include "util/log.h"
 
-const char *vs_hook_kind_name(enum vs_hook_kind kind)
-{
-	static const char *const names[VS_HOOK_KINDS] = {
-		[VS_HOOK_PRESTART] = "prestart",
-		[VS_HOOK_CREATE_RUNTIME] = "createRuntime",
-		[VS_HOOK_CREATE_CONTAINER] = "createContainer",
-		[VS_HOOK_START_CONTAINER] = "startContainer",
-		[VS_HOOK_POSTSTART] = "poststart",
-		[VS_HOOK_POSTSTOP] = "poststop",
-	};
-	return (unsigned)kind < VS_HOOK_KINDS ? names[kind] : "unknown";
-}
-
 /* Wait for `pid` up to `timeout_s` seconds (0: forever). */
 static int wait_hook(pid_t pid, int timeout_s, int *status)
 {

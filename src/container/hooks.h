@@ -6,8 +6,6 @@
 #include "container/spec.h"
 #include "util/error.h"
 
-const char *vs_hook_kind_name(enum vs_hook_kind kind); /* "createRuntime", ... */
-
 /* Run every hook of `kind` in order; the first failure stops the chain and
  * is reported naming the hook. */
 int vs_hooks_run(const struct vs_spec_hooks *hooks, enum vs_hook_kind kind, const char *state_json,

@@ -20,11 +20,12 @@ int vs_process_die_with_parent(int parent_pidfd, struct vs_error *err)
 {
 	struct pollfd pfd = { .fd = parent_pidfd, .events = POLLIN };
 	int cur = 0;
-	/* A seccomp profile may refuse prctl: then only re-arm when needed. */
-	if (prctl(PR_GET_PDEATHSIG, &cur, 0, 0, 0) < 0 || cur != SIGKILL) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-			return vs_error_set(err, errno, "prctl(PR_SET_PDEATHSIG)");
-	}
+	/* Re-arm only when it was cleared: a seccomp profile loaded before
+	 * the user switch may refuse prctl, and then there is nothing better
+	 * to do than keep what is armed. */
+	if (prctl(PR_GET_PDEATHSIG, &cur, 0, 0, 0) == 0 && cur != SIGKILL &&
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return vs_error_set(err, errno, "prctl(PR_SET_PDEATHSIG)");
 	/* A pidfd polls readable once its process has exited. */
 	if (parent_pidfd >= 0 && poll(&pfd, 1, 0) == 1)
 		return vs_error_msg(err, "the runtime that started the container has exited");

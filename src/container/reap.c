@@ -9,9 +9,9 @@
  * container's mount namespace, which goes away with its last process.)
  *
  * Nobody is left to remove them, so the next runtime invocation does:
- * `vessel ct run` reaps its own root before creating a container, and every
- * `vessel-oci` command reaps its --root and the ct root before its own
- * work. A container is an orphan when its state names a runner whose pid
+ * `vessel ct run` reaps its own root (VS_CT_ROOT) before creating a
+ * container, and every `vessel-oci` command but `spec` and `features` reaps
+ * it before its own work. A container is an orphan when its state names a runner whose pid
  * no longer exists or now belongs to a process with another start time;
  * containers without a runner (created by `vessel-oci create`) are never
  * touched: their manager deletes them. */

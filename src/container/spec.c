@@ -18,7 +18,8 @@
 /* A real config.json is a few KiB; anything near this is not one. */
 #define VS_SPEC_MAX_CONFIG (16u << 20)
 
-/* Indexed by enum vs_hook_kind. */
+/* The one table of hook names: config.json keys, and the names in
+ * messages. Indexed by enum vs_hook_kind. */
 static const char *const hook_names[VS_HOOK_KINDS] = {
 	[VS_HOOK_PRESTART] = "prestart",
 	[VS_HOOK_CREATE_RUNTIME] = "createRuntime",
@@ -27,6 +28,11 @@ static const char *const hook_names[VS_HOOK_KINDS] = {
 	[VS_HOOK_POSTSTART] = "poststart",
 	[VS_HOOK_POSTSTOP] = "poststop",
 };
+
+const char *vs_hook_kind_name(enum vs_hook_kind kind)
+{
+	return (unsigned)kind < VS_HOOK_KINDS ? hook_names[kind] : "unknown";
+}
 
 /* dir + "/" + rel without doubling the slash; not canonicalised (the
  * runtime opens the result relative to nothing, so ".." stays meaningful). */
@@ -122,10 +128,12 @@ static bool has_option(const struct vs_strv *opts, const char *name)
 	return false;
 }
 
-static int read_mount(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_mount *m)
+static int read_mount(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_spec_mount *m = elem;
 	bool bind;
 	char *abs;
+	(void)opaque;
 
 	if (vs_sp_val_object(c, v) < 0 || vs_sp_string(c, v, "destination", true, &m->destination) < 0)
 		return -1;
@@ -164,35 +172,15 @@ static int read_mount(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_
 
 static int read_mounts(struct vs_spec_ctx *c, const struct vs_json *doc, struct vs_spec *s)
 {
-	const struct vs_json *arr;
-	size_t mark, n;
-	int ret = 0;
-
-	if (vs_sp_array(c, doc, "mounts", &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, "mounts");
-	s->mounts = vs_sp_alloc_array(c, n, sizeof(*s->mounts));
-	if (!s->mounts) {
-		ret = -1;
-		goto out;
-	}
-	s->mounts_count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_mount(c, &arr->arr.items[i], &s->mounts[i]);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, doc, "mounts", sizeof(*s->mounts), false, read_mount, NULL,
+				(void **)&s->mounts, &s->mounts_count);
 }
 
-static int read_hook(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_hook *h)
+static int read_hook(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_spec_hook *h = elem;
 	int64_t timeout = 0;
+	(void)opaque;
 	if (vs_sp_val_object(c, v) < 0 || vs_sp_abs_path(c, v, "path", true, &h->path) < 0 ||
 	    vs_sp_strv(c, v, "args", &h->args) < 0 || vs_sp_strv(c, v, "env", &h->env) < 0 ||
 	    vs_sp_i64(c, v, "timeout", false, INT64_MIN, INT64_MAX, &timeout, &h->has_timeout) < 0)
@@ -207,36 +195,6 @@ static int read_hook(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_s
 	return 0;
 }
 
-static int read_hook_list(struct vs_spec_ctx *c, const struct vs_json *hooks, enum vs_hook_kind kind,
-			  struct vs_spec_hooks *out)
-{
-	const struct vs_json *arr;
-	const char *key = hook_names[kind];
-	size_t mark, n;
-	int ret = 0;
-
-	if (vs_sp_array(c, hooks, key, &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, key);
-	out->list[kind] = vs_sp_alloc_array(c, n, sizeof(*out->list[kind]));
-	if (!out->list[kind]) {
-		ret = -1;
-		goto out;
-	}
-	out->count[kind] = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_hook(c, &arr->arr.items[i], &out->list[kind][i]);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
-}
-
 static int read_hooks(struct vs_spec_ctx *c, const struct vs_json *doc, struct vs_spec *s)
 {
 	const struct vs_json *hooks;
@@ -249,7 +207,8 @@ static int read_hooks(struct vs_spec_ctx *c, const struct vs_json *doc, struct v
 		return 0;
 	mark = vs_sp_push(c, "hooks");
 	for (int k = 0; k < VS_HOOK_KINDS && ret == 0; k++)
-		ret = read_hook_list(c, hooks, (enum vs_hook_kind)k, &s->hooks);
+		ret = vs_sp_array_each(c, hooks, hook_names[k], sizeof(*s->hooks.list[k]), false, read_hook,
+				       NULL, (void **)&s->hooks.list[k], &s->hooks.count[k]);
 	vs_sp_pop(c, mark);
 	return ret;
 }
@@ -354,7 +313,7 @@ void vs_spec_free(struct vs_spec *spec)
 		free(m->destination);
 		free(m->type);
 		free(m->source);
-		vs_sp_strv_free(&m->options);
+		vs_strv_free(&m->options);
 		free(m->uid_mappings);
 		free(m->gid_mappings);
 	}
@@ -363,13 +322,13 @@ void vs_spec_free(struct vs_spec *spec)
 		for (size_t i = 0; i < spec->hooks.count[k]; i++) {
 			struct vs_spec_hook *h = &spec->hooks.list[k][i];
 			free(h->path);
-			vs_sp_strv_free(&h->args);
-			vs_sp_strv_free(&h->env);
+			vs_strv_free(&h->args);
+			vs_strv_free(&h->env);
 		}
 		free(spec->hooks.list[k]);
 	}
-	vs_sp_strv_free(&spec->annotation_keys);
-	vs_sp_strv_free(&spec->annotation_values);
+	vs_strv_free(&spec->annotation_keys);
+	vs_strv_free(&spec->annotation_values);
 	vs_sp_linux_free(&spec->linux);
 	memset(spec, 0, sizeof(*spec));
 }

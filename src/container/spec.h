@@ -16,6 +16,12 @@ struct vs_strv {
 	size_t count;
 };
 
+/* Free the strings and the vector; leaves an empty vector. */
+void vs_strv_free(struct vs_strv *v);
+/* A deep copy; on failure (ENOMEM) returns -1 and dst holds what was
+ * copied so far, for vs_strv_free. */
+int vs_strv_copy(struct vs_strv *dst, const struct vs_strv *src);
+
 enum vs_ns_type {
 	VS_NS_MOUNT,
 	VS_NS_PID,
@@ -215,6 +221,9 @@ enum vs_hook_kind {
 	VS_HOOK_POSTSTOP,
 	VS_HOOK_KINDS
 };
+
+/* "prestart", "createRuntime", ...: the config.json key of a hook list. */
+const char *vs_hook_kind_name(enum vs_hook_kind kind);
 
 struct vs_spec_hooks {
 	struct vs_spec_hook *list[VS_HOOK_KINDS];

@@ -294,7 +294,7 @@ void *vs_sp_alloc_array(struct vs_spec_ctx *c, size_t n, size_t elem)
 	return p;
 }
 
-void vs_sp_strv_free(struct vs_strv *v)
+void vs_strv_free(struct vs_strv *v)
 {
 	for (size_t i = 0; i < v->count; i++)
 		free(v->v[i]);
@@ -303,35 +303,65 @@ void vs_sp_strv_free(struct vs_strv *v)
 	v->count = 0;
 }
 
-int vs_sp_strv(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key, struct vs_strv *out)
+int vs_strv_copy(struct vs_strv *dst, const struct vs_strv *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src->count)
+		return 0;
+	dst->v = calloc(src->count + 1, sizeof(char *));
+	if (!dst->v)
+		return -1;
+	for (size_t i = 0; i < src->count; i++) {
+		if (!(dst->v[i] = strdup(src->v[i])))
+			return -1;
+		dst->count = i + 1;
+	}
+	return 0;
+}
+
+int vs_sp_array_each(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key, size_t size,
+		     bool terminated, vs_sp_elem_fn fn, void *opaque, void **items, size_t *count)
 {
 	const struct vs_json *arr;
 	size_t n, mark;
+	char *base;
 	int ret = 0;
 
 	if (vs_sp_array(c, obj, key, &arr) < 0)
 		return -1;
-	if (!arr)
+	if (!arr || arr->arr.count == 0)
 		return 0;
 	n = arr->arr.count;
-	vs_sp_strv_free(out);
-	if (n == 0)
-		return 0;
 	mark = vs_sp_push(c, key);
-	out->v = vs_sp_alloc_array(c, n + 1, sizeof(*out->v));
-	if (!out->v) {
-		ret = -1;
-		goto out;
+	base = vs_sp_alloc_array(c, n + (terminated ? 1 : 0), size);
+	if (!base) {
+		vs_sp_pop(c, mark);
+		return -1;
 	}
-	out->count = n; /* entries fill in below; NULLs free cleanly */
+	*items = base;
+	*count = n;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		size_t m = vs_sp_push_index(c, i);
-		ret = vs_sp_val_string(c, &arr->arr.items[i], &out->v[i]);
+		ret = fn(c, &arr->arr.items[i], base + i * size, opaque);
 		vs_sp_pop(c, m);
 	}
-out:
 	vs_sp_pop(c, mark);
 	return ret;
+}
+
+static int read_string_elem(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
+{
+	(void)opaque;
+	return vs_sp_val_string(c, v, elem);
+}
+
+int vs_sp_strv(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key, struct vs_strv *out)
+{
+	/* A present list replaces whatever the caller had (a default). */
+	if (vs_sp_member(obj, key))
+		vs_strv_free(out);
+	return vs_sp_array_each(c, obj, key, sizeof(*out->v), true, read_string_elem, NULL, (void **)&out->v,
+				&out->count);
 }
 
 int vs_sp_map(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key, struct vs_strv *keys,
@@ -370,8 +400,10 @@ out:
 	return ret;
 }
 
-static int read_idmap(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_idmap *m)
+static int read_idmap(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_spec_idmap *m = elem;
+	(void)opaque;
 	if (vs_sp_val_object(c, v) < 0 || vs_sp_u32(c, v, "containerID", true, &m->container_id, NULL) < 0 ||
 	    vs_sp_u32(c, v, "hostID", true, &m->host_id, NULL) < 0 ||
 	    vs_sp_u32(c, v, "size", true, &m->size, NULL) < 0)
@@ -391,30 +423,7 @@ static int read_idmap(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_
 int vs_sp_idmaps(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key,
 		 struct vs_spec_idmap **out, size_t *count)
 {
-	const struct vs_json *arr;
-	size_t n, mark;
-	int ret = 0;
-
-	if (vs_sp_array(c, obj, key, &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, key);
-	*out = vs_sp_alloc_array(c, n, sizeof(**out));
-	if (!*out) {
-		ret = -1;
-		goto out;
-	}
-	*count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_idmap(c, &arr->arr.items[i], &(*out)[i]);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, obj, key, sizeof(**out), false, read_idmap, NULL, (void **)out, count);
 }
 
 int vs_sp_lookup(const char *const *names, size_t count, const char *name)

@@ -75,13 +75,24 @@ int vs_sp_map(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key,
 int vs_sp_idmaps(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key,
 		 struct vs_spec_idmap **out, size_t *count);
 
+/* Reads one element of an array into `elem` (zeroed); the path already
+ * names it ("mounts[3]"). `opaque` is the caller's. */
+typedef int (*vs_sp_elem_fn)(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque);
+
+/* The array obj.key, element by element: absent, null or empty leaves
+ * *items and *count untouched and returns 0. Otherwise *items (a T **
+ * passed as void **) gets a zeroed array of `size`-byte elements, one more
+ * when `terminated` (a NULL-terminated vector), and *count its length,
+ * set before any element is read so that a failure half-way leaves an
+ * object its free function releases; `fn` reads each element. */
+int vs_sp_array_each(struct vs_spec_ctx *c, const struct vs_json *obj, const char *key, size_t size,
+		     bool terminated, vs_sp_elem_fn fn, void *opaque, void **items, size_t *count);
+
 /* calloc() an array of `n` elements for a list field; reports ENOMEM. */
 void *vs_sp_alloc_array(struct vs_spec_ctx *c, size_t n, size_t elem);
 
 /* Index of `name` in a table of `count` names (NULL entries are gaps), or -1. */
 int vs_sp_lookup(const char *const *names, size_t count, const char *name);
-
-void vs_sp_strv_free(struct vs_strv *v);
 
 /* Sections, one file each. */
 int vs_sp_process(struct vs_spec_ctx *c, const struct vs_json *obj, struct vs_spec_process *out);

@@ -24,9 +24,11 @@ const char *vs_ns_type_name(enum vs_ns_type type)
 	return (unsigned)type < VS_NS_COUNT ? ns_names[type] : "unknown";
 }
 
-static int read_namespace(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_namespace *ns,
-			  unsigned *seen)
+/* `opaque` is the bit set of types seen so far. */
+static int read_namespace(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_spec_namespace *ns = elem;
+	unsigned *seen = opaque;
 	vs_autofree char *type = NULL;
 	size_t mark;
 	int t;
@@ -50,31 +52,9 @@ static int read_namespace(struct vs_spec_ctx *c, const struct vs_json *v, struct
 
 static int read_namespaces(struct vs_spec_ctx *c, const struct vs_json *lnx, struct vs_spec_linux *l)
 {
-	const struct vs_json *arr;
 	unsigned seen = 0;
-	size_t mark, n;
-	int ret = 0;
-
-	if (vs_sp_array(c, lnx, "namespaces", &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, "namespaces");
-	l->namespaces = vs_sp_alloc_array(c, n, sizeof(*l->namespaces));
-	if (!l->namespaces) {
-		ret = -1;
-		goto out;
-	}
-	l->namespaces_count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_namespace(c, &arr->arr.items[i], &l->namespaces[i], &seen);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, lnx, "namespaces", sizeof(*l->namespaces), false, read_namespace, &seen,
+				(void **)&l->namespaces, &l->namespaces_count);
 }
 
 static const struct vs_spec_namespace *find_ns(const struct vs_spec_linux *l, enum vs_ns_type type)
@@ -115,10 +95,12 @@ static int check_userns(struct vs_spec_ctx *c, const struct vs_spec_linux *l)
 	return ret;
 }
 
-static int read_device(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_device *d)
+static int read_device(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_spec_device *d = elem;
 	vs_autofree char *type = NULL;
 	bool need_numbers;
+	(void)opaque;
 
 	if (vs_sp_val_object(c, v) < 0 || vs_sp_abs_path(c, v, "path", true, &d->path) < 0 ||
 	    vs_sp_string(c, v, "type", true, &type) < 0)
@@ -151,30 +133,8 @@ static int read_device(struct vs_spec_ctx *c, const struct vs_json *v, struct vs
 
 static int read_devices(struct vs_spec_ctx *c, const struct vs_json *lnx, struct vs_spec_linux *l)
 {
-	const struct vs_json *arr;
-	size_t mark, n;
-	int ret = 0;
-
-	if (vs_sp_array(c, lnx, "devices", &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, "devices");
-	l->devices = vs_sp_alloc_array(c, n, sizeof(*l->devices));
-	if (!l->devices) {
-		ret = -1;
-		goto out;
-	}
-	l->devices_count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_device(c, &arr->arr.items[i], &l->devices[i]);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, lnx, "devices", sizeof(*l->devices), false, read_device, NULL,
+				(void **)&l->devices, &l->devices_count);
 }
 
 /* maskedPaths / readonlyPaths: lists of absolute container paths. */
@@ -345,15 +305,15 @@ void vs_sp_linux_free(struct vs_spec_linux *l)
 	free(l->devices);
 	free(l->cgroups_path);
 	vs_sp_resources_free(&l->resources);
-	vs_sp_strv_free(&l->sysctl_keys);
-	vs_sp_strv_free(&l->sysctl_values);
+	vs_strv_free(&l->sysctl_keys);
+	vs_strv_free(&l->sysctl_values);
 	if (l->seccomp) {
 		vs_sp_seccomp_free(l->seccomp);
 		free(l->seccomp);
 	}
 	free(l->rootfs_propagation);
-	vs_sp_strv_free(&l->masked_paths);
-	vs_sp_strv_free(&l->readonly_paths);
+	vs_strv_free(&l->masked_paths);
+	vs_strv_free(&l->readonly_paths);
 	free(l->mount_label);
 	free(l->personality_domain);
 	memset(l, 0, sizeof(*l));

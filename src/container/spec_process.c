@@ -116,9 +116,13 @@ static int read_caps(struct vs_spec_ctx *c, const struct vs_json *proc, struct v
 	return ret;
 }
 
-static int read_rlimit(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_rlimit *r,
-		       const struct vs_spec_rlimit *earlier, size_t n_earlier)
+/* `opaque` is the process: entries before this one are checked for
+ * duplicates. */
+static int read_rlimit(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_spec_rlimit *r = elem;
+	const struct vs_spec_rlimit *earlier = ((const struct vs_spec_process *)opaque)->rlimits;
+	size_t n_earlier = (size_t)(r - earlier);
 	vs_autofree char *type = NULL;
 	size_t mark;
 	int res;
@@ -149,37 +153,23 @@ static int read_rlimit(struct vs_spec_ctx *c, const struct vs_json *v, struct vs
 
 static int read_rlimits(struct vs_spec_ctx *c, const struct vs_json *proc, struct vs_spec_process *p)
 {
-	const struct vs_json *arr;
-	size_t mark, n;
-	int ret = 0;
+	return vs_sp_array_each(c, proc, "rlimits", sizeof(*p->rlimits), false, read_rlimit, p,
+				(void **)&p->rlimits, &p->rlimits_count);
+}
 
-	if (vs_sp_array(c, proc, "rlimits", &arr) < 0)
+static int read_gid(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
+{
+	uint64_t g = 0;
+	(void)opaque;
+	if (vs_sp_val_u64(c, v, UINT32_MAX, &g) < 0)
 		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, "rlimits");
-	p->rlimits = vs_sp_alloc_array(c, n, sizeof(*p->rlimits));
-	if (!p->rlimits) {
-		ret = -1;
-		goto out;
-	}
-	/* Count only what is filled: a half-read entry holds no memory. */
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_rlimit(c, &arr->arr.items[i], &p->rlimits[i], p->rlimits, i);
-		vs_sp_pop(c, m);
-		if (ret == 0)
-			p->rlimits_count = i + 1;
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	*(uint32_t *)elem = (uint32_t)g;
+	return 0;
 }
 
 static int read_user(struct vs_spec_ctx *c, const struct vs_json *proc, struct vs_spec_user *u)
 {
-	const struct vs_json *user, *gids;
+	const struct vs_json *user;
 	size_t mark;
 	int ret = 0;
 
@@ -190,8 +180,7 @@ static int read_user(struct vs_spec_ctx *c, const struct vs_json *proc, struct v
 	mark = vs_sp_push(c, "user");
 	if (vs_sp_u32(c, user, "uid", false, &u->uid, NULL) < 0 ||
 	    vs_sp_u32(c, user, "gid", false, &u->gid, NULL) < 0 ||
-	    vs_sp_u32(c, user, "umask", false, &u->umask, &u->has_umask) < 0 ||
-	    vs_sp_array(c, user, "additionalGids", &gids) < 0) {
+	    vs_sp_u32(c, user, "umask", false, &u->umask, &u->has_umask) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -200,22 +189,8 @@ static int read_user(struct vs_spec_ctx *c, const struct vs_json *proc, struct v
 		ret = vs_sp_fail(c, "umask %#o has bits outside 0777", u->umask);
 		goto out;
 	}
-	if (gids && gids->arr.count) {
-		size_t n = gids->arr.count, mg = vs_sp_push(c, "additionalGids");
-		u->additional_gids = vs_sp_alloc_array(c, n, sizeof(*u->additional_gids));
-		if (!u->additional_gids)
-			ret = -1;
-		else
-			u->additional_gids_count = n;
-		for (size_t i = 0; i < n && ret == 0; i++) {
-			size_t m = vs_sp_push_index(c, i);
-			uint64_t g = 0;
-			ret = vs_sp_val_u64(c, &gids->arr.items[i], UINT32_MAX, &g);
-			u->additional_gids[i] = (uint32_t)g;
-			vs_sp_pop(c, m);
-		}
-		vs_sp_pop(c, mg);
-	}
+	ret = vs_sp_array_each(c, user, "additionalGids", sizeof(*u->additional_gids), false, read_gid, NULL,
+			       (void **)&u->additional_gids, &u->additional_gids_count);
 out:
 	vs_sp_pop(c, mark);
 	return ret;
@@ -267,8 +242,8 @@ void vs_spec_process_free(struct vs_spec_process *p)
 	if (!p)
 		return;
 	free(p->user.additional_gids);
-	vs_sp_strv_free(&p->args);
-	vs_sp_strv_free(&p->env);
+	vs_strv_free(&p->args);
+	vs_strv_free(&p->env);
 	free(p->cwd);
 	free(p->rlimits);
 	free(p->apparmor_profile);

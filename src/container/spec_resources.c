@@ -22,10 +22,12 @@ static const struct vs_json *sub(struct vs_spec_ctx *c, const struct vs_json *ob
 	return o;
 }
 
-static int read_device_rule(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_spec_device_rule *d)
+static int read_device_rule(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_spec_device_rule *d = elem;
 	vs_autofree char *type = NULL, *access = NULL;
 	const struct vs_json *allow;
+	(void)opaque;
 
 	if (vs_sp_val_object(c, v) < 0)
 		return -1;
@@ -67,30 +69,8 @@ static int read_device_rule(struct vs_spec_ctx *c, const struct vs_json *v, stru
 
 static int read_device_rules(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
 {
-	const struct vs_json *arr;
-	size_t mark, n;
-	int ret = 0;
-
-	if (vs_sp_array(c, res, "devices", &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, "devices");
-	r->devices = vs_sp_alloc_array(c, n, sizeof(*r->devices));
-	if (!r->devices) {
-		ret = -1;
-		goto out;
-	}
-	r->devices_count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_device_rule(c, &arr->arr.items[i], &r->devices[i]);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, res, "devices", sizeof(*r->devices), false, read_device_rule, NULL,
+				(void **)&r->devices, &r->devices_count);
 }
 
 static int read_memory(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
@@ -158,52 +138,36 @@ static int read_pids(struct vs_spec_ctx *c, const struct vs_json *res, struct vs
 	return ret;
 }
 
-/* One of the blockIO device lists; `rate_key` is "rate" or "weight". */
+/* One entry of a blockIO device list; `opaque` is the rate key, "rate"
+ * or "weight". */
+static int read_blkio_device(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
+{
+	struct vs_spec_blkio_device *d = elem;
+	const char *rate_key = opaque;
+	bool weight = strcmp(rate_key, "weight") == 0;
+	uint32_t w = 0;
+	/* A weight entry may carry only leafWeight, which cgroup v1 alone
+	 * knows and vessel ignores: its weight then reads 0. */
+	if (vs_sp_val_object(c, v) < 0 || vs_sp_i64(c, v, "major", true, 0, INT64_MAX, &d->major, NULL) < 0 ||
+	    vs_sp_i64(c, v, "minor", true, 0, INT64_MAX, &d->minor, NULL) < 0 ||
+	    (weight ? vs_sp_u32(c, v, rate_key, false, &w, NULL)
+		    : vs_sp_u64(c, v, rate_key, true, &d->rate, NULL)) < 0)
+		return -1;
+	if (!weight)
+		return 0;
+	d->rate = w;
+	if (w > UINT16_MAX) {
+		vs_sp_push(c, rate_key);
+		return vs_sp_fail(c, "value %u out of range (0 to 65535)", w);
+	}
+	return 0;
+}
+
 static int read_blkio_list(struct vs_spec_ctx *c, const struct vs_json *blk, const char *key,
 			   const char *rate_key, struct vs_spec_blkio_device **out, size_t *count)
 {
-	const struct vs_json *arr;
-	size_t mark, n;
-	int ret = 0;
-	bool weight = strcmp(rate_key, "weight") == 0;
-
-	if (vs_sp_array(c, blk, key, &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, key);
-	*out = vs_sp_alloc_array(c, n, sizeof(**out));
-	if (!*out) {
-		ret = -1;
-		goto out;
-	}
-	*count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		const struct vs_json *v = &arr->arr.items[i];
-		struct vs_spec_blkio_device *d = &(*out)[i];
-		size_t m = vs_sp_push_index(c, i);
-		uint32_t w = 0;
-		/* A weight entry may carry only leafWeight, which cgroup v1
-		 * alone knows and vessel ignores: its weight then reads 0. */
-		ret = (vs_sp_val_object(c, v) < 0 ||
-		       vs_sp_i64(c, v, "major", true, 0, INT64_MAX, &d->major, NULL) < 0 ||
-		       vs_sp_i64(c, v, "minor", true, 0, INT64_MAX, &d->minor, NULL) < 0 ||
-		       (weight ? vs_sp_u32(c, v, rate_key, false, &w, NULL)
-			       : vs_sp_u64(c, v, rate_key, true, &d->rate, NULL)) < 0)
-			  ? -1
-			  : 0;
-		if (ret == 0 && weight && w > UINT16_MAX) {
-			vs_sp_push(c, rate_key);
-			ret = vs_sp_fail(c, "value %u out of range (0 to 65535)", w);
-		}
-		if (weight)
-			d->rate = w;
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, blk, key, sizeof(**out), false, read_blkio_device, (void *)rate_key,
+				(void **)out, count);
 }
 
 static int read_blkio(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
@@ -237,38 +201,21 @@ static int read_blkio(struct vs_spec_ctx *c, const struct vs_json *res, struct v
 	return ret;
 }
 
+static int read_hugepage_limit(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
+{
+	struct vs_spec_hugepage_limit *h = elem;
+	(void)opaque;
+	if (vs_sp_val_object(c, v) < 0 || vs_sp_string(c, v, "pageSize", true, &h->page_size) < 0 ||
+	    vs_sp_u64(c, v, "limit", true, &h->limit, NULL) < 0)
+		return -1;
+	return 0;
+}
+
 static int read_hugepages(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
 {
-	const struct vs_json *arr;
-	size_t mark, n;
-	int ret = 0;
-
-	if (vs_sp_array(c, res, "hugepageLimits", &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, "hugepageLimits");
-	r->hugepage_limits = vs_sp_alloc_array(c, n, sizeof(*r->hugepage_limits));
-	if (!r->hugepage_limits) {
-		ret = -1;
-		goto out;
-	}
-	r->hugepage_limits_count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		const struct vs_json *v = &arr->arr.items[i];
-		struct vs_spec_hugepage_limit *h = &r->hugepage_limits[i];
-		size_t m = vs_sp_push_index(c, i);
-		ret =
-		    (vs_sp_val_object(c, v) < 0 || vs_sp_string(c, v, "pageSize", true, &h->page_size) < 0 ||
-		     vs_sp_u64(c, v, "limit", true, &h->limit, NULL) < 0)
-			? -1
-			: 0;
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, res, "hugepageLimits", sizeof(*r->hugepage_limits), false,
+				read_hugepage_limit, NULL, (void **)&r->hugepage_limits,
+				&r->hugepage_limits_count);
 }
 
 int vs_sp_resources(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
@@ -295,7 +242,7 @@ void vs_sp_resources_free(struct vs_spec_resources *r)
 	for (size_t i = 0; i < r->hugepage_limits_count; i++)
 		free(r->hugepage_limits[i].page_size);
 	free(r->hugepage_limits);
-	vs_sp_strv_free(&r->unified_keys);
-	vs_sp_strv_free(&r->unified_values);
+	vs_strv_free(&r->unified_keys);
+	vs_strv_free(&r->unified_values);
 	memset(r, 0, sizeof(*r));
 }

@@ -99,11 +99,13 @@ static int check_names(struct vs_spec_ctx *c, const char *key, const struct vs_s
 	return 0;
 }
 
-static int read_arg(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_seccomp_arg *a)
+static int read_arg(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
+	struct vs_seccomp_arg *a = elem;
 	vs_autofree char *op = NULL;
 	size_t mark;
 	int o;
+	(void)opaque;
 
 	if (vs_sp_val_object(c, v) < 0 || vs_sp_u32(c, v, "index", true, &a->index, NULL) < 0)
 		return -1;
@@ -127,11 +129,10 @@ static int read_arg(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_se
 	return 0;
 }
 
-static int read_rule(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_seccomp_rule *r)
+static int read_rule(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
 {
-	const struct vs_json *args;
-	size_t mark, n;
-	int ret = 0;
+	struct vs_seccomp_rule *r = elem;
+	(void)opaque;
 
 	if (vs_sp_val_object(c, v) < 0 || vs_sp_strv(c, v, "names", &r->names) < 0)
 		return -1;
@@ -140,55 +141,16 @@ static int read_rule(struct vs_spec_ctx *c, const struct vs_json *v, struct vs_s
 		return vs_sp_fail(c, "must list at least one syscall");
 	}
 	if (read_action(c, v, "action", &r->action) < 0 ||
-	    vs_sp_u32(c, v, "errnoRet", false, &r->errno_ret, &r->has_errno_ret) < 0 ||
-	    vs_sp_array(c, v, "args", &args) < 0)
+	    vs_sp_u32(c, v, "errnoRet", false, &r->errno_ret, &r->has_errno_ret) < 0)
 		return -1;
-	if (!args || args->arr.count == 0)
-		return 0;
-	n = args->arr.count;
-	mark = vs_sp_push(c, "args");
-	r->args = vs_sp_alloc_array(c, n, sizeof(*r->args));
-	if (!r->args) {
-		ret = -1;
-		goto out;
-	}
-	r->args_count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_arg(c, &args->arr.items[i], &r->args[i]);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, v, "args", sizeof(*r->args), false, read_arg, NULL, (void **)&r->args,
+				&r->args_count);
 }
 
 static int read_rules(struct vs_spec_ctx *c, const struct vs_json *obj, struct vs_spec_seccomp *s)
 {
-	const struct vs_json *arr;
-	size_t mark, n;
-	int ret = 0;
-
-	if (vs_sp_array(c, obj, "syscalls", &arr) < 0)
-		return -1;
-	if (!arr || arr->arr.count == 0)
-		return 0;
-	n = arr->arr.count;
-	mark = vs_sp_push(c, "syscalls");
-	s->syscalls = vs_sp_alloc_array(c, n, sizeof(*s->syscalls));
-	if (!s->syscalls) {
-		ret = -1;
-		goto out;
-	}
-	s->syscalls_count = n;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		size_t m = vs_sp_push_index(c, i);
-		ret = read_rule(c, &arr->arr.items[i], &s->syscalls[i]);
-		vs_sp_pop(c, m);
-	}
-out:
-	vs_sp_pop(c, mark);
-	return ret;
+	return vs_sp_array_each(c, obj, "syscalls", sizeof(*s->syscalls), false, read_rule, NULL,
+				(void **)&s->syscalls, &s->syscalls_count);
 }
 
 /* SCMP_ACT_NOTIFY hands the syscall to a supervisor: without a socket to
@@ -226,12 +188,12 @@ int vs_sp_seccomp(struct vs_spec_ctx *c, const struct vs_json *obj, struct vs_sp
 
 void vs_sp_seccomp_free(struct vs_spec_seccomp *s)
 {
-	vs_sp_strv_free(&s->architectures);
-	vs_sp_strv_free(&s->flags);
+	vs_strv_free(&s->architectures);
+	vs_strv_free(&s->flags);
 	free(s->listener_path);
 	free(s->listener_metadata);
 	for (size_t i = 0; i < s->syscalls_count; i++) {
-		vs_sp_strv_free(&s->syscalls[i].names);
+		vs_strv_free(&s->syscalls[i].names);
 		free(s->syscalls[i].args);
 	}
 	free(s->syscalls);

@@ -234,15 +234,6 @@ int vs_state_load(const char *root, const char *id, struct vs_state *st, struct 
 	return 0;
 }
 
-static void free_strv(struct vs_strv *s)
-{
-	for (size_t i = 0; i < s->count; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->count = 0;
-}
-
 void vs_state_free(struct vs_state *st)
 {
 	free(st->id);
@@ -252,8 +243,8 @@ void vs_state_free(struct vs_state *st)
 	free(st->created);
 	free(st->phase);
 	free(st->cgroup);
-	free_strv(&st->annotation_keys);
-	free_strv(&st->annotation_values);
+	vs_strv_free(&st->annotation_keys);
+	vs_strv_free(&st->annotation_values);
 	memset(st, 0, sizeof(*st));
 }
 

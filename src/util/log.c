@@ -78,10 +78,8 @@ bool vs_ratelimit_ok(struct vs_ratelimit *rl)
 	for (;;) {
 		uint64_t start = next > now ? next : now;
 		uint64_t want = start + interval;
-		if (want - now > limit) {
-			atomic_fetch_add(&rl->suppressed, 1);
+		if (want - now > limit)
 			return false;
-		}
 		if (atomic_compare_exchange_weak(&rl->next_ns, &next, want))
 			return true;
 	}

@@ -50,12 +50,11 @@ struct vs_ratelimit {
 	_Atomic uint64_t next_ns; /* an event is allowed while next_ns - now <= burst intervals */
 	double per_sec;
 	double burst;
-	_Atomic uint64_t suppressed;
 };
 
-#define VS_RATELIMIT_INIT(per_sec_, burst_)                                             \
-	{                                                                               \
-		.next_ns = 0, .per_sec = (per_sec_), .burst = (burst_), .suppressed = 0 \
+#define VS_RATELIMIT_INIT(per_sec_, burst_)                            \
+	{                                                              \
+		.next_ns = 0, .per_sec = (per_sec_), .burst = (burst_) \
 	}
 
 bool vs_ratelimit_ok(struct vs_ratelimit *rl);

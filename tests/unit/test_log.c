@@ -53,7 +53,6 @@ TEST(ratelimit_allows_burst_then_refuses)
 	for (int i = 0; i < 20; i++)
 		ok += vs_ratelimit_ok(&rl);
 	CHECK(ok == 5);
-	CHECK(atomic_load(&rl.suppressed) == 15);
 }
 
 #define THREADS 4
@@ -82,7 +81,6 @@ TEST(ratelimit_is_exact_across_threads)
 	}
 	/* An unlocked read-modify-write hands out more (or fewer) tokens. */
 	CHECK(total == 1000);
-	CHECK(atomic_load(&rl.suppressed) == (uint64_t)THREADS * CALLS - 1000);
 }
 
 VS_TAP_MAIN(TAP_CASE(sink_receives_messages_above_threshold), TAP_CASE(level_names),

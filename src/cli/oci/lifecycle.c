@@ -224,8 +224,12 @@ int oci_list(const struct oci_globals *g, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		struct vs_state st;
 		const char *status;
-		if (vs_state_load(g->root, ids[i], &st, &err) < 0)
-			continue; /* being created or deleted right now */
+		if (vs_state_load(g->root, ids[i], &st, &err) < 0) {
+			/* being created or deleted right now, or not a
+			 * container (the ct root lives below the default root) */
+			free(ids[i]);
+			continue;
+		}
 		status = vs_state_status(g->root, &st, false);
 		if (quiet)
 			printf("%s\n", ids[i]);

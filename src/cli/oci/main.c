@@ -235,13 +235,15 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[next], commands[i].name) != 0)
 			continue;
-		/* Foreground runners killed with SIGKILL leave state and
+		/* A `vessel ct run` killed with SIGKILL leaves state and
 		 * cgroups behind (container/reap.c): the next command on this
-		 * host removes them, whatever it is. */
-		if (commands[i].fn != oci_features && commands[i].fn != oci_spec) {
-			vs_container_reap_orphans(g.root);
+		 * host removes them, whatever it is. Only the ct root holds
+		 * containers with a runner (vessel-oci's own `run` records
+		 * none: like runc's, its container outlives it), so --root is
+		 * not scanned on every call. */
+		vs_debug("%s (root %s)", argv[next], g.root);
+		if (commands[i].fn != oci_features && commands[i].fn != oci_spec)
 			vs_container_reap_orphans(VS_CT_ROOT);
-		}
 		return commands[i].fn(&g, argc - next, argv + next);
 	}
 	oci_error(&g, "unknown command `%s`; see `vessel-oci --help`", argv[next]);
