@@ -366,8 +366,6 @@ def read_until(fd, want, timeout):
     return buf
 
 
-
-
 # ---- the driver ---------------------------------------------------------------
 
 
