@@ -38,7 +38,8 @@ A script is a list of cases and a call to main():
 A case may report several TAP lines through step() (a chain of dependent
 steps, e.g. the lifecycle); it is selected by its registered name, with the
 runtime in front: VESSEL_TEST_FILTER="vessel: run:" runs the run cases with
-vessel-oci only. Usage of every script: test_oci_X.py [VESSEL_OCI [RUNC]]
+vessel-oci only; the full name of one step of a chain ("vessel: lifecycle:
+exec --cwd") runs the whole chain. Usage of every script: test_oci_X.py [VESSEL_OCI [RUNC]]
 (or $VESSEL_OCI and $RUNC; RUNC defaults to /usr/sbin/runc, skipped when
 missing). Needs root, a writable /sys/fs/cgroup and busybox-static;
 otherwise the script skips.
@@ -401,11 +402,28 @@ def prerequisites():
     return None
 
 
+def wants_case(tap, rt, name):
+    """Whether the filter selects case `name` for runtime `rt`: by the
+    case's name ("vessel: hooks"), or by the name of one of its steps
+    ("lifecycle: exec --cwd" selects the lifecycle chain it belongs to)."""
+    if tap.wants(f"{rt.name}: {name}"):
+        return True
+    for pattern in tap.patterns:
+        runtime, sep, rest = pattern.partition(": ")
+        if sep and runtime in ("vessel", "runc"):
+            if runtime != rt.name:
+                continue
+            pattern = rest
+        if pattern.startswith(name + ": "):
+            return True
+    return False
+
+
 def run_set(tap, ctx, rt, cases):
     step = Steps(tap, rt)
     ran = 0
     for name, fn in cases:
-        if not tap.wants(f"{rt.name}: {name}"):
+        if not wants_case(tap, rt, name):
             continue
         ran += 1
         try:
