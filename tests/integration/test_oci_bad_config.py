@@ -21,6 +21,7 @@ from vessel_test.oci import (add_mount, alive, cgroup_dirs, del_key, expect_stat
 CASES = []
 case = oci.registry(CASES)
 
+
 def user_ns_bad_map(cfg, b):
     cfg["linux"]["namespaces"].append({"type": "user"})
     cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 0}]
@@ -90,8 +91,6 @@ def check_bad(rt, r, keywords, problems):
         problems.append(f"{len(lines)} lines on stderr, want one clear line")
 
 
-
-
 def bad_config_case(name, edit, keywords, runc_note):
     def fn(ctx, rt, step):
         cid = ctx.new_id(rt, "bad")
@@ -115,7 +114,7 @@ for _name, _edit, _keywords, _runc_note in bad_config_cases():
     case(f"bad input: {_name}")(bad_config_case(_name, _edit, _keywords, _runc_note))
 
 
-@case('bad input: id with a slash')
+@case("bad input: id with a slash")
 def bad_id_slash(ctx, rt, step):
     cid = ctx.new_id(rt, "slash")
     bundle = ctx.bundle(rt, cid, args=["sleep", "1000"])
@@ -133,7 +132,7 @@ def bad_id_slash(ctx, rt, step):
         shutil.rmtree(os.path.join(rt.root, "evil"), ignore_errors=True)
 
 
-@case('bad input: id already in use')
+@case("bad input: id already in use")
 def bad_id_in_use(ctx, rt, step):
     cid = ctx.new_id(rt, "dup")
     bundle = ctx.bundle(rt, cid, args=["sleep", "1000"])
@@ -159,7 +158,7 @@ def bad_id_in_use(ctx, rt, step):
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
 
-@case('bad input: start of a container that does not exist')
+@case("bad input: start of a container that does not exist")
 def bad_start_missing(ctx, rt, step):
     p = []
     r = rt.run(["start", "no-such-container"])
@@ -169,7 +168,7 @@ def bad_start_missing(ctx, rt, step):
     step("bad input: start of a container that does not exist", p, [r])
 
 
-@case('bad input: delete of a running container without --force is refused')
+@case("bad input: delete of a running container without --force is refused")
 def bad_delete_running(ctx, rt, step):
     cid = ctx.new_id(rt, "delrun")
     bundle = ctx.bundle(rt, cid, args=["sleep", "1000"])
@@ -195,7 +194,7 @@ def bad_delete_running(ctx, rt, step):
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
 
-@case('bad input: --systemd-cgroup is refused')
+@case("bad input: --systemd-cgroup is refused")
 def bad_systemd_cgroup(ctx, rt, step):
     cid = ctx.new_id(rt, "systemd")
     bundle = ctx.bundle(rt, cid, args=["sleep", "1000"])

@@ -13,13 +13,13 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (alive, cgroup_dirs, force_cleanup, leftovers, state_of)  # noqa: E402
+from vessel_test.oci import alive, cgroup_dirs, force_cleanup, leftovers, state_of  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
 
 
-@case('concurrency: two creates of one id, exactly one succeeds')
+@case("concurrency: two creates of one id, exactly one succeeds")
 def concurrent_creates(ctx, rt, step, rounds=5):
     p = []
     results = []
@@ -59,7 +59,7 @@ def concurrent_creates(ctx, rt, step, rounds=5):
     step("concurrency: two creates of one id, exactly one succeeds", p, results[:4], todo=todo)
 
 
-@case('concurrency: delete racing with state never crashes or hangs')
+@case("concurrency: delete racing with state never crashes or hangs")
 def delete_racing_state(ctx, rt, step, rounds=5):
     p = []
     results = []

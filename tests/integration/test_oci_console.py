@@ -21,7 +21,7 @@ CASES = []
 case = oci.registry(CASES)
 
 
-@case('console')
+@case("console")
 def console(ctx, rt, step):
     cid = ctx.new_id(rt, "tty")
     bundle = ctx.bundle(rt, cid, args=["sh"], edit=set_key("process.terminal", True))

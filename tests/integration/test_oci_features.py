@@ -15,13 +15,13 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (expect_status, force_cleanup, leftovers)  # noqa: E402
+from vessel_test.oci import expect_status, force_cleanup, leftovers  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
 
 
-@case('features prints JSON with ociVersionMin/Max and linux.namespaces')
+@case("features prints JSON with ociVersionMin/Max and linux.namespaces")
 def features(ctx, rt, step):
     p = []
     r = rt.run(["features"])
@@ -39,7 +39,7 @@ def features(ctx, rt, step):
     step("features prints JSON with ociVersionMin/Max and linux.namespaces", p, [r])
 
 
-@case('spec writes a config.json that parses and that create accepts')
+@case("spec writes a config.json that parses and that create accepts")
 def spec(ctx, rt, step):
     cid = ctx.new_id(rt, "spec")
     bundle = os.path.join(ctx.tmp, "b-" + cid)

@@ -16,7 +16,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (PATH_ENV, expect_status, force_cleanup, leftovers, read)  # noqa: E402
+from vessel_test.oci import PATH_ENV, expect_status, force_cleanup, leftovers, read  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
@@ -55,9 +55,7 @@ def log_kinds(d):
     return [line.split(" ", 1)[0] for line in (read(os.path.join(d, "log")) or "").splitlines()]
 
 
-
-
-@case('hooks: all six kinds')
+@case("hooks")
 def hooks_all_kinds(ctx, rt, step):
     cid = ctx.new_id(rt, "hooks")
     hd, script = hook_dir(ctx, cid)
@@ -166,7 +164,7 @@ def hooks_all_kinds(ctx, rt, step):
         force_cleanup(rt, cid, bundle, cgpath)
 
 
-@case('hooks: a failing createRuntime hook fails create and leaves nothing')
+@case("hooks: a failing createRuntime hook fails create and leaves nothing")
 def hooks_failing_create_runtime(ctx, rt, step):
     # a failing createRuntime hook
     cid = ctx.new_id(rt, "hookfail")
@@ -193,7 +191,7 @@ def hooks_failing_create_runtime(ctx, rt, step):
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
 
-@case('hooks: a hook timeout fails create within ~2 s and leaves nothing')
+@case("hooks: a hook timeout fails create within ~2 s and leaves nothing")
 def hooks_timeout(ctx, rt, step):
     # a hook that outlives its timeout
     cid = ctx.new_id(rt, "hooktime")
@@ -218,7 +216,7 @@ def hooks_timeout(ctx, rt, step):
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
 
-@case('hooks: a failing poststop hook only warns; delete succeeds')
+@case("hooks: a failing poststop hook only warns; delete succeeds")
 def hooks_failing_poststop(ctx, rt, step):
     # a failing poststop hook only warns
     cid = ctx.new_id(rt, "poststop")

@@ -16,13 +16,13 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (cgroup_mounts, force_cleanup, leftovers)  # noqa: E402
+from vessel_test.oci import cgroup_mounts, force_cleanup, leftovers  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
 
 
-@case('killed create')
+@case("killed create")
 def killed_create(ctx, rt, step, rounds=25):
     # how long a create takes here
     times = []

@@ -30,8 +30,7 @@ INIT_SCRIPT = (
 )
 
 
-
-@case('lifecycle')
+@case("lifecycle")
 def lifecycle(ctx, rt, step):
     cid = ctx.new_id(rt, "life")
     bundle = ctx.bundle(rt, cid, args=["sh", "-c", INIT_SCRIPT])

@@ -13,13 +13,13 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (expect_status, force_cleanup, leftovers, state_of)  # noqa: E402
+from vessel_test.oci import expect_status, force_cleanup, leftovers, state_of  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
 
 
-@case('namespaces joined by path: uts, ipc and net of another container')
+@case("namespaces joined by path: uts, ipc and net of another container")
 def join_namespaces(ctx, rt, step):
     """A second container joins the first one's uts, ipc and net namespaces
     by path: it sees the first one's hostname and network interfaces."""

@@ -13,7 +13,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (expect_status, force_cleanup, leftovers, state_of, wait_file)  # noqa: E402
+from vessel_test.oci import expect_status, force_cleanup, leftovers, state_of, wait_file  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
@@ -36,7 +36,7 @@ def run_foreground(ctx, rt, step):
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
 
-@case('run: a process killed by SIGKILL gives 137')
+@case("run: a process killed by SIGKILL gives 137")
 def run_sigkill(ctx, rt, step):
     # killed by a signal from outside: 128+n (the shell is the pid
     # namespace's init, which its own signals cannot kill)
@@ -57,7 +57,7 @@ def run_sigkill(ctx, rt, step):
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
 
-@case('run: --detach leaves a running container; delete --force removes it')
+@case("run: --detach leaves a running container; delete --force removes it")
 def run_detach(ctx, rt, step):
     # --detach
     cid = ctx.new_id(rt, "rund")
@@ -79,7 +79,7 @@ def run_detach(ctx, rt, step):
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
 
-@case('run: stdin, stdout and stderr pass through (cat)')
+@case("run: stdin, stdout and stderr pass through (cat)")
 def run_stdio(ctx, rt, step):
     # stdio passthrough
     cid = ctx.new_id(rt, "runio")

@@ -16,13 +16,13 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (CMD_TIMEOUT, expect_status, force_cleanup, leftovers)  # noqa: E402
+from vessel_test.oci import CMD_TIMEOUT, expect_status, force_cleanup, leftovers  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
 
 
-@case('seccomp notify: listenerPath gets the state and the notification fd')
+@case("seccomp notify: listenerPath gets the state and the notification fd")
 def seccomp_notify(ctx, rt, step):
     # seccomp SCMP_ACT_NOTIFY: the listener at listenerPath gets the OCI
     # message and the notification fd; once it closes the fd, the notified

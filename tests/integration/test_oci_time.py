@@ -11,7 +11,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
-from vessel_test.oci import (expect_status, force_cleanup, leftovers)  # noqa: E402
+from vessel_test.oci import expect_status, force_cleanup, leftovers  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
@@ -48,7 +48,7 @@ def time_namespace(ctx, rt, step):
         force_cleanup(rt, cid, b, ctx.cgpath(cid))
 
 
-@case('personality LINUX32: uname -m reports i686')
+@case("personality LINUX32: uname -m reports i686")
 def personality(ctx, rt, step):
     # linux.personality LINUX32: uname reports a 32-bit machine.
     cid = ctx.new_id(rt, "pers")

@@ -3,6 +3,7 @@ Read from /proc and the cgroup filesystems; nothing here changes them
 except rmdir_tree."""
 import os
 
+
 def cgroup_mounts():
     """Mount points of every cgroup and cgroup2 filesystem."""
     out = []

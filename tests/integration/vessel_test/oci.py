@@ -38,7 +38,8 @@ A script is a list of cases and a call to main():
 A case may report several TAP lines through step() (a chain of dependent
 steps, e.g. the lifecycle); it is selected by its registered name, with the
 runtime in front: VESSEL_TEST_FILTER="vessel: run:" runs the run cases with
-vessel-oci only. Usage of every script: test_oci_X.py [VESSEL_OCI [RUNC]]
+vessel-oci only; the full name of one step of a chain ("vessel: lifecycle:
+exec --cwd") runs the whole chain. Usage of every script: test_oci_X.py [VESSEL_OCI [RUNC]]
 (or $VESSEL_OCI and $RUNC; RUNC defaults to /usr/sbin/runc, skipped when
 missing). Needs root, a writable /sys/fs/cgroup and busybox-static;
 otherwise the script skips.
@@ -67,7 +68,8 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Abort(Exception):
-    """A step failed that the rest of a scenario depends on."""
+    """A step failed that the rest of a case depends on (a chain such as the
+    lifecycle): the driver reports the rest as not run."""
 
 
 # ---- running commands ------------------------------------------------------
@@ -133,6 +135,9 @@ class Runtime:
             except BrokenPipeError:
                 pass
         return self.finish(p, timeout)
+
+
+# ---- bundles ------------------------------------------------------------------
 
 
 class Ctx:
@@ -316,6 +321,9 @@ def sanitizer_problems(rt, since):
     return [f"{m} in the stderr of `{' '.join(r.argv[3:])}`" for m, r in rt.sanitizer_hits[since:]][:10]
 
 
+# ---- config edits and helpers for several scripts ---------------------------
+
+
 def del_key(path):
     def edit(cfg, b):
         *parents, last = path.split(".")
@@ -359,8 +367,6 @@ def read_until(fd, want, timeout):
     return buf
 
 
-
-
 # ---- the driver ---------------------------------------------------------------
 
 
@@ -396,18 +402,37 @@ def prerequisites():
     return None
 
 
+def wants_case(tap, rt, name):
+    """Whether the filter selects case `name` for runtime `rt`: by the
+    case's name ("vessel: hooks"), or by the name of one of its steps
+    ("lifecycle: exec --cwd" selects the lifecycle chain it belongs to)."""
+    if tap.wants(f"{rt.name}: {name}"):
+        return True
+    for pattern in tap.patterns:
+        runtime, sep, rest = pattern.partition(": ")
+        if sep and runtime in ("vessel", "runc"):
+            if runtime != rt.name:
+                continue
+            pattern = rest
+        if pattern.startswith(name + ": "):
+            return True
+    return False
+
+
 def run_set(tap, ctx, rt, cases):
     step = Steps(tap, rt)
+    ran = 0
     for name, fn in cases:
-        if not tap.wants(f"{rt.name}: {name}"):
+        if not wants_case(tap, rt, name):
             continue
+        ran += 1
         try:
             fn(ctx, rt, step)
         except Abort:
             step(f"{name}: (the rest of this case was not run)", ["an earlier step failed"])
         except Exception as e:  # a broken test must still print TAP
             step(f"{name}: driver error", [f"{type(e).__name__}: {e}"] + traceback.format_exc().splitlines()[-6:])
-    if rt.is_vessel:
+    if rt.is_vessel and ran:
         step("no sanitizer report in any run", sanitizer_problems(rt, 0))
 
 
