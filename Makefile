@@ -3,6 +3,7 @@
 BUILD   ?= build
 ASAN    ?= build-asan
 FUZZ    ?= build-fuzz
+# Each fuzz target runs for its share of FUZZ_SECONDS (tests/fuzz/meson.build).
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps run test bench format clean
