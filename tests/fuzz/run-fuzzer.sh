@@ -1,8 +1,10 @@
 #!/bin/sh
-# Run one libFuzzer target for FUZZ_SECONDS (default 30) and report in TAP.
+# Run one libFuzzer target for its share (PERCENT, default 100) of
+# FUZZ_SECONDS (default 30) and report in TAP.
 exe=$1
 name=$2
-secs=${FUZZ_SECONDS:-30}
+secs=$(( ${FUZZ_SECONDS:-30} * ${3:-100} / 100 ))
+[ "$secs" -ge 1 ] || secs=1
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 seeds="$(dirname "$0")/corpus/$name"

@@ -494,7 +494,7 @@ static int kvm_vcpu_run(struct vs_vcpu *vcpu, struct vs_exit *exit)
 	}
 	if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 		if (errno == EINTR || errno == EAGAIN) {
-			vcpu->run->immediate_exit = 0;
+			__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST); /* kick() races */
 			memset(exit, 0, sizeof(*exit));
 			exit->kind = VS_EXIT_INTR;
 			return 0;

@@ -2,10 +2,11 @@
  * protected-mode kernel is copied to 1 MiB and entered at its 64-bit entry
  * (load address + 0x200) in long mode with boot_params in %rsi. The
  * real-mode setup code is never run, so the zero page is built here. */
-#include "machine/boot/boot_internal.h"
+#include "machine/boot/loaders.h"
 
 #include <string.h>
 
+#include "machine/boot/zeropage.h"
 #include "machine/layout.h"
 
 #define VS_BZ_SECTOR 512u
@@ -13,62 +14,9 @@
 #define VS_BZ_ENTRY64_OFFSET 0x200u
 #define VS_BZ_PROTO_MIN 0x0206u			/* cmdline_size */
 #define VS_BZ_PROTO_XLOADFLAGS 0x020cu		/* 2.12: xloadflags, XLF_KERNEL_64 */
-#define VS_BZ_PROTO_RSDP 0x020eu		/* 2.14: acpi_rsdp_addr */
 #define VS_BZ_HDR_MIN_END (VS_BP_INIT_SIZE + 4) /* every field read below */
 
 #define VERSION_ARGS(v) (unsigned)((v) >> 8), (unsigned)((v)&0xff)
-
-bool vs_boot_set_version(struct vs_boot_info *out, const uint8_t *s, size_t max)
-{
-	size_t n = 0;
-
-	/* Keep the release (first word), as `uname -r` shows it. */
-	while (n < max && n < sizeof(out->version) - 1 && s[n] > ' ' && s[n] < 0x7f)
-		n++;
-	if (n == 0)
-		return false;
-	/* Stopped on something other than the end of the word: not text. */
-	if (n < max && n < sizeof(out->version) - 1 && s[n] != '\0' && s[n] != ' ')
-		return false;
-	memcpy(out->version, s, n);
-	out->version[n] = '\0';
-	return true;
-}
-
-void vs_linux_zero_page_finish(uint8_t *zp, const struct vs_guest_mem *mem, const struct vs_boot_params *p,
-			       uint64_t initrd_addr)
-{
-	struct vs_e820_entry e820[VS_E820_MAX];
-	int n = vs_guest_mem_e820(mem, e820, VS_E820_MAX);
-	uint64_t initrd_size = initrd_addr ? p->initrd_len : 0;
-	uint16_t version = vs_le16(zp + VS_BP_VERSION);
-
-	zp[VS_BP_TYPE_OF_LOADER] = VS_BP_LOADER_UNDEFINED;
-	zp[VS_BP_LOADFLAGS] |= VS_BP_CAN_USE_HEAP;
-	vs_put_le16(zp + VS_BP_HEAP_END_PTR, VS_BP_HEAP_END);
-	vs_put_le32(zp + VS_BP_CMD_LINE_PTR, (uint32_t)VS_CMDLINE_ADDR);
-	vs_put_le32(zp + VS_BP_EXT_CMD_LINE_PTR, (uint32_t)(VS_CMDLINE_ADDR >> 32));
-	vs_put_le32(zp + VS_BP_RAMDISK_IMAGE, (uint32_t)initrd_addr);
-	vs_put_le32(zp + VS_BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_addr >> 32));
-	vs_put_le32(zp + VS_BP_RAMDISK_SIZE, (uint32_t)initrd_size);
-	vs_put_le32(zp + VS_BP_EXT_RAMDISK_SIZE, (uint32_t)(initrd_size >> 32));
-	/* No setup_data chain is passed: never forward one from the image. */
-	vs_put_le64(zp + VS_BP_SETUP_DATA, 0);
-
-	if (n > VS_BP_E820_MAX)
-		n = VS_BP_E820_MAX;
-	zp[VS_BP_E820_ENTRIES] = (uint8_t)n;
-	for (int i = 0; i < n; i++) {
-		uint8_t *e = zp + VS_BP_E820_TABLE + (size_t)i * VS_BP_E820_ENTRY_SIZE;
-		vs_put_le64(e, e820[i].addr);
-		vs_put_le64(e + 8, e820[i].size);
-		vs_put_le32(e + 16, e820[i].type);
-	}
-	/* Older kernels find the RSDP by scanning the BIOS area, where the
-	 * firmware tables are anyway. */
-	if (p->rsdp_addr && version >= VS_BZ_PROTO_RSDP)
-		vs_put_le64(zp + VS_BP_ACPI_RSDP_ADDR, p->rsdp_addr);
-}
 
 /* Check the header fields that decide whether this image can boot here.
  * Returns the size of the setup area (the kernel follows it). */
@@ -167,7 +115,7 @@ int vs_boot_load_bzimage(struct vs_guest_mem *mem, const struct vs_boot_params *
 {
 	const uint8_t *img = p->kernel;
 	size_t len = p->kernel_len;
-	uint64_t setup_size = 0, payload_len, initrd_addr, limit, hdr_end;
+	uint64_t setup_size = 0, payload_len, initrd_addr, limit;
 	struct vs_boot_range kernel;
 	uint64_t load = VS_KERNEL_ADDR;
 	uint16_t kver;
@@ -196,13 +144,8 @@ int vs_boot_load_bzimage(struct vs_guest_mem *mem, const struct vs_boot_params *
 	if (!zp)
 		return vs_error_msg(err, "guest RAM too small for the zero page");
 	memset(zp, 0, VS_BP_SIZE);
-	/* Copy the setup header as the image declares it, but stop where the
-	 * next boot_params field begins: bytes past that are not header. */
-	hdr_end = VS_BP_HEADER + (uint64_t)img[VS_BP_JUMP + 1];
-	if (hdr_end > VS_BP_HDR_LIMIT)
-		hdr_end = VS_BP_HDR_LIMIT;
-	memcpy(zp + VS_BP_SETUP_SECTS, img + VS_BP_SETUP_SECTS, hdr_end - VS_BP_SETUP_SECTS);
-	vs_linux_zero_page_finish(zp, mem, p, initrd_addr);
+	vs_zero_page_copy_header(zp, img);
+	vs_zero_page_finish(zp, mem, p, initrd_addr);
 
 	if (vs_boot_setup_long_mode(mem, load + VS_BZ_ENTRY64_OFFSET, &out->bsp, err) < 0)
 		return -1;

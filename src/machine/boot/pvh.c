@@ -2,7 +2,7 @@
  * small unikernels): an ELF with a XEN_ELFNOTE_PHYS32_ENTRY note is loaded
  * at its physical addresses and entered in 32-bit flat protected mode with
  * paging off and %ebx pointing at struct hvm_start_info. */
-#include "machine/boot/boot_internal.h"
+#include "machine/boot/loaders.h"
 
 #include <stddef.h>
 #include <string.h>
