@@ -9,6 +9,7 @@
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/sysctl.h"
 #include "devices/legacy/uart.h"
+#include "devices/pci/pci.h"
 #include "machine/firmware/firmware.h"
 #include "machine/layout.h"
 #include "util/cleanup.h"
@@ -58,6 +59,37 @@ static int add_legacy(struct vs_vm *vm, const struct vs_device *dev, const struc
 	return 0;
 }
 
+/* The PCI host and its windows. No MSI sink yet: devices get no MSI-X
+ * capability and interrupt through INTx (GSI 16-19). The backends' MSI
+ * delivery (KVM_SIGNAL_MSI, the userspace LAPICs) plugs in here. */
+static int add_pci(struct vs_vm *vm, struct vs_error *err)
+{
+	uint64_t high_end = VS_HIGH_RAM_START;
+	struct vs_pci_host_config cfg = {
+		.ecam_base = VS_PCI_ECAM_BASE,
+		.ecam_buses = VS_PCI_ECAM_BUSES,
+		.mmio32_base = VS_PCI_MMIO32_BASE,
+		.mmio32_size = VS_PCI_MMIO32_SIZE,
+		.mmio64_size = VS_PCI_MMIO64_SIZE,
+		.io_base = VS_PCI_IO_BASE,
+		.io_size = VS_PCI_IO_SIZE,
+	};
+	struct vs_device dev;
+	if (vm->mem.nregions > 1)
+		high_end = vm->mem.regions[1].gpa + vm->mem.regions[1].size;
+	cfg.mmio64_base = VS_ALIGN_UP(high_end, VS_GiB);
+	for (uint32_t i = 0; i < VS_PCI_INTX_LINES; i++)
+		cfg.intx[i] = (struct vs_irq_line){ irq_to_board, vm, VS_PCI_GSI_BASE + i };
+	if (vs_pci_host_create(&cfg, &vm->pci, err) < 0)
+		return -1;
+	dev = vs_pci_host_device(vm->pci);
+	if (vs_devices_add(&vm->devices, &dev, err) < 0) {
+		vm->pci = NULL;
+		return -1;
+	}
+	return vs_pci_host_register(vm->pci, &vm->pio, &vm->mmio, err);
+}
+
 int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
 {
 	struct vs_irq_line com1_irq = { irq_to_board, vm, VS_IRQ_COM1 };
@@ -103,7 +135,9 @@ int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
 		return -1;
 	sysctl = vs_sysctl_create(&stop);
 	dev = vs_sysctl_device(sysctl);
-	return add_legacy(vm, &dev, sysctl_ports, VS_ARRAY_SIZE(sysctl_ports), err);
+	if (add_legacy(vm, &dev, sysctl_ports, VS_ARRAY_SIZE(sysctl_ports), err) < 0)
+		return -1;
+	return add_pci(vm, err);
 }
 
 void vs_pc_remove_devices(struct vs_vm *vm)
@@ -144,6 +178,11 @@ int vs_pc_load(struct vs_vm *vm, struct vs_error *err)
 
 	vs_firmware_default_config(&fw, vm->cfg.ncpus);
 	fw.devices = &vm->devices;
+	if (vm->pci) {
+		fw.pci_ecam_base = VS_PCI_ECAM_BASE;
+		fw.pci_bus_end = VS_PCI_ECAM_BUSES - 1;
+		fw.msi = vs_pci_host_has_msi(vm->pci);
+	}
 	if (vs_mptable_build(&vm->mem, VS_MPTABLE_ADDR, 0x10000, &fw, err) < 0)
 		return vs_error_prefix(err, "building the MP table: ");
 	if (vs_acpi_build(&vm->mem, VS_ACPI_ADDR, VS_MPTABLE_ADDR - VS_ACPI_ADDR, &fw, err) < 0)

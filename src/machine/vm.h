@@ -39,6 +39,7 @@ struct vs_vm_config {
 int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err);
 
 struct vs_irqchip;
+struct vs_pci_host;
 
 struct vs_vm {
 	struct vs_vm_config cfg;
@@ -47,6 +48,7 @@ struct vs_vm {
 	struct vs_bus mmio;
 	struct vs_devices devices;    /* the board owns every device through these records */
 	struct vs_char_in console_in; /* where console input goes (COM1) */
+	struct vs_pci_host *pci;      /* owned through `devices` */
 	struct vs_boot_info boot;
 
 	/* The CPUs, from vs_vm_attach_accel() on. */
