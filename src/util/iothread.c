@@ -23,7 +23,12 @@ struct vs_iothread {
 static void on_stop(void *opaque, uint32_t events)
 {
 	struct vs_iothread *t = opaque;
+	uint64_t n;
 	(void)events;
+	/* Consume the request so the thread can be started again. */
+	if (read(t->stop_fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: nothing to consume */
+	}
 	vs_loop_stop(t->loop);
 }
 
