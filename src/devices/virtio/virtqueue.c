@@ -165,8 +165,8 @@ void vs_vq_push(struct vs_vq *vq, uint16_t head, uint32_t written)
 bool vs_vq_should_notify(struct vs_vq *vq)
 {
 	uint16_t old = vq->signalled, now = vq->used_idx;
-	if (!vq->size)
-		return false;
+	if (!vq->size || now == old)
+		return false; /* nothing new to tell */
 	/* The used index must be visible before the driver's flags/event
 	 * are read, or both sides could decide not to act. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -64,6 +64,7 @@ TEST(chain_out_then_in)
 	char buf[16];
 	CHECK(drv_init(&d, false, false) == 0);
 	CHECK(vs_vq_pop(&d.vq, &e) == 0);
+	CHECK(!vs_vq_should_notify(&d.vq)); /* nothing was used */
 	vs_gpa_write(&d.mem, BUF, "hello, world", 12);
 	put_desc(&d, DESC, 3, BUF, 5, VS_VRING_DESC_F_NEXT, 5);
 	put_desc(&d, DESC, 5, BUF + 5, 7, VS_VRING_DESC_F_NEXT, 1);
