@@ -10,10 +10,13 @@
 #include "devices/legacy/sysctl.h"
 #include "devices/legacy/uart.h"
 #include "devices/pci/pci.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/rng.h"
 #include "machine/firmware/firmware.h"
 #include "machine/layout.h"
 #include "util/cleanup.h"
 #include "util/file.h"
+#include "util/iothread.h"
 
 /* The board routes every device interrupt: to its userspace interrupt
  * controllers when the backend has none, else to the backend's. */
@@ -90,6 +93,36 @@ static int add_pci(struct vs_vm *vm, struct vs_error *err)
 	return vs_pci_host_register(vm->pci, &vm->pio, &vm->mmio, err);
 }
 
+/* PCI slots: 0 the host bridge, 1 virtio-rng, then the disks. */
+#define SLOT_RNG 1
+#define SLOT_DISK0 2
+
+/* The virtio devices and the I/O thread serving their queues. The thread
+ * starts at once: nothing reaches it before a vCPU runs. */
+static int add_virtio(struct vs_vm *vm, struct vs_error *err)
+{
+	struct vs_virtio_config env = { .pci = vm->pci, .mem = &vm->mem };
+	struct vs_device dev;
+	if (vs_iothread_create(&vm->iothread, err) < 0)
+		return -1;
+	env.loop = vs_iothread_loop(vm->iothread);
+	env.slot = SLOT_RNG;
+	if (vs_virtio_rng_create(&env, &dev, err) < 0 || vs_devices_add(&vm->devices, &dev, err) < 0)
+		return -1;
+	for (int i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vs_disk_config *d = &vm->cfg.disks[i];
+		struct vs_blk_backend be;
+		char id[8];
+		snprintf(id, sizeof(id), "vd%c", 'a' + i);
+		env.slot = SLOT_DISK0 + i;
+		if (vs_blk_raw_open(d->path, d->readonly, &be, err) < 0 ||
+		    vs_virtio_blk_create(&env, &be, id, &dev, err) < 0 ||
+		    vs_devices_add(&vm->devices, &dev, err) < 0)
+			return vs_error_prefix(err, "--disk %s: ", d->path);
+	}
+	return vs_iothread_start(vm->iothread, err);
+}
+
 int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
 {
 	struct vs_irq_line com1_irq = { irq_to_board, vm, VS_IRQ_COM1 };
@@ -137,14 +170,19 @@ int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
 	dev = vs_sysctl_device(sysctl);
 	if (add_legacy(vm, &dev, sysctl_ports, VS_ARRAY_SIZE(sysctl_ports), err) < 0)
 		return -1;
-	return add_pci(vm, err);
+	if (add_pci(vm, err) < 0)
+		return -1;
+	return add_virtio(vm, err);
 }
 
 void vs_pc_remove_devices(struct vs_vm *vm)
 {
+	vs_iothread_stop(vm->iothread);
 	vs_irqchip_destroy(vm->irqchip);
 	vm->irqchip = NULL;
 	vs_devices_release(&vm->devices);
+	vs_iothread_destroy(vm->iothread);
+	vm->iothread = NULL;
 }
 
 static void kick_from_irqchip(void *opaque, int cpu)
