@@ -32,6 +32,9 @@ static const struct test tests[] = {
 	{ "poweroff", test_poweroff },
 	{ "exit", test_exit },
 	{ "demo", test_demo },
+	{ "pci", test_pci },
+	{ "virtio-rng", test_virtio_rng },
+	{ "virtio-blk", test_virtio_blk },
 };
 
 static char name_buf[64];
