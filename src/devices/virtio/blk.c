@@ -50,7 +50,7 @@
 #define CFG_LEN 60
 
 struct blk {
-	struct vs_virtio *virtio;
+	struct vs_virtio *virtio; /* first: tests/fuzz/fuzz_virtio_pci.c relies on it */
 	struct vs_blk_backend be;
 	struct vs_virtio_ops ops;
 	uint8_t config[CFG_LEN];

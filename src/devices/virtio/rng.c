@@ -12,7 +12,7 @@
 #define RNG_MAX_CHUNK (64 * 1024)
 
 struct rng {
-	struct vs_virtio *virtio;
+	struct vs_virtio *virtio; /* first: tests/fuzz/fuzz_virtio_pci.c relies on it */
 	struct vs_vq_elem elem;
 };
 

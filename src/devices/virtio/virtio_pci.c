@@ -142,20 +142,28 @@ static void kick(struct queue *q)
 	}
 }
 
-/* I/O thread: a notification arrived. */
-static void on_kick(void *opaque, uint32_t events)
+void vs_virtio_process(struct vs_virtio *v, uint16_t index)
 {
-	struct queue *q = opaque;
-	struct vs_virtio *v = q->v;
-	uint64_t n;
-	(void)events;
-	if (read(q->kick_fd, &n, sizeof(n)) < 0)
+	struct queue *q;
+	if (index >= v->ops->num_queues)
 		return;
+	q = &v->queues[index];
 	pthread_mutex_lock(&v->lock);
 	if ((v->status & VS_VIRTIO_S_DRIVER_OK) && !(v->status & VS_VIRTIO_S_NEEDS_RESET) && q->enabled &&
 	    !q->vq.broken)
 		v->ops->queue_notify(v->opaque, v, q->index);
 	pthread_mutex_unlock(&v->lock);
+}
+
+/* I/O thread: a notification arrived. */
+static void on_kick(void *opaque, uint32_t events)
+{
+	struct queue *q = opaque;
+	uint64_t n;
+	(void)events;
+	if (read(q->kick_fd, &n, sizeof(n)) < 0)
+		return;
+	vs_virtio_process(q->v, q->index);
 }
 
 /* ---- Common configuration ---- */

@@ -131,6 +131,10 @@ void vs_virtio_queue_done(struct vs_virtio *v, uint16_t q);
 int vs_virtio_kick_fd(const struct vs_virtio *v, uint16_t q);
 uint64_t vs_virtio_notify_addr(struct vs_virtio *v, uint16_t q);
 
+/* Serve queue `q` now, on the calling thread, as the I/O thread does
+ * after a notification (fuzzers; a backend that wants no I/O thread). */
+void vs_virtio_process(struct vs_virtio *v, uint16_t q);
+
 /* For tests and fuzzers: the PCI function and BAR 0 accessors as the bus
  * calls them. */
 struct vs_pci_func *vs_virtio_pci_func(struct vs_virtio *v);
