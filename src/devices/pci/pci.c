@@ -83,6 +83,14 @@ static void pci_update_bars(struct vs_pci_func *f)
 {
 	struct vs_pci_host *h = f->host;
 	uint16_t cmd = (uint16_t)le_get(&f->cfg[VS_PCI_COMMAND], 2);
+	/* Changes the device hears of once the windows are consistent again:
+	 * old mappings first, then new ones. */
+	struct {
+		int bar;
+		uint64_t addr;
+		bool mapped;
+	} events[2 * VS_PCI_NUM_BARS];
+	int nevents = 0;
 	pthread_rwlock_wrlock(&h->win_lock);
 	for (int i = 0; i < VS_PCI_NUM_BARS; i++) {
 		struct vs_pci_bar *b = &f->bars[i];
@@ -96,6 +104,7 @@ static void pci_update_bars(struct vs_pci_func *f)
 			if (w)
 				vs_bus_unregister(&w->bus, b->mapped_addr);
 			b->mapped = false;
+			events[nevents++] = (__typeof__(events[0])){ i, b->mapped_addr, false };
 		}
 		if (on && !b->mapped && (w = window_for(h, b, addr))) {
 			struct vs_error err = { 0 };
@@ -103,10 +112,13 @@ static void pci_update_bars(struct vs_pci_func *f)
 					    b->def.name, &err) == 0) {
 				b->mapped = true;
 				b->mapped_addr = addr;
+				events[nevents++] = (__typeof__(events[0])){ i, addr, true };
 			}
 		}
 	}
 	pthread_rwlock_unlock(&h->win_lock);
+	for (int i = 0; i < nevents && f->ops && f->ops->bar_mapped; i++)
+		f->ops->bar_mapped(f->opaque, events[i].bar, events[i].addr, events[i].mapped);
 }
 
 /* ---- INTx ---- */

@@ -125,10 +125,13 @@ struct vs_pci_msix {
 };
 
 /* Optional hooks of a function's device around configuration accesses
- * (after the generic handling of a write; before a read returns). */
+ * (after the generic handling of a write; before a read returns), and
+ * when one of its BARs starts or stops decoding at `addr` (with the host's
+ * config lock held: the hook must not access configuration space). */
 struct vs_pci_func_ops {
 	void (*config_write)(void *opaque, uint32_t off, uint32_t size);
 	void (*config_read)(void *opaque, uint32_t off, uint8_t *data, uint32_t size);
+	void (*bar_mapped)(void *opaque, int bar, uint64_t addr, bool mapped);
 };
 
 /* One PCI function: its device embeds it and fills it through the calls

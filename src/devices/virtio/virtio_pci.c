@@ -56,6 +56,8 @@ struct vs_virtio {
 	pthread_mutex_t isr_lock;
 	uint8_t isr;
 	uint8_t pci_cfg_cap;
+	struct vs_virtio_doorbell doorbell;
+	uint64_t doorbell_base; /* notify area bound to the eventfds, 0: none */
 	struct queue queues[VS_VIRTIO_MAX_QUEUES];
 };
 
@@ -413,7 +415,33 @@ static void pci_cfg_read(void *opaque, uint32_t off, uint8_t *data, uint32_t siz
 			data[i] = buf[off + i - data_off];
 }
 
-static const struct vs_pci_func_ops func_ops = { pci_cfg_write, pci_cfg_read };
+/* ---- Doorbells (ioeventfd under KVM) ---- */
+
+static void bind_doorbells(struct vs_virtio *v, uint64_t base, bool on)
+{
+	for (uint16_t q = 0; q < v->ops->num_queues; q++) {
+		uint64_t gpa = base + VS_VIRTIO_BAR_NOTIFY + (uint64_t)q * VS_VIRTIO_NOTIFY_MULT;
+		if (v->doorbell.bind(v->doorbell.opaque, gpa, v->queues[q].kick_fd, on) < 0)
+			vs_debug("%s: %s the doorbell of queue %u at 0x%llx failed", v->ops->name,
+				 on ? "binding" : "unbinding", q, (unsigned long long)gpa);
+	}
+}
+
+static void bar_mapped(void *opaque, int bar, uint64_t addr, bool mapped)
+{
+	struct vs_virtio *v = opaque;
+	if (bar != VIRTIO_BAR || !v->doorbell.bind)
+		return;
+	if (!mapped && v->doorbell_base == addr) {
+		bind_doorbells(v, addr, false);
+		v->doorbell_base = 0;
+	} else if (mapped) {
+		bind_doorbells(v, addr, true);
+		v->doorbell_base = addr;
+	}
+}
+
+static const struct vs_pci_func_ops func_ops = { pci_cfg_write, pci_cfg_read, bar_mapped };
 
 /* ---- Creation ---- */
 
@@ -453,6 +481,7 @@ int vs_virtio_create(const struct vs_virtio_config *cfg, struct vs_virtio **out,
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->isr_lock, NULL);
 	v->loop = cfg->loop;
+	v->doorbell = cfg->doorbell;
 	for (int i = 0; i < VS_VIRTIO_MAX_QUEUES; i++)
 		v->queues[i].kick_fd = -1;
 	for (uint16_t i = 0; i < ops->num_queues; i++) {
@@ -509,6 +538,8 @@ void vs_virtio_destroy(struct vs_virtio *v)
 {
 	if (!v)
 		return;
+	if (v->doorbell_base)
+		bind_doorbells(v, v->doorbell_base, false);
 	for (int i = 0; i < VS_VIRTIO_MAX_QUEUES; i++) {
 		if (v->queues[i].kick_fd < 0)
 			continue;

@@ -105,6 +105,18 @@ struct vs_virtio_ops {
 	void (*reset)(void *opaque);
 };
 
+/* Optional: where notifications can bypass the BAR handler. The transport
+ * binds each queue's eventfd to its notify address while BAR 0 decodes
+ * (on = true) and unbinds it when the BAR stops decoding or moves. Under
+ * KVM this is KVM_IOEVENTFD (assign / deassign); a backend that calls the
+ * BAR handler itself (the emulator) leaves it NULL. A failing bind is not
+ * fatal: the write then reaches the BAR handler, which signals the same
+ * eventfd. */
+struct vs_virtio_doorbell {
+	int (*bind)(void *opaque, uint64_t gpa, int fd, bool on);
+	void *opaque;
+};
+
 struct vs_virtio_config {
 	const struct vs_virtio_ops *ops;
 	void *opaque;
@@ -112,6 +124,7 @@ struct vs_virtio_config {
 	int slot;
 	const struct vs_guest_mem *mem;
 	struct vs_loop *loop; /* the I/O thread's, not yet running */
+	struct vs_virtio_doorbell doorbell;
 };
 
 int vs_virtio_create(const struct vs_virtio_config *cfg, struct vs_virtio **out, struct vs_error *err);
