@@ -116,7 +116,7 @@ static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 		snprintf(id, sizeof(id), "vd%c", 'a' + i);
 		env.slot = SLOT_DISK0 + i;
 		if (vs_blk_raw_open(d->path, d->readonly, &be, err) < 0 ||
-		    vs_virtio_blk_create(&env, &be, id, &dev, err) < 0 ||
+		    vs_virtio_blk_create(&env, &be, id, (unsigned int)d->queues, &dev, err) < 0 ||
 		    vs_devices_add(&vm->devices, &dev, err) < 0)
 			return vs_error_prefix(err, "--disk %s: ", d->path);
 	}

@@ -30,6 +30,7 @@
 struct vs_disk_config {
 	const char *path;
 	bool readonly;
+	int queues; /* request queues, 1..8 */
 };
 
 struct vs_vm_config {

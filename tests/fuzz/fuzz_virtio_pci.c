@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		env.slot = 2;
 		if (vs_blk_raw_open(disk_path, false, &be, &err) < 0 ||
-		    vs_virtio_blk_create(&env, &be, "fuzz", &blk, &err) < 0)
+		    vs_virtio_blk_create(&env, &be, "fuzz", 2, &blk, &err) < 0)
 			abort();
 	}
 	while (c.left && ops++ < 256) {

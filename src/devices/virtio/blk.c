@@ -1,5 +1,6 @@
-/* virtio-blk (virtio 1.2 section 5.2) on a vs_blk_backend: one request
- * queue served synchronously on the I/O thread. A request is a header
+/* virtio-blk (virtio 1.2 section 5.2) on a vs_blk_backend: request queues
+ * (one, or several with VIRTIO_BLK_F_MQ so a guest can give each CPU its
+ * own) served synchronously on the I/O thread. A request is a header
  * (type, sector) in the readable part, data, and a status byte as the last
  * writable byte; anything else is answered with an error status, never by
  * touching memory outside the chain. */
@@ -18,6 +19,7 @@
 #define F_RO (1ull << 5)
 #define F_BLK_SIZE (1ull << 6)
 #define F_FLUSH (1ull << 9)
+#define F_MQ (1ull << 12)
 #define F_DISCARD (1ull << 13)
 #define F_WRITE_ZEROES (1ull << 14)
 
@@ -41,6 +43,7 @@
 #define CFG_CAPACITY 0
 #define CFG_SEG_MAX 12
 #define CFG_BLK_SIZE 20
+#define CFG_NUM_QUEUES 34
 #define CFG_MAX_DISCARD_SECTORS 36
 #define CFG_MAX_DISCARD_SEG 40
 #define CFG_DISCARD_ALIGN 44
@@ -205,10 +208,16 @@ static void blk_destroy(void *opaque)
 }
 
 int vs_virtio_blk_create(const struct vs_virtio_config *env, const struct vs_blk_backend *be, const char *id,
-			 struct vs_device *dev, struct vs_error *err)
+			 unsigned int queues, struct vs_device *dev, struct vs_error *err)
 {
 	struct vs_virtio_config cfg = *env;
-	struct blk *b = calloc(1, sizeof(*b));
+	struct blk *b;
+	if (queues < 1 || queues > VS_VIRTIO_BLK_MAX_QUEUES) {
+		be->ops->close(be->opaque);
+		return vs_error_msg(err, "virtio-blk: %u queues is outside 1..%d", queues,
+				    VS_VIRTIO_BLK_MAX_QUEUES);
+	}
+	b = calloc(1, sizeof(*b));
 	if (!b) {
 		be->ops->close(be->opaque);
 		return vs_error_set(err, ENOMEM, "allocating virtio-blk");
@@ -221,7 +230,7 @@ int vs_virtio_blk_create(const struct vs_virtio_config *env, const struct vs_blk
 		.device_type = BLK_TYPE,
 		.pci_class = BLK_CLASS,
 		.features = F_SEG_MAX | F_BLK_SIZE | F_FLUSH,
-		.num_queues = 1,
+		.num_queues = (uint16_t)queues,
 		.queue_max = BLK_QUEUE_SIZE,
 		.config_len = CFG_LEN,
 		.config_read = blk_config_read,
@@ -229,6 +238,10 @@ int vs_virtio_blk_create(const struct vs_virtio_config *env, const struct vs_blk
 	};
 	if (be->readonly)
 		b->ops.features |= F_RO;
+	if (queues > 1) {
+		b->ops.features |= F_MQ;
+		put_le(b->config + CFG_NUM_QUEUES, queues, 2);
+	}
 	if (be->ops->discard && !be->readonly) {
 		b->ops.features |= F_DISCARD;
 		put_le(b->config + CFG_MAX_DISCARD_SECTORS, MAX_RANGE_SECTORS, 4);

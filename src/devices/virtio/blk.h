@@ -7,9 +7,12 @@
 #include "devices/virtio/virtio_pci.h"
 #include "hw/device.h"
 
+#define VS_VIRTIO_BLK_MAX_QUEUES 8
+
 /* Takes ownership of `be` (closed on failure too); `id` is the serial
- * number GET_ID returns (up to 20 bytes). */
+ * number GET_ID returns (up to 20 bytes); `queues` request queues
+ * (1..VS_VIRTIO_BLK_MAX_QUEUES). */
 int vs_virtio_blk_create(const struct vs_virtio_config *env, const struct vs_blk_backend *be, const char *id,
-			 struct vs_device *dev, struct vs_error *err);
+			 unsigned int queues, struct vs_device *dev, struct vs_error *err);
 
 #endif

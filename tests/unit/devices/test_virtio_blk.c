@@ -21,14 +21,18 @@ struct fixture {
 	struct vs_device dev;
 	char path[64];
 	int fd;
+	unsigned int queues; /* the device's */
+	int q;		     /* where request() submits */
 };
 
-static int setup(struct fixture *f, bool readonly)
+static int setup_queues(struct fixture *f, bool readonly, unsigned int queues)
 {
 	struct vs_error err = { 0 };
 	struct vs_blk_backend be;
 	struct vs_virtio_config env;
 	uint8_t sector[512];
+	f->queues = queues;
+	f->q = 0;
 	strcpy(f->path, "/tmp/vessel-blk-XXXXXX");
 	f->fd = mkstemp(f->path);
 	if (f->fd < 0)
@@ -41,11 +45,16 @@ static int setup(struct fixture *f, bool readonly)
 	if (vd_board(&f->d, false) < 0 || vs_blk_raw_open(f->path, readonly, &be, &err) < 0)
 		return -1;
 	env = vd_env(&f->d, SLOT);
-	if (vs_virtio_blk_create(&env, &be, "vessel-test", &f->dev, &err) < 0) {
+	if (vs_virtio_blk_create(&env, &be, "vessel-test", f->queues, &f->dev, &err) < 0) {
 		printf("# blk: %s\n", err.msg);
 		return -1;
 	}
-	return vd_start(&f->d, SLOT, ~0ull, 1, true) & VS_VIRTIO_S_DRIVER_OK ? 0 : -1;
+	return vd_start(&f->d, SLOT, ~0ull, (int)queues, true) & VS_VIRTIO_S_DRIVER_OK ? 0 : -1;
+}
+
+static int setup(struct fixture *f, bool readonly)
+{
+	return setup_queues(f, readonly, 1);
 }
 
 static void teardown(struct fixture *f)
@@ -75,8 +84,8 @@ static int request(struct fixture *f, uint32_t type, uint64_t sector, uint32_t l
 		segs[n++] = (struct vd_seg){ DATA, len, device_writes };
 	}
 	segs[n++] = (struct vd_seg){ STATUS, 1, true };
-	vd_submit(&f->d, 0, segs, n);
-	*used = vd_wait_used(&f->d, 0);
+	vd_submit(&f->d, f->q, segs, n);
+	*used = vd_wait_used(&f->d, f->q);
 	vs_gpa_read(&f->d.mem, STATUS, &status, 1);
 	return *used < 0 ? -1 : status;
 }
@@ -192,5 +201,22 @@ TEST(write_zeroes_and_discard)
 	teardown(&f);
 }
 
-VS_TAP_MAIN(TAP_CASE(config_space), TAP_CASE(read_write_flush), TAP_CASE(errors), TAP_CASE(get_id),
-	    TAP_CASE(read_only), TAP_CASE(write_zeroes_and_discard))
+TEST(multiple_queues)
+{
+	struct fixture f;
+	int64_t used;
+	CHECK(setup_queues(&f, false, 3) == 0);
+	vd_write(&f.d, VS_VIRTIO_COMMON_DFSELECT, 0, 4);
+	CHECK(vd_read(&f.d, VS_VIRTIO_COMMON_DF, 4) & (1u << 12)); /* MQ */
+	CHECK_EQ_U64(vd_read(&f.d, VS_VIRTIO_COMMON_NUMQ, 2), 3);
+	CHECK_EQ_U64(vd_read(&f.d, VS_VIRTIO_BAR_DEVICE + 34, 2), 3);
+	for (int q = 2; q >= 0; q--) {
+		f.q = q;
+		CHECK_EQ_U64(request(&f, 0, (uint64_t)(10 + q), 512, true, &used), 0);
+		CHECK_EQ_U64(data(&f)[0], 10 + q);
+	}
+	teardown(&f);
+}
+
+VS_TAP_MAIN(TAP_CASE(multiple_queues), TAP_CASE(config_space), TAP_CASE(read_write_flush), TAP_CASE(errors),
+	    TAP_CASE(get_id), TAP_CASE(read_only), TAP_CASE(write_zeroes_and_discard))
