@@ -38,6 +38,7 @@
 #define SEG_MAX (VS_VQ_MAX_IOV - 2)  /* header and status take a segment each */
 #define MAX_RANGES 16		     /* discard / write-zeroes segments per request */
 #define MAX_RANGE_SECTORS (1u << 22) /* 2 GiB */
+#define MAX_REQUEST_BYTES (1ull << 31)
 
 /* Device configuration (struct virtio_blk_config), the fields offered. */
 #define CFG_CAPACITY 0
@@ -94,10 +95,13 @@ static int data_iov(struct blk *b, const struct vs_vq_elem *e, bool readable, ui
 	return n;
 }
 
+/* Whole sectors inside the disk, and a request the used ring's 32-bit
+ * length can report (drivers send far less). */
 static bool in_range(const struct blk *b, uint64_t sector, uint64_t bytes)
 {
 	uint64_t sectors = b->be.size / SECTOR;
-	return (bytes % SECTOR) == 0 && sector <= sectors && bytes / SECTOR <= sectors - sector;
+	return (bytes % SECTOR) == 0 && bytes <= MAX_REQUEST_BYTES && sector <= sectors &&
+	       bytes / SECTOR <= sectors - sector;
 }
 
 /* Discard or write-zeroes: an array of {sector, num_sectors, flags}. */
