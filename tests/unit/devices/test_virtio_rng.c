@@ -2,6 +2,7 @@
  * identity and capabilities, the handshake, buffers filled through the
  * I/O thread, INTx with the ISR, MSI-X, and the reset path a broken queue
  * takes. */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,6 +263,55 @@ TEST(doorbell_follows_bar0)
 	CHECK(!b.on[3]);
 }
 
-VS_TAP_MAIN(TAP_CASE(doorbell_follows_bar0), TAP_CASE(identity), TAP_CASE(entropy_with_intx),
-	    TAP_CASE(entropy_with_msix), TAP_CASE(version_1_is_required), TAP_CASE(broken_queue_needs_reset),
-	    TAP_CASE(queue_outside_ram_needs_reset), TAP_CASE(pci_cfg_window))
+struct hammer {
+	struct vdrv *d;
+	bool stop;
+	unsigned long reads;
+};
+
+/* Another vCPU: ISR, common configuration and configuration space reads,
+ * and harmless writes, while requests are being served. */
+static void *hammer_main(void *opaque)
+{
+	struct hammer *h = opaque;
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
+		vd_read(h->d, VS_VIRTIO_BAR_ISR, 1);
+		vd_read(h->d, VS_VIRTIO_COMMON_STATUS, 1);
+		vd_read(h->d, VS_VIRTIO_COMMON_Q_SIZE, 2);
+		vd_write(h->d, VS_VIRTIO_COMMON_DFSELECT, 1, 4);
+		vd_cfg_read(h->d, SLOT, VS_PCI_STATUS, 2);
+		vd_cfg_write(h->d, SLOT, VS_PCI_INTERRUPT_LINE, 19, 1);
+		__atomic_fetch_add(&h->reads, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(concurrent_access)
+{
+	struct vdrv d;
+	struct vs_device dev = { 0 };
+	struct vd_seg seg = { VD_DATA, 32, true };
+	struct hammer h = { .d = &d };
+	pthread_t t[2];
+	CHECK(make(&d, &dev, false) == 0);
+	CHECK(vd_start(&d, SLOT, VS_VIRTIO_F_EVENT_IDX, 1, true) & VS_VIRTIO_S_DRIVER_OK);
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&t[i], NULL, hammer_main, &h) == 0);
+	for (int i = 0; i < 200; i++) {
+		vd_submit(&d, 0, &seg, 1);
+		CHECK_EQ_U64(vd_wait_used(&d, 0), 32);
+	}
+	__atomic_store_n(&h.stop, true, __ATOMIC_RELAXED);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CHECK(h.reads > 0);
+	/* Whatever the interleaving, the line ends low once the ISR is read. */
+	vd_read(&d, VS_VIRTIO_BAR_ISR, 1);
+	CHECK_EQ_U64(__atomic_load_n(&d.level[19], __ATOMIC_SEQ_CST), 0);
+	vd_release(&d, &dev);
+}
+
+VS_TAP_MAIN(TAP_CASE(concurrent_access), TAP_CASE(doorbell_follows_bar0), TAP_CASE(identity),
+	    TAP_CASE(entropy_with_intx), TAP_CASE(entropy_with_msix), TAP_CASE(version_1_is_required),
+	    TAP_CASE(broken_queue_needs_reset), TAP_CASE(queue_outside_ram_needs_reset),
+	    TAP_CASE(pci_cfg_window))
