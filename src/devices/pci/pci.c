@@ -75,28 +75,41 @@ static uint64_t bar_addr_from_cfg(const struct vs_pci_func *f, int i)
 	return v;
 }
 
+/* Whether BAR `i` of `f` should decode now, and where. */
+static bool bar_wanted(const struct vs_pci_func *f, int i, uint64_t *addr)
+{
+	const struct vs_pci_bar *b = &f->bars[i];
+	uint16_t cmd = (uint16_t)le_get(&f->cfg[VS_PCI_COMMAND], 2);
+	bool io = b->def.flags & VS_PCI_BAR_IO;
+	*addr = b->def.size ? bar_addr_from_cfg(f, i) : 0;
+	return b->def.size && (cmd & (io ? VS_PCI_CMD_IO : VS_PCI_CMD_MEMORY));
+}
+
+/* A mapping change a device hears of once the windows are consistent. */
+struct bar_event {
+	struct vs_pci_func *f;
+	int bar;
+	uint64_t addr;
+	bool mapped;
+};
+
 /* Make the window buses match the function's command register and BARs.
- * A BAR outside every window, or overlapping another, simply does not
- * decode (what a guest programming nonsense gets). Called with the config
- * lock held. */
+ * A BAR outside every window, or overlapping another, does not decode
+ * (what a guest programming nonsense gets) until a later change lets it:
+ * after anything was unmapped, every function's waiting BARs are tried
+ * again, so a BAR that overlapped another one's old place comes back once
+ * that one moved. Called with the config lock held. */
 static void pci_update_bars(struct vs_pci_func *f)
 {
 	struct vs_pci_host *h = f->host;
-	uint16_t cmd = (uint16_t)le_get(&f->cfg[VS_PCI_COMMAND], 2);
-	/* Changes the device hears of once the windows are consistent again:
-	 * old mappings first, then new ones. */
-	struct {
-		int bar;
-		uint64_t addr;
-		bool mapped;
-	} events[2 * VS_PCI_NUM_BARS];
+	struct bar_event events[(VS_PCI_SLOTS + 1) * VS_PCI_NUM_BARS];
 	int nevents = 0;
+	bool freed = false;
 	pthread_rwlock_wrlock(&h->win_lock);
 	for (int i = 0; i < VS_PCI_NUM_BARS; i++) {
 		struct vs_pci_bar *b = &f->bars[i];
-		bool io = b->def.flags & VS_PCI_BAR_IO;
-		bool on = b->def.size && (cmd & (io ? VS_PCI_CMD_IO : VS_PCI_CMD_MEMORY));
-		uint64_t addr = b->def.size ? bar_addr_from_cfg(f, i) : 0;
+		uint64_t addr;
+		bool on = bar_wanted(f, i, &addr);
 		struct pci_window *w;
 		b->addr = addr;
 		if (b->mapped && (!on || b->mapped_addr != addr)) {
@@ -104,21 +117,33 @@ static void pci_update_bars(struct vs_pci_func *f)
 			if (w)
 				vs_bus_unregister(&w->bus, b->mapped_addr);
 			b->mapped = false;
-			events[nevents++] = (__typeof__(events[0])){ i, b->mapped_addr, false };
+			freed = true;
+			events[nevents++] = (struct bar_event){ f, i, b->mapped_addr, false };
 		}
-		if (on && !b->mapped && (w = window_for(h, b, addr))) {
+	}
+	for (int s = 0; s < VS_PCI_SLOTS; s++) {
+		struct vs_pci_func *g = h->slots[s] == f || freed ? h->slots[s] : NULL;
+		for (int i = 0; g && i < VS_PCI_NUM_BARS; i++) {
+			struct vs_pci_bar *b = &g->bars[i];
+			uint64_t addr;
+			struct pci_window *w;
 			struct vs_error err = { 0 };
+			if (b->mapped || !bar_wanted(g, i, &addr) || !(w = window_for(h, b, addr)))
+				continue;
 			if (vs_bus_register(&w->bus, addr, b->def.size, b->def.ops, b->def.opaque,
 					    b->def.name, &err) == 0) {
 				b->mapped = true;
 				b->mapped_addr = addr;
-				events[nevents++] = (__typeof__(events[0])){ i, addr, true };
+				events[nevents++] = (struct bar_event){ g, i, addr, true };
 			}
 		}
 	}
 	pthread_rwlock_unlock(&h->win_lock);
-	for (int i = 0; i < nevents && f->ops && f->ops->bar_mapped; i++)
-		f->ops->bar_mapped(f->opaque, events[i].bar, events[i].addr, events[i].mapped);
+	for (int i = 0; i < nevents; i++) {
+		struct vs_pci_func *g = events[i].f;
+		if (g->ops && g->ops->bar_mapped)
+			g->ops->bar_mapped(g->opaque, events[i].bar, events[i].addr, events[i].mapped);
+	}
 }
 
 /* ---- INTx ---- */

@@ -343,5 +343,33 @@ TEST(msix_mask_and_pending)
 	board_release(&b);
 }
 
-VS_TAP_MAIN(TAP_CASE(host_bridge_through_both_mechanisms), TAP_CASE(bar_sizing_and_decoding),
-	    TAP_CASE(capability_list), TAP_CASE(intx_swizzle_and_disable), TAP_CASE(msix_mask_and_pending))
+/* A BAR moved onto another device's BAR does not decode there; once the
+ * other one moves away, it does. */
+TEST(overlapping_bars_resolve)
+{
+	struct board b;
+	struct fake d1, d2;
+	uint32_t r;
+	uint64_t a1, a2;
+	CHECK(board_init(&b, false) == 0);
+	fake_plug(&b, &d1, 1);
+	fake_plug(&b, &d2, 2);
+	a1 = ecam_read(&b, 1, 0x10) & ~0xfu;
+	a2 = ecam_read(&b, 2, 0x10) & ~0xfu;
+	CHECK(a1 != a2);
+	ecam_write(&b, 1, 0x10, (uint32_t)a2); /* onto d2's BAR, decoding on */
+	d1.reads = d2.reads = 0;
+	vs_bus_read(&b.mmio, a2 + 4, (uint8_t *)&r, 4);
+	CHECK_EQ_U64(d2.reads, 1);
+	CHECK_EQ_U64(d1.reads, 0);
+	ecam_write(&b, 2, 0x10, (uint32_t)(a2 + 0x100000)); /* d2 moves away */
+	vs_bus_read(&b.mmio, a2 + 4, (uint8_t *)&r, 4);
+	CHECK_EQ_U64(d1.reads, 1);
+	vs_bus_read(&b.mmio, a2 + 0x100004, (uint8_t *)&r, 4);
+	CHECK_EQ_U64(d2.reads, 2);
+	board_release(&b);
+}
+
+VS_TAP_MAIN(TAP_CASE(overlapping_bars_resolve), TAP_CASE(host_bridge_through_both_mechanisms),
+	    TAP_CASE(bar_sizing_and_decoding), TAP_CASE(capability_list), TAP_CASE(intx_swizzle_and_disable),
+	    TAP_CASE(msix_mask_and_pending))
