@@ -57,7 +57,8 @@ struct vs_virtio {
 	uint8_t isr;
 	uint8_t pci_cfg_cap;
 	struct vs_virtio_doorbell doorbell;
-	uint64_t doorbell_base; /* notify area bound to the eventfds, 0: none */
+	uint64_t doorbell_base;	       /* notify area bound to the eventfds, 0: none */
+	struct vs_ratelimit guest_log; /* what the guest did wrong, under `lock` */
 	struct queue queues[VS_VIRTIO_MAX_QUEUES];
 };
 
@@ -89,7 +90,8 @@ void vs_virtio_queue_done(struct vs_virtio *v, uint16_t q)
 {
 	struct queue *qu = &v->queues[q];
 	if (qu->vq.broken) {
-		vs_debug("%s: queue %u broken by the driver, device needs reset", v->ops->name, q);
+		if (vs_ratelimit_ok(&v->guest_log))
+			vs_debug("%s: queue %u broken by the driver, device needs reset", v->ops->name, q);
 		needs_reset_locked(v);
 		return;
 	}
@@ -129,7 +131,9 @@ static void enable_queue_locked(struct vs_virtio *v, struct queue *q)
 	if (vs_vq_enable(&q->vq, v->mem, q->size, q->desc, q->avail, q->used,
 			 v->driver_features & VS_VIRTIO_F_EVENT_IDX,
 			 v->driver_features & VS_VIRTIO_F_INDIRECT_DESC) < 0) {
-		vs_debug("%s: queue %u set up outside guest RAM or misaligned", v->ops->name, q->index);
+		if (vs_ratelimit_ok(&v->guest_log))
+			vs_debug("%s: queue %u set up outside guest RAM or misaligned", v->ops->name,
+				 q->index);
 		needs_reset_locked(v);
 		return;
 	}
@@ -250,7 +254,6 @@ static void set_addr(uint64_t *field, uint64_t off, uint32_t val, uint32_t size)
 static void common_write_locked(struct vs_virtio *v, uint64_t off, uint32_t val, uint32_t size)
 {
 	struct queue *q = selected(v);
-	bool setup = !(v->status & VS_VIRTIO_S_DRIVER_OK);
 	switch (off) {
 	case VS_VIRTIO_COMMON_DFSELECT:
 		v->dfselect = val;
@@ -284,8 +287,10 @@ static void common_write_locked(struct vs_virtio *v, uint64_t off, uint32_t val,
 			q->msix_vector = checked_vector(v, val);
 		break;
 	case VS_VIRTIO_COMMON_Q_ENABLE:
-		/* Only 1 may be written; disabling is done by a reset. */
-		if (q && val == 1 && setup)
+		/* Only 1 may be written; disabling is done by a reset. A queue
+		 * enabled after DRIVER_OK (out of order) is served as well,
+		 * once notified. */
+		if (q && val == 1)
 			enable_queue_locked(v, q);
 		break;
 	case VS_VIRTIO_COMMON_Q_DESCLO:
@@ -480,6 +485,7 @@ int vs_virtio_create(const struct vs_virtio_config *cfg, struct vs_virtio **out,
 	v->device_features = ops->features | TRANSPORT_FEATURES;
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->isr_lock, NULL);
+	v->guest_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
 	v->loop = cfg->loop;
 	v->doorbell = cfg->doorbell;
 	for (int i = 0; i < VS_VIRTIO_MAX_QUEUES; i++)
