@@ -468,6 +468,28 @@ def case_virtio_blk(fmt, irq):
     return run
 
 
+def case_virtio_blk_ro(fmt):
+    """Two disks, the first read-only: the guest's write is refused and the
+    file is unchanged; the second disk is there as vdb (00:03.0)."""
+    def run(env):
+        test = "virtio-blk=ro"
+        paths = [os.path.join(env.tmp, f"ro-{fmt}-{i}.img") for i in range(2)]
+        data = random.Random(11).randbytes(1 << 20)
+        for p in paths:
+            with open(p, "wb") as f:
+                f.write(data)
+        r = env.run(env.kernel(fmt), f"test={test}", disks=[paths[0] + ",readonly=on", paths[1]])
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started(test)
+        c.no_sanitizer()
+        c.expect("virtio-blk: read-only, write refused" in r.lines(), "no 'read-only, write refused'")
+        with open(paths[0], "rb") as f:
+            c.expect(f.read() == data, "the read-only disk's file changed")
+        return c
+    return run
+
+
 def cases():
     out = []
     for fmt in KERNELS:
@@ -489,6 +511,7 @@ def cases():
         ("virtio-rng vmlinux (INTx, event index, indirect)", case_virtio_rng("vmlinux", True)),
         ("virtio-blk pvh (polled)", case_virtio_blk("pvh", False)),
         ("virtio-blk bzimage (INTx, event index, indirect)", case_virtio_blk("bzimage", True)),
+        ("virtio-blk pvh read-only, two disks", case_virtio_blk_ro("pvh")),
     ]
     for cpus in (1, 2, 4, 8, 64):
         out.append((f"smp pvh --cpus {cpus}", case_smp("pvh", cpus)))

@@ -8,7 +8,9 @@
  * the _PRT implies), acknowledged by reading the ISR.
  *
  * virtio-blk prints the capacity, the serial, an FNV-1a hash of sectors
- * 0-7, writes a pattern to sector 8 and flushes, and reads it back. */
+ * 0-7, writes a pattern to sector 8 and flushes, and reads it back; with
+ * test=virtio-blk=ro the disk must be read-only instead (VIRTIO_BLK_F_RO
+ * offered, the write refused with IOERR, sector 8 unchanged). */
 #include "acpi.h"
 #include "apic.h"
 #include "idt.h"
@@ -58,6 +60,7 @@ static uint8_t buf[8 * 512] __attribute__((aligned(512)));
 static uint8_t hdr[16], status;
 
 static struct {
+	uint64_t features; /* offered by the device */
 	int slot;
 	uint64_t common, notify, isr, device;
 	uint32_t notify_mult;
@@ -150,6 +153,7 @@ static void start(uint16_t device_id, const char *name)
 	features |= (uint64_t)mmio_read32(dev.common + 4) << 32;
 	if (!(features & F_VERSION_1))
 		fail("%s: no VERSION_1", name);
+	dev.features = features;
 	if (dev.irq)
 		want |= features & (F_EVENT_IDX | F_INDIRECT);
 	dev.indirect = want & F_INDIRECT;
@@ -296,6 +300,21 @@ void test_virtio_blk(const char *arg)
 	if (blk_request(0, 0, buf, 8 * 512, true, &written) != 0 || written != 8 * 512 + 1)
 		fail("virtio-blk: reading sectors 0-7 failed (%u bytes)", written);
 	printf("virtio-blk: sectors 0-7 fnv1a 0x%08x\n", fnv1a(buf, 8 * 512));
+	if (!strcmp(arg, "ro")) {
+		uint32_t before;
+		if (!(dev.features & (1u << 5)))
+			fail("virtio-blk: read-only disk without VIRTIO_BLK_F_RO");
+		if (blk_request(0, 8, buf, 512, true, &written) != 0)
+			fail("virtio-blk: reading sector 8 failed");
+		before = fnv1a(buf, 512);
+		memset(buf, 0xee, 512);
+		if (blk_request(1, 8, buf, 512, false, &written) != 1)
+			fail("virtio-blk: a write to a read-only disk did not fail with IOERR");
+		if (blk_request(0, 8, buf, 512, true, &written) != 0 || fnv1a(buf, 512) != before)
+			fail("virtio-blk: sector 8 of a read-only disk changed");
+		printf("virtio-blk: read-only, write refused\n");
+		debug_exit(0);
+	}
 	memset(buf, 0, 512);
 	memcpy(buf, pattern, sizeof(pattern));
 	if (blk_request(1, 8, buf, 512, false, &written) != 0)
