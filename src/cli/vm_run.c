@@ -14,6 +14,7 @@
 static const char vm_run_usage[] =
     "usage: vessel vm run --kernel PATH [--initrd PATH] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                     [--accel kvm|emu|auto] [--console stdio|none|file:PATH]\n"
+    "                     [--disk PATH[,readonly=on][,queues=N]]...\n"
     "\n"
     "  --kernel PATH    PVH ELF, Linux bzImage or ELF vmlinux (detected from the contents)\n"
     "  --initrd PATH    initial ramdisk (PVH module 0 / Linux ramdisk)\n"
@@ -23,6 +24,8 @@ static const char vm_run_usage[] =
     "  --accel A        a backend (kvm, emu) or auto (default): the first that can run the guest\n"
     "  -v, --verbose    say which backend was chosen and why, and log debug messages\n"
     "  --console C      stdio (default; Ctrl-A x quits), none, or file:PATH\n"
+    "  --disk D         a raw disk image as virtio-blk (vda, vdb, ... in order; up to 16),\n"
+    "                   read-only, with 1 to 8 request queues (default 1)\n"
     "\n"
     "exit status: 0 guest powered off or rebooted, (v<<1)|1 after a write of v to the\n"
     "debug-exit port 0x501, 3 guest crash (triple fault, accelerator failure), 2 usage or\n"
@@ -152,14 +155,54 @@ out_signals:
 	return status;
 }
 
+/* PATH[,readonly=on|off][,queues=N][,format=raw]: the options are cut off `spec`
+ * in place (argv strings are the program's to modify). */
+static int parse_disk(char *spec, struct vs_disk_config *d)
+{
+	char *opt = strchr(spec, ',');
+	*d = (struct vs_disk_config){ .path = spec, .queues = 1 };
+	while (opt) {
+		char *next = strchr(opt + 1, ',');
+		*opt++ = '\0';
+		if (next)
+			*next = '\0';
+		if (!strcmp(opt, "readonly=on") || !strcmp(opt, "readonly"))
+			d->readonly = true;
+		else if (!strcmp(opt, "readonly=off"))
+			d->readonly = false;
+		else if (!strncmp(opt, "queues=", 7)) {
+			long n;
+			if (vs_cli_parse_int("--disk queues", opt + 7, 1, 8, &n) < 0)
+				return -1;
+			d->queues = (int)n;
+		} else if (strcmp(opt, "format=raw") != 0) {
+			vs_cli_error("--disk: unknown option `%s` (readonly=on|off, queues=N, format=raw)",
+				     opt);
+			return -1;
+		}
+		opt = next;
+	}
+	if (!*d->path) {
+		vs_cli_error("--disk needs a path");
+		return -1;
+	}
+	return 0;
+}
+
 int vs_cli_vm_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' }, { "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' },    { "accel", required_argument, NULL, 'a' },
-		{ "console", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ "accel", required_argument, NULL, 'a' },
+		{ "console", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
 	const char *accel = "auto";
@@ -211,6 +254,15 @@ int vs_cli_vm_run(int argc, char **argv)
 				vs_cli_error("--console: %s", err.msg);
 				return VS_EXIT_USAGE;
 			}
+			break;
+		case 'd':
+			if (cfg.ndisks == VS_MAX_DISKS) {
+				vs_cli_error("--disk: at most %d disks", VS_MAX_DISKS);
+				return VS_EXIT_USAGE;
+			}
+			if (parse_disk(optarg, &cfg.disks[cfg.ndisks]) < 0)
+				return VS_EXIT_USAGE;
+			cfg.ndisks++;
 			break;
 		case 'h':
 			fputs(vm_run_usage, stdout);

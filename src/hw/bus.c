@@ -51,6 +51,19 @@ int vs_bus_register(struct vs_bus *bus, uint64_t base, uint64_t len, const struc
 	return 0;
 }
 
+bool vs_bus_unregister(struct vs_bus *bus, uint64_t base)
+{
+	for (size_t i = 0; i < bus->count; i++) {
+		if (bus->ranges[i].base == base) {
+			memmove(&bus->ranges[i], &bus->ranges[i + 1],
+				(bus->count - i - 1) * sizeof(bus->ranges[0]));
+			bus->count--;
+			return true;
+		}
+	}
+	return false;
+}
+
 const struct vs_bus_range *vs_bus_find(const struct vs_bus *bus, uint64_t addr)
 {
 	size_t lo = 0, hi = bus->count;

@@ -45,6 +45,11 @@ void vs_bus_release(struct vs_bus *bus);
 int vs_bus_register(struct vs_bus *bus, uint64_t base, uint64_t len, const struct vs_bus_ops *ops,
 		    void *opaque, const char *name, struct vs_error *err);
 
+/* Remove the range that starts at `base`; returns false when none does.
+ * Only for buses whose users serialise against lookups themselves (the PCI
+ * host's BAR windows): the board's own buses never change once built. */
+bool vs_bus_unregister(struct vs_bus *bus, uint64_t base);
+
 const struct vs_bus_range *vs_bus_find(const struct vs_bus *bus, uint64_t addr);
 
 /* Dispatch one access. Returns false when no device claims `addr` (reads

@@ -19,6 +19,18 @@
 #define VS_MPTABLE_ADDR 0xf0000ull /* MP floating pointer, then the config table */
 #define VS_KERNEL_ADDR 0x100000ull /* bzImage protected-mode kernel */
 
+/* PCI, inside the 32-bit hole (3 GiB - 4 GiB, hw/guest_mem.h): BARs from
+ * 3 GiB, then ECAM for 256 buses, leaving 0xf0000000 up (I/O APIC, LAPIC)
+ * alone. The 64-bit window starts at the first GiB above RAM. */
+#define VS_PCI_MMIO32_BASE 0xc0000000ull
+#define VS_PCI_MMIO32_SIZE 0x20000000ull /* 512 MiB */
+#define VS_PCI_ECAM_BASE 0xe0000000ull
+#define VS_PCI_ECAM_BUSES 256 /* 256 MiB */
+#define VS_PCI_MMIO64_SIZE (16ull << 30)
+#define VS_PCI_IO_BASE 0xc000
+#define VS_PCI_IO_SIZE 0x4000
+#define VS_PCI_GSI_BASE 16 /* INTx lines A-D (after the swizzle): GSI 16-19 */
+
 #define VS_IOAPIC_ADDR 0xfec00000ull
 #define VS_LAPIC_ADDR 0xfee00000ull
 #define VS_IOAPIC_PINS 24

@@ -9,10 +9,14 @@
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/sysctl.h"
 #include "devices/legacy/uart.h"
+#include "devices/pci/pci.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/rng.h"
 #include "machine/firmware/firmware.h"
 #include "machine/layout.h"
 #include "util/cleanup.h"
 #include "util/file.h"
+#include "util/iothread.h"
 
 /* The board routes every device interrupt: to its userspace interrupt
  * controllers when the backend has none, else to the backend's. */
@@ -56,6 +60,67 @@ static int add_legacy(struct vs_vm *vm, const struct vs_device *dev, const struc
 				    ports[i].name, err) < 0)
 			return -1;
 	return 0;
+}
+
+/* The PCI host and its windows. No MSI sink yet: devices get no MSI-X
+ * capability and interrupt through INTx (GSI 16-19). The backends' MSI
+ * delivery (KVM_SIGNAL_MSI, the userspace LAPICs) plugs in here. */
+static int add_pci(struct vs_vm *vm, struct vs_error *err)
+{
+	uint64_t high_end = VS_HIGH_RAM_START;
+	struct vs_pci_host_config cfg = {
+		.ecam_base = VS_PCI_ECAM_BASE,
+		.ecam_buses = VS_PCI_ECAM_BUSES,
+		.mmio32_base = VS_PCI_MMIO32_BASE,
+		.mmio32_size = VS_PCI_MMIO32_SIZE,
+		.mmio64_size = VS_PCI_MMIO64_SIZE,
+		.io_base = VS_PCI_IO_BASE,
+		.io_size = VS_PCI_IO_SIZE,
+	};
+	struct vs_device dev;
+	if (vm->mem.nregions > 1)
+		high_end = vm->mem.regions[1].gpa + vm->mem.regions[1].size;
+	cfg.mmio64_base = VS_ALIGN_UP(high_end, VS_GiB);
+	for (uint32_t i = 0; i < VS_PCI_INTX_LINES; i++)
+		cfg.intx[i] = (struct vs_irq_line){ irq_to_board, vm, VS_PCI_GSI_BASE + i };
+	if (vs_pci_host_create(&cfg, &vm->pci, err) < 0)
+		return -1;
+	dev = vs_pci_host_device(vm->pci);
+	if (vs_devices_add(&vm->devices, &dev, err) < 0) {
+		vm->pci = NULL;
+		return -1;
+	}
+	return vs_pci_host_register(vm->pci, &vm->pio, &vm->mmio, err);
+}
+
+/* PCI slots: 0 the host bridge, 1 virtio-rng, then the disks. */
+#define SLOT_RNG 1
+#define SLOT_DISK0 2
+
+/* The virtio devices and the I/O thread serving their queues. The thread
+ * starts at once: nothing reaches it before a vCPU runs. */
+static int add_virtio(struct vs_vm *vm, struct vs_error *err)
+{
+	struct vs_virtio_config env = { .pci = vm->pci, .mem = &vm->mem };
+	struct vs_device dev;
+	if (vs_iothread_create(&vm->iothread, err) < 0)
+		return -1;
+	env.loop = vs_iothread_loop(vm->iothread);
+	env.slot = SLOT_RNG;
+	if (vs_virtio_rng_create(&env, &dev, err) < 0 || vs_devices_add(&vm->devices, &dev, err) < 0)
+		return -1;
+	for (int i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vs_disk_config *d = &vm->cfg.disks[i];
+		struct vs_blk_backend be;
+		char id[8];
+		snprintf(id, sizeof(id), "vd%c", 'a' + i);
+		env.slot = SLOT_DISK0 + i;
+		if (vs_blk_raw_open(d->path, d->readonly, &be, err) < 0 ||
+		    vs_virtio_blk_create(&env, &be, id, (unsigned int)d->queues, &dev, err) < 0 ||
+		    vs_devices_add(&vm->devices, &dev, err) < 0)
+			return vs_error_prefix(err, "--disk %s: ", d->path);
+	}
+	return vs_iothread_start(vm->iothread, err);
 }
 
 int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
@@ -103,14 +168,21 @@ int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
 		return -1;
 	sysctl = vs_sysctl_create(&stop);
 	dev = vs_sysctl_device(sysctl);
-	return add_legacy(vm, &dev, sysctl_ports, VS_ARRAY_SIZE(sysctl_ports), err);
+	if (add_legacy(vm, &dev, sysctl_ports, VS_ARRAY_SIZE(sysctl_ports), err) < 0)
+		return -1;
+	if (add_pci(vm, err) < 0)
+		return -1;
+	return add_virtio(vm, err);
 }
 
 void vs_pc_remove_devices(struct vs_vm *vm)
 {
+	vs_iothread_stop(vm->iothread);
 	vs_irqchip_destroy(vm->irqchip);
 	vm->irqchip = NULL;
 	vs_devices_release(&vm->devices);
+	vs_iothread_destroy(vm->iothread);
+	vm->iothread = NULL;
 }
 
 static void kick_from_irqchip(void *opaque, int cpu)
@@ -144,6 +216,11 @@ int vs_pc_load(struct vs_vm *vm, struct vs_error *err)
 
 	vs_firmware_default_config(&fw, vm->cfg.ncpus);
 	fw.devices = &vm->devices;
+	if (vm->pci) {
+		fw.pci_ecam_base = VS_PCI_ECAM_BASE;
+		fw.pci_bus_end = VS_PCI_ECAM_BUSES - 1;
+		fw.msi = vs_pci_host_has_msi(vm->pci);
+	}
 	if (vs_mptable_build(&vm->mem, VS_MPTABLE_ADDR, 0x10000, &fw, err) < 0)
 		return vs_error_prefix(err, "building the MP table: ");
 	if (vs_acpi_build(&vm->mem, VS_ACPI_ADDR, VS_MPTABLE_ADDR - VS_ACPI_ADDR, &fw, err) < 0)

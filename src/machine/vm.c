@@ -13,6 +13,7 @@
 
 #include "machine/pc.h"
 #include "util/cleanup.h"
+#include "util/iothread.h"
 #include "util/loop.h"
 
 int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err)
@@ -27,6 +28,9 @@ int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err)
 				    (unsigned long long)cfg->mem_size);
 	if (cfg->mem_size & 0xfff)
 		return vs_error_msg(err, "guest memory must be a multiple of 4 KiB");
+	if (cfg->ndisks < 0 || cfg->ndisks > VS_MAX_DISKS)
+		return vs_error_msg(err, "%d disks given: vessel supports up to %d", cfg->ndisks,
+				    VS_MAX_DISKS);
 	if (cfg->mem_size > 1024 * VS_GiB)
 		return vs_error_msg(err, "guest memory of %llu GiB is more than the 1024 GiB supported",
 				    (unsigned long long)(cfg->mem_size / VS_GiB));
@@ -72,6 +76,8 @@ void vs_vm_destroy(struct vs_vm *vm)
 {
 	if (!vm)
 		return;
+	/* Device work stops before the memory it works on goes away. */
+	vs_iothread_stop(vm->iothread);
 	/* Guest RAM goes first: with no host mapping left, KVM has no guest
 	 * page tables to tear down one by one when the VM is destroyed (the
 	 * same order the kernel uses when a VMM simply exits). No vCPU runs

@@ -24,6 +24,14 @@
 
 #define VS_MAX_CPUS 64
 #define VS_DEFAULT_MEM (256 * VS_MiB)
+#define VS_MAX_DISKS 16
+
+/* A virtio-blk disk: vda, vdb, ... in order. */
+struct vs_disk_config {
+	const char *path;
+	bool readonly;
+	int queues; /* request queues, 1..8 */
+};
 
 struct vs_vm_config {
 	const char *kernel_path;
@@ -32,6 +40,8 @@ struct vs_vm_config {
 	uint64_t mem_size;
 	int ncpus;
 	struct vs_console *console; /* owned by the caller, outlives the VM */
+	struct vs_disk_config disks[VS_MAX_DISKS];
+	int ndisks;
 };
 
 /* Check the parts of a config that need no host resources; used by the
@@ -39,6 +49,8 @@ struct vs_vm_config {
 int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err);
 
 struct vs_irqchip;
+struct vs_pci_host;
+struct vs_iothread;
 
 struct vs_vm {
 	struct vs_vm_config cfg;
@@ -47,6 +59,8 @@ struct vs_vm {
 	struct vs_bus mmio;
 	struct vs_devices devices;    /* the board owns every device through these records */
 	struct vs_char_in console_in; /* where console input goes (COM1) */
+	struct vs_pci_host *pci;      /* owned through `devices` */
+	struct vs_iothread *iothread; /* virtio queues are served there */
 	struct vs_boot_info boot;
 
 	/* The CPUs, from vs_vm_attach_accel() on. */

@@ -33,6 +33,9 @@ static const struct test tests[] = {
 	{ "exit", test_exit },
 	{ "demo", test_demo },
 	{ "bench", test_bench },
+	{ "pci", test_pci },
+	{ "virtio-rng", test_virtio_rng },
+	{ "virtio-blk", test_virtio_blk },
 };
 
 static char name_buf[64];

@@ -88,7 +88,7 @@ class Env:
         return os.path.join(self.guests, KERNELS.get(fmt, fmt))
 
     def run(self, kernel, cmdline, mem="256M", cpus=1, initrd=None, console="stdio", send_line=None,
-            stdin="pipe", timeout=None):
+            stdin="pipe", timeout=None, disks=()):
         """Run one VM. send_line: written to the console once the guest
         prints "ready". stdin "pipe" keeps an open, silent pipe (a terminal
         nobody types on); "null" gives /dev/null (immediate EOF)."""
@@ -96,6 +96,8 @@ class Env:
                 "--console", console, "--cmdline", cmdline]
         if initrd:
             args += ["--initrd", initrd]
+        for d in disks:
+            args += ["--disk", d]
         args += self.extra
         r = Run(args)
         timeout = timeout or self.timeout
@@ -413,6 +415,86 @@ def case_demo():
     return run
 
 
+def case_pci(fmt):
+    def run(env):
+        r = env.run(env.kernel(fmt), "test=pci")
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started("pci")
+        c.no_sanitizer()
+        lines = r.lines()
+        c.expect("pci: 00:00.0 1b36:0008 class 060000" in lines, "no host bridge at 00:00.0")
+        c.expect("pci: 00:01.0 1af4:1044 class 00ff00" in lines, "no virtio-rng at 00:01.0")
+        c.expect("pci: 00:01.0 decode toggles" in lines, "BAR decoding not checked")
+        c.expect(any(re.fullmatch(r"pci: 00:01.0 bar0 mem64 addr 0x[0-9a-f]+ size 0x4000", ln) for ln in lines),
+                 "virtio-rng BAR 0 is not a 16 KiB 64-bit BAR")
+        return c
+    return run
+
+
+def case_virtio_rng(fmt, irq):
+    def run(env):
+        test = "virtio-rng" + ("=irq" if irq else "")
+        r = env.run(env.kernel(fmt), f"test={test}")
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started(test)
+        c.no_sanitizer()
+        c.expect(any(ln.startswith("virtio-rng: 3 requests of 64 bytes") for ln in r.lines()),
+                 "virtio-rng did not answer 3 requests")
+        return c
+    return run
+
+
+def case_virtio_blk(fmt, irq):
+    """A raw disk with random content: the guest hashes sectors 0-7 (the
+    hash must match the file), writes and flushes sector 8, and the bytes
+    are in the file once vessel has exited."""
+    def run(env):
+        test = "virtio-blk" + ("=irq" if irq else "")
+        path = os.path.join(env.tmp, f"disk-{fmt}-{irq}.img")
+        data = random.Random(7).randbytes(1 << 20)
+        with open(path, "wb") as f:
+            f.write(data)
+        r = env.run(env.kernel(fmt), f"test={test}", disks=[path])
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started(test)
+        c.no_sanitizer()
+        lines = r.lines()
+        c.expect("virtio-blk: capacity 2048 sectors" in lines, "capacity is not 2048 sectors")
+        c.expect("virtio-blk: serial vda" in lines, "serial is not vda")
+        want = f"virtio-blk: sectors 0-7 fnv1a 0x{fnv1a(data[:4096]):08x}"
+        c.expect(want in lines, f"no '{want}'")
+        with open(path, "rb") as f:
+            f.seek(8 * 512)
+            c.expect(f.read(30) == b"vessel guest wrote this sector", "sector 8 of the file lacks the guest's write")
+        return c
+    return run
+
+
+def case_virtio_blk_ro(fmt):
+    """Two disks, the first read-only: the guest's write is refused and the
+    file is unchanged; the second disk is there as vdb (00:03.0)."""
+    def run(env):
+        test = "virtio-blk=ro"
+        paths = [os.path.join(env.tmp, f"ro-{fmt}-{i}.img") for i in range(2)]
+        data = random.Random(11).randbytes(1 << 20)
+        for p in paths:
+            with open(p, "wb") as f:
+                f.write(data)
+        r = env.run(env.kernel(fmt), f"test={test}", disks=[paths[0] + ",readonly=on", paths[1]])
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started(test)
+        c.no_sanitizer()
+        c.expect("virtio-blk: read-only, write refused" in r.lines(), "no 'read-only, write refused'")
+        with open(paths[0], "rb") as f:
+            c.expect(f.read() == data, "the read-only disk's file changed")
+        return c
+    return run
+
+
 def cases():
     out = []
     for fmt in KERNELS:
@@ -429,6 +511,12 @@ def cases():
         ("serial bzimage (polled)", case_serial("bzimage", "serial")),
         ("serial-irq pvh (UART IRQ 4 through the 8259)", case_serial("pvh", "serial-irq")),
         ("serial-irq vmlinux (UART IRQ 4 through the I/O APIC)", case_serial("vmlinux", "serial-irq=ioapic")),
+        ("pci pvh (ports, ECAM, BARs, capabilities)", case_pci("pvh")),
+        ("virtio-rng pvh (polled)", case_virtio_rng("pvh", False)),
+        ("virtio-rng vmlinux (INTx, event index, indirect)", case_virtio_rng("vmlinux", True)),
+        ("virtio-blk pvh (polled)", case_virtio_blk("pvh", False)),
+        ("virtio-blk bzimage (INTx, event index, indirect)", case_virtio_blk("bzimage", True)),
+        ("virtio-blk pvh read-only, two disks", case_virtio_blk_ro("pvh")),
     ]
     for cpus in (1, 2, 4, 8, 64):
         out.append((f"smp pvh --cpus {cpus}", case_smp("pvh", cpus)))

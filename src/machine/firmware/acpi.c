@@ -1,5 +1,6 @@
 /* ACPI tables for the PC machine, laid out one after another from the
- * RSDP: RSDP, XSDT, RSDT, FADT, FACS, DSDT, MADT.
+ * RSDP: RSDP, XSDT, RSDT, FADT, FACS, DSDT, MADT, and MCFG when the board
+ * has a PCI host (its ECAM window; Device(PCI0) itself is in the DSDT).
  *
  * Revisions follow ACPI 6.5 (FADT 6.5, MADT 6, FACS 2, DSDT 2 so AML
  * integers are 64-bit). The machine is a full (not hardware-reduced)
@@ -254,6 +255,22 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT local APIC NMI entry is
 
 #define ACPI_TIMER_GSI 2
 
+/* MCFG (PCI Firmware Specification 3.2, section 4.1.2): one allocation
+ * per ECAM window. */
+struct acpi_mcfg {
+	struct acpi_header hdr;
+	uint8_t reserved[8];
+} __attribute__((packed));
+
+struct mcfg_alloc {
+	uint64_t base;
+	uint16_t segment;
+	uint8_t start_bus;
+	uint8_t end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_mcfg) + sizeof(struct mcfg_alloc) == 60, "MCFG with one entry is 60 bytes");
+
 /* ---- Helpers ---- */
 
 /* Fill `*field` (inside [p, p+len)) so the bytes sum to zero. */
@@ -482,8 +499,10 @@ static void acpi_fill_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt,
 
 	f->p_lvl2_lat = FADT_C2_NOT_SUPPORTED;
 	f->p_lvl3_lat = FADT_C3_NOT_SUPPORTED;
-	f->iapc_boot_arch = FADT_BOOT_LEGACY_DEVICES | FADT_BOOT_8042 | FADT_BOOT_VGA_NOT_PRESENT |
-			    FADT_BOOT_MSI_NOT_SUPPORTED; /* CMOS RTC Not Present stays clear */
+	/* CMOS RTC Not Present stays clear. */
+	f->iapc_boot_arch = FADT_BOOT_LEGACY_DEVICES | FADT_BOOT_8042 | FADT_BOOT_VGA_NOT_PRESENT;
+	if (!cfg->msi)
+		f->iapc_boot_arch |= FADT_BOOT_MSI_NOT_SUPPORTED;
 	/* No power or sleep button and no RTC wake status in PM1: the
 	 * corresponding fixed-feature bits say "not present" when set. */
 	f->flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON | FADT_F_FIX_RTC |
@@ -512,19 +531,23 @@ static uint32_t acpi_madt_len(int ncpus)
 /* Lay the tables out; returns false when the area is too small. */
 static bool acpi_layout(struct acpi_area *area, const struct vs_firmware_config *cfg)
 {
-	enum { NTABLES = 2 }; /* FADT and MADT; the DSDT and FACS hang off the FADT */
+	/* FADT, MADT and MCFG; the DSDT and FACS hang off the FADT. */
+	enum { MAX_TABLES = 3 };
+	const uint32_t ntables = cfg->pci_ecam_base ? 3 : 2;
 	uint64_t rsdp_gpa = 0, xsdt_gpa = 0, rsdt_gpa = 0, fadt_gpa = 0, facs_gpa = 0, dsdt_gpa = 0,
-		 madt_gpa = 0;
-	const uint32_t xsdt_len = sizeof(struct acpi_header) + NTABLES * sizeof(uint64_t);
-	const uint32_t rsdt_len = sizeof(struct acpi_header) + NTABLES * sizeof(uint32_t);
+		 madt_gpa = 0, mcfg_gpa = 0;
+	const uint32_t xsdt_len = sizeof(struct acpi_header) + ntables * sizeof(uint64_t);
+	const uint32_t rsdt_len = sizeof(struct acpi_header) + ntables * sizeof(uint32_t);
+	const uint32_t mcfg_len = sizeof(struct acpi_mcfg) + sizeof(struct mcfg_alloc);
+	struct acpi_mcfg *mcfg = NULL;
 	const uint32_t madt_len = acpi_madt_len(cfg->ncpus);
 	struct acpi_rsdp *rsdp;
 	struct acpi_header *xsdt, *rsdt;
 	struct acpi_fadt *fadt;
 	struct acpi_facs *facs;
 	struct acpi_madt *madt;
-	uint64_t xent[NTABLES];
-	uint32_t rent[NTABLES];
+	uint64_t xent[MAX_TABLES];
+	uint32_t rent[MAX_TABLES];
 
 	rsdp = acpi_area_take(area, sizeof(*rsdp), ACPI_TABLE_ALIGN, &rsdp_gpa);
 	xsdt = acpi_area_take(area, xsdt_len, ACPI_TABLE_ALIGN, &xsdt_gpa);
@@ -538,6 +561,15 @@ static bool acpi_layout(struct acpi_area *area, const struct vs_firmware_config 
 	madt = acpi_area_take(area, madt_len, ACPI_TABLE_ALIGN, &madt_gpa);
 	if (!madt)
 		return false;
+	if (cfg->pci_ecam_base) {
+		struct mcfg_alloc alloc = { cfg->pci_ecam_base, 0, 0, cfg->pci_bus_end, 0 };
+		mcfg = acpi_area_take(area, mcfg_len, ACPI_TABLE_ALIGN, &mcfg_gpa);
+		if (!mcfg)
+			return false;
+		acpi_header_init(&mcfg->hdr, "MCFG", mcfg_len, 1);
+		memcpy(mcfg + 1, &alloc, sizeof(alloc));
+		acpi_header_seal(&mcfg->hdr);
+	}
 
 	acpi_fill_facs(facs);
 	acpi_fill_fadt(fadt, facs_gpa, dsdt_gpa, cfg);
@@ -548,11 +580,13 @@ static bool acpi_layout(struct acpi_area *area, const struct vs_firmware_config 
 	xent[1] = madt_gpa;
 	rent[0] = (uint32_t)fadt_gpa;
 	rent[1] = (uint32_t)madt_gpa;
+	xent[2] = mcfg_gpa;
+	rent[2] = (uint32_t)mcfg_gpa;
 	acpi_header_init(xsdt, "XSDT", xsdt_len, 1);
-	memcpy(xsdt + 1, xent, sizeof(xent));
+	memcpy(xsdt + 1, xent, ntables * sizeof(xent[0]));
 	acpi_header_seal(xsdt);
 	acpi_header_init(rsdt, "RSDT", rsdt_len, 1);
-	memcpy(rsdt + 1, rent, sizeof(rent));
+	memcpy(rsdt + 1, rent, ntables * sizeof(rent[0]));
 	acpi_header_seal(rsdt);
 
 	memcpy(rsdp->signature, "RSD PTR ", 8);

@@ -4,6 +4,7 @@
 #ifndef VESSEL_MACHINE_FIRMWARE_H
 #define VESSEL_MACHINE_FIRMWARE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hw/device.h"
@@ -20,6 +21,12 @@ struct vs_firmware_config {
 	uint8_t reset_value;
 	uint8_t sci_irq;
 	uint8_t slp_typ_s5;
+	/* PCI: an MCFG table for ECAM at pci_ecam_base covering buses
+	 * 0..pci_bus_end when pci_ecam_base is not 0. */
+	uint64_t pci_ecam_base;
+	uint8_t pci_bus_end;
+	/* The board delivers MSIs; else the FADT tells the OS not to use them. */
+	bool msi;
 	/* The board's devices: those with an ACPI description appear in the
 	 * DSDT. NULL for none. */
 	const struct vs_devices *devices;

@@ -21,5 +21,8 @@ void test_poweroff(const char *arg);
 void test_exit(const char *arg);
 void test_demo(const char *arg);
 void test_bench(const char *arg);
+void test_pci(const char *arg);
+void test_virtio_rng(const char *arg);
+void test_virtio_blk(const char *arg);
 
 #endif

@@ -1,0 +1,164 @@
+/* libFuzzer target: a guest driving the PCI host and two virtio devices
+ * (virtio-rng, and virtio-blk on an in-memory disk) with arbitrary
+ * configuration accesses (ports and ECAM), BAR accesses, guest memory
+ * contents and queue processing. Nothing may crash, hang or leak. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "devices/pci/pci.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/rng.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define ECAM 0xe0000000ull
+#define M32 0xc0000000ull
+#define SCRATCH 0x100000ull /* where the input's memory writes land */
+
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+};
+
+static uint64_t take(struct cursor *c, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n && c->left; i++, c->left--)
+		v |= (uint64_t)*c->p++ << (8 * i);
+	return v;
+}
+
+static void set_level(void *opaque, uint32_t gsi, int level)
+{
+	(void)opaque, (void)gsi, (void)level;
+}
+
+static void msi_send(void *opaque, uint64_t addr, uint32_t data)
+{
+	(void)opaque, (void)addr, (void)data;
+}
+
+static int disk_fd = -1;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct vs_guest_mem mem;
+	static int ready;
+	static char disk_path[64];
+	struct vs_error err = { 0 };
+	struct vs_pci_host_config hc = {
+		.ecam_base = ECAM,
+		.ecam_buses = 1,
+		.mmio32_base = M32,
+		.mmio32_size = 0x1000000,
+		.io_base = 0xc000,
+		.io_size = 0x1000,
+		.msi = { msi_send, NULL },
+	};
+	struct vs_bus pio, mmio;
+	struct vs_pci_host *host = NULL;
+	struct vs_loop *loop = NULL;
+	struct vs_device rng = { 0 }, blk = { 0 };
+	struct vs_blk_backend be;
+	struct cursor c = { data, size };
+	int ops = 0;
+
+	if (!ready) {
+		if (vs_guest_mem_create(&mem, VS_MEM_MIN, &err) < 0)
+			abort();
+		disk_fd = memfd_create("fuzz-disk", 0);
+		if (disk_fd < 0 || ftruncate(disk_fd, 64 * 1024) < 0)
+			abort();
+		snprintf(disk_path, sizeof(disk_path), "/proc/self/fd/%d", disk_fd);
+		ready = 1;
+	}
+	for (uint32_t i = 0; i < 4; i++)
+		hc.intx[i] = (struct vs_irq_line){ set_level, NULL, 16 + i };
+	vs_bus_init(&pio, "pio");
+	vs_bus_init(&mmio, "mmio");
+	if (vs_pci_host_create(&hc, &host, &err) < 0 || vs_pci_host_register(host, &pio, &mmio, &err) < 0 ||
+	    vs_loop_create(&loop, &err) < 0)
+		abort();
+	{
+		struct vs_virtio_config env = { .pci = host, .slot = 1, .mem = &mem, .loop = loop };
+		if (vs_virtio_rng_create(&env, &rng, &err) < 0)
+			abort();
+		env.slot = 2;
+		if (vs_blk_raw_open(disk_path, false, &be, &err) < 0 ||
+		    vs_virtio_blk_create(&env, &be, "fuzz", 2, &blk, &err) < 0)
+			abort();
+	}
+	while (c.left && ops++ < 256) {
+		uint8_t op = (uint8_t)take(&c, 1), buf[8] = { 0 };
+		uint32_t sizes[4] = { 1, 2, 4, 8 };
+		switch (op % 7) {
+		case 0: { /* ECAM write */
+			uint64_t off = take(&c, 3) & 0xfffff;
+			uint32_t sz = sizes[take(&c, 1) & 3];
+			uint64_t v = take(&c, 8);
+			memcpy(buf, &v, 8);
+			vs_bus_write(&mmio, ECAM + off, buf, sz);
+			break;
+		}
+		case 1: { /* ECAM read */
+			uint64_t off = take(&c, 3) & 0xfffff;
+			vs_bus_read(&mmio, ECAM + off, buf, sizes[take(&c, 1) & 3]);
+			break;
+		}
+		case 2: { /* port I/O: 0xcf8-0xcff */
+			uint16_t port = (uint16_t)(0xcf8 + (take(&c, 1) & 7));
+			uint32_t sz = sizes[take(&c, 1) % 3];
+			uint64_t v = take(&c, 4);
+			memcpy(buf, &v, 4);
+			if (v & 1)
+				vs_bus_write(&pio, port, buf, sz);
+			else
+				vs_bus_read(&pio, port, buf, sz);
+			break;
+		}
+		case 3: { /* MMIO in the BAR window (virtio BARs, MSI-X tables) */
+			uint64_t off = take(&c, 3) & 0xffff;
+			uint8_t mode = (uint8_t)take(&c, 1);
+			uint64_t v = take(&c, 8);
+			memcpy(buf, &v, 8);
+			if (mode & 4)
+				vs_bus_write(&mmio, M32 + off, buf, sizes[mode & 3]);
+			else
+				vs_bus_read(&mmio, M32 + off, buf, sizes[mode & 3]);
+			break;
+		}
+		case 4: { /* guest memory */
+			uint64_t off = take(&c, 2);
+			size_t len = (size_t)take(&c, 1);
+			uint8_t *p = vs_gpa_ptr(&mem, SCRATCH + off, len);
+			for (size_t i = 0; i < len && c.left; i++)
+				p[i] = (uint8_t)take(&c, 1);
+			break;
+		}
+		case 5: { /* the I/O thread's turn */
+			uint8_t which = (uint8_t)take(&c, 1);
+			struct vs_device *d = which & 1 ? &blk : &rng;
+			/* Both devices' records start with their vs_virtio. */
+			vs_virtio_process(*(struct vs_virtio **)d->opaque, 0);
+			break;
+		}
+		case 6: { /* a queue address in scratch memory, quickly */
+			uint64_t v = SCRATCH + (take(&c, 2) & ~0xfull);
+			memcpy(buf, &v, 8);
+			vs_bus_write(&mmio, M32 + (take(&c, 2) & 0x3f), buf, 4);
+			break;
+		}
+		}
+	}
+	blk.destroy(blk.opaque);
+	rng.destroy(rng.opaque);
+	vs_loop_destroy(loop);
+	vs_pci_host_destroy(host);
+	vs_bus_release(&pio);
+	vs_bus_release(&mmio);
+	return 0;
+}
