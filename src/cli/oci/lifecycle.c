@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/oci/oci.h"
+#include "cli/tty.h"
 #include "container/container.h"
 #include "container/state.h"
 #include "util/json.h"
@@ -132,27 +133,71 @@ int oci_start(const struct oci_globals *g, int argc, char **argv)
 	return 0;
 }
 
+/* Whether the bundle's process asks for a terminal (false when the
+ * config does not load: create reports that). */
+static bool wants_terminal(const char *bundle)
+{
+	struct vs_spec spec;
+	struct vs_error err = { 0 };
+	bool terminal;
+	if (vs_spec_load(bundle ? bundle : ".", &spec, &err) < 0)
+		return false;
+	terminal = spec.process.terminal;
+	vs_spec_free(&spec);
+	return terminal;
+}
+
 int oci_run(const struct oci_globals *g, int argc, char **argv)
 {
 	struct create_args a;
 	struct vs_error err = { 0 };
+	struct vs_cli_tty tty = { .listen_fd = -1, .master = -1, .pump = -1 };
+	bool use_tty = false;
+	char why[512];
 	pid_t pid;
 	int status;
 	if (parse_create(g, "run", argc, argv, &a) < 0)
 		return 1;
+	/* As runc: a terminal and no --console-socket means a pty of our own
+	 * in the foreground, on the caller's terminal. */
+	if (!a.o.console_socket && wants_terminal(a.o.bundle)) {
+		if (a.detach) {
+			oci_error(g, "run %s: cannot allocate a tty when detaching without --console-socket",
+				  a.id);
+			return 1;
+		}
+		if (vs_cli_tty_listen(&tty, true, why, sizeof(why)) < 0) {
+			oci_error(g, "run %s: %s", a.id, why);
+			return 1;
+		}
+		a.o.console_socket = tty.path;
+		use_tty = true;
+	}
 	if (vs_container_create(g->root, a.id, &a.o, &pid, &err) < 0) {
+		vs_cli_tty_close(&tty);
 		oci_error(g, "run %s: %s", a.id, err.msg);
+		return 1;
+	}
+	if (use_tty && vs_cli_tty_accept(&tty, why, sizeof(why)) < 0) {
+		struct vs_error ignored = { 0 };
+		vs_cli_tty_close(&tty);
+		oci_error(g, "run %s: %s", a.id, why);
+		vs_container_delete(g->root, a.id, true, &ignored);
 		return 1;
 	}
 	if (vs_container_start(g->root, a.id, &err) < 0) {
 		struct vs_error ignored = { 0 };
+		vs_cli_tty_close(&tty);
 		oci_error(g, "run %s: %s", a.id, err.msg);
 		vs_container_delete(g->root, a.id, true, &ignored);
 		return 1;
 	}
 	if (a.detach)
 		return 0;
+	if (use_tty && vs_cli_tty_start_pump(&tty, why, sizeof(why)) < 0)
+		oci_error(g, "run %s: %s", a.id, why);
 	status = vs_wait_forwarding(pid);
+	vs_cli_tty_close(&tty);
 	if (!a.keep && vs_container_delete(g->root, a.id, true, &err) < 0)
 		oci_error(g, "run %s: cleaning up: %s", a.id, err.msg);
 	return status;
