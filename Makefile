@@ -7,7 +7,7 @@ TSAN    ?= build-tsan
 # Each fuzz target runs for its share of FUZZ_SECONDS (tests/fuzz/meson.build).
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps run test bench format clean
+.PHONY: all deps run test bench format clean install
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
@@ -55,6 +55,13 @@ bench: all
 	@scripts/install-deps.sh qemu-system-x86 crun
 	bench/vm-start
 	bench/ct
+
+# The binaries, man pages (vessel.1, vessel-oci.8) and bash completion,
+# under PREFIX (default /usr/local); DESTDIR for staging.
+PREFIX ?= /usr/local
+install: all
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -321,7 +321,7 @@ static bool is_paused(const struct vs_state *st)
 	return frozen;
 }
 
-static const char *status_of(const char *root, const struct vs_state *st)
+const char *vs_container_status(const char *root, const struct vs_state *st)
 {
 	return vs_state_status(root, st, vs_state_init_alive(st) && is_paused(st));
 }
@@ -337,7 +337,7 @@ int vs_container_start(const char *root, const char *id, struct vs_error *err)
 	if (open_container(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	memset(&spec, 0, sizeof(spec));
-	status = status_of(root, &st);
+	status = vs_container_status(root, &st);
 	if (strcmp(status, "created") != 0) {
 		vs_error_msg(err, "container `%s` is %s, not created: cannot start it", id, status);
 		goto out;
@@ -476,7 +476,7 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 		return vs_state_remove(root, id, err);
 	}
 	memset(&spec, 0, sizeof(spec));
-	status = status_of(root, &st);
+	status = vs_container_status(root, &st);
 	if (!force && strcmp(status, "stopped") != 0 && strcmp(status, "created") != 0) {
 		vs_error_msg(err, "container `%s` is %s: stop it first or use --force", id, status);
 		goto out;
@@ -532,7 +532,7 @@ int vs_container_state(const char *root, const char *id, char **json, struct vs_
 	vs_autoclose int lock_fd = -1;
 	if (open_container(root, id, &lock_fd, &st, err) < 0)
 		return -1;
-	*json = vs_state_json(st.oci_version, id, status_of(root, &st), st.pid, st.bundle,
+	*json = vs_state_json(st.oci_version, id, vs_container_status(root, &st), st.pid, st.bundle,
 			      &st.annotation_keys, &st.annotation_values);
 	vs_state_free(&st);
 	if (!*json)

@@ -42,6 +42,10 @@ int vs_container_kill(const char *root, const char *id, int sig, bool all, struc
 /* Remove a stopped (or, with force, any) container: processes, cgroup,
  * state; poststop hooks run. A "created" container is killed as runc does. */
 int vs_container_delete(const char *root, const char *id, bool force, struct vs_error *err);
+/* The status of a loaded state as `state` reports it: vs_state_status
+ * with the cgroup's freezer asked whether it is paused. */
+struct vs_state;
+const char *vs_container_status(const char *root, const struct vs_state *st);
 /* The OCI state JSON (malloc'd). */
 int vs_container_state(const char *root, const char *id, char **json, struct vs_error *err);
 int vs_container_pause(const char *root, const char *id, bool pause, struct vs_error *err);

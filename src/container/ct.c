@@ -115,6 +115,34 @@ static void write_resources(struct vs_json_writer *w, const struct vs_ct_opts *o
 	vs_jw_object_end(w);
 }
 
+/* Whether `def` ("NAME=...") is overridden by one of the caller's. */
+static bool env_overridden(const struct vs_ct_opts *o, const char *def)
+{
+	size_t n = strcspn(def, "=");
+	for (size_t i = 0; i < o->env_count; i++)
+		if (strncmp(o->env[i], def, n) == 0 && o->env[i][n] == '=')
+			return true;
+	return false;
+}
+
+static void write_env(struct vs_json_writer *w, const struct vs_ct_opts *o)
+{
+	static const char *const defaults[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"TERM=xterm",
+		"HOME=/root",
+		"container=vessel",
+	};
+	vs_jw_key(w, "env");
+	vs_jw_array_begin(w);
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (!env_overridden(o, defaults[i]))
+			vs_jw_string(w, defaults[i]);
+	for (size_t i = 0; i < o->env_count; i++)
+		vs_jw_string(w, o->env[i]);
+	vs_jw_array_end(w);
+}
+
 char *vs_ct_config_json(const struct vs_ct_opts *o, struct vs_error *err)
 {
 	static const char *const ns[] = { "pid", "mount", "ipc", "uts", "cgroup", "network" };
@@ -141,24 +169,19 @@ char *vs_ct_config_json(const struct vs_ct_opts *o, struct vs_error *err)
 	vs_jw_kv_string(&w, "ociVersion", VS_OCI_VERSION);
 	vs_jw_key(&w, "process");
 	vs_jw_object_begin(&w);
+	vs_jw_kv_bool(&w, "terminal", o->terminal);
 	vs_jw_key(&w, "user");
 	vs_jw_object_begin(&w);
-	vs_jw_kv_uint(&w, "uid", 0);
-	vs_jw_kv_uint(&w, "gid", 0);
+	vs_jw_kv_uint(&w, "uid", o->uid);
+	vs_jw_kv_uint(&w, "gid", o->gid);
 	vs_jw_object_end(&w);
 	vs_jw_key(&w, "args");
 	vs_jw_array_begin(&w);
 	for (char **a = o->args; *a; a++)
 		vs_jw_string(&w, *a);
 	vs_jw_array_end(&w);
-	vs_jw_key(&w, "env");
-	vs_jw_array_begin(&w);
-	vs_jw_string(&w, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	vs_jw_string(&w, "TERM=xterm");
-	vs_jw_string(&w, "HOME=/root");
-	vs_jw_string(&w, "container=vessel");
-	vs_jw_array_end(&w);
-	vs_jw_kv_string(&w, "cwd", "/");
+	write_env(&w, o);
+	vs_jw_kv_string(&w, "cwd", o->cwd ? o->cwd : "/");
 	vs_jw_key(&w, "capabilities");
 	vs_jw_object_begin(&w);
 	write_caps(&w, "bounding", caps);
@@ -190,6 +213,12 @@ char *vs_ct_config_json(const struct vs_ct_opts *o, struct vs_error *err)
 		write_mount(&w, "/tmp", "tmpfs", "tmpfs", tmp_opts);
 		write_mount(&w, "/var/tmp", "tmpfs", "tmpfs", tmp_opts);
 		write_mount(&w, "/run", "tmpfs", "tmpfs", run_opts);
+	}
+	for (size_t i = 0; i < o->volume_count; i++) {
+		static const char *const rw_bind[] = { "rbind", "rprivate", NULL };
+		static const char *const ro_bind[] = { "rbind", "rprivate", "ro", NULL };
+		const struct vs_ct_volume *v = &o->volumes[i];
+		write_mount(&w, v->ctr, "bind", v->host, v->readonly ? ro_bind : rw_bind);
 	}
 	vs_jw_array_end(&w);
 

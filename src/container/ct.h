@@ -14,6 +14,13 @@
 /* State root of `vessel ct run` containers (vessel-oci reaps it too). */
 #define VS_CT_ROOT VS_OCI_DEFAULT_ROOT "/ct"
 
+/* -v HOST:CTR[:ro]: a recursive bind mount of HOST at CTR. */
+struct vs_ct_volume {
+	const char *host; /* absolute, existing */
+	const char *ctr;  /* absolute */
+	bool readonly;
+};
+
 struct vs_ct_opts {
 	const char *rootfs;   /* absolute */
 	uint64_t memory;      /* bytes, 0: no limit */
@@ -23,6 +30,15 @@ struct vs_ct_opts {
 	const char *hostname; /* NULL: "vessel" */
 	bool readonly;
 	char **args; /* NULL-terminated */
+	/* "NAME=VALUE" after the defaults (PATH, TERM, HOME, container); a
+	 * name given here replaces the default of that name. */
+	const char *const *env;
+	size_t env_count;
+	const struct vs_ct_volume *volumes;
+	size_t volume_count;
+	const char *cwd; /* absolute; NULL: "/" */
+	uint32_t uid, gid;
+	bool terminal; /* process.terminal: the caller passes a console socket */
 };
 
 /* The config.json text for these options (caller frees). */

@@ -34,7 +34,7 @@ enum sync_msg {
 	SYNC_HOOKS = 'H',  /* init → runtime: run prestart/createRuntime hooks now */
 	SYNC_HOOKS_DONE = 'D',
 	SYNC_READY = 'R', /* init → runtime: created, waiting on exec.fifo */
-	SYNC_ERROR = 'E', /* init → runtime: uint16 length + message follow */
+	SYNC_ERROR = 'E', /* init → runtime: uint16 length + message + int32 errno follow */
 };
 
 static const int clone_flag[VS_NS_COUNT] = {
@@ -219,6 +219,89 @@ static int init_cgroup_mounts(const struct vs_init_config *cfg, struct vs_rootfs
 	return 0;
 }
 
+/* mkdir -p of an absolute path, 0755 (as runc does for process.cwd). */
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+/* The value of PATH in the process's env, or runc's default. */
+static const char *process_path(const struct vs_spec_process *p)
+{
+	for (size_t i = 0; i < p->env.count; i++)
+		if (strncmp(p->env.v[i], "PATH=", 5) == 0)
+			return p->env.v[i] + 5;
+	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+static bool is_executable_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+/* At create, inside the container's root, as runc 1.1 does: a missing
+ * process.cwd is created (containerd's --cwd), before the root is made
+ * read-only; and a command that is not there fails create rather than
+ * start (make_cwd, then check_command: what exec would find by PATH from
+ * the process's env is looked up the same way). */
+static int make_cwd(const struct vs_spec_process *p, struct vs_error *err)
+{
+	struct stat st;
+	if (p->cwd && stat(p->cwd, &st) < 0) {
+		if (errno != ENOENT || mkdir_parents(p->cwd) < 0)
+			return vs_error_set(err, errno, "process.cwd `%s`", p->cwd);
+	}
+	return 0;
+}
+
+static int check_command(const struct vs_spec_process *p, struct vs_error *err)
+{
+	const char *cmd = p->args.count ? p->args.v[0] : NULL;
+	struct stat st;
+	if (!cmd)
+		return 0;
+	if (strchr(cmd, '/')) {
+		/* Relative to cwd, as exec would see it. */
+		char full[PATH_MAX];
+		if (cmd[0] != '/' && p->cwd)
+			snprintf(full, sizeof(full), "%s/%s", p->cwd, cmd);
+		else
+			snprintf(full, sizeof(full), "%s", cmd);
+		if (stat(full, &st) < 0)
+			return vs_error_set(err, errno, "exec `%s`", cmd);
+		return 0;
+	}
+	for (const char *dir = process_path(p);;) {
+		size_t n = strcspn(dir, ":");
+		char full[PATH_MAX];
+		/* An empty entry is the working directory, as for execvp. */
+		if (snprintf(full, sizeof(full), "%.*s/%s", (int)(n ? n : 1), n ? dir : ".", cmd) <
+			(int)sizeof(full) &&
+		    is_executable_file(full))
+			return 0;
+		if (!dir[n])
+			break;
+		dir += n + 1;
+	}
+	return vs_error_msg_code(err, ENOENT, "exec `%s`: executable file not found in $PATH", cmd);
+}
+
 static int init_build(struct init_ctx *c, struct vs_error *err)
 {
 	const struct vs_spec *spec = c->spec;
@@ -251,11 +334,14 @@ static int init_build(struct init_ctx *c, struct vs_error *err)
 	if (has_mnt) {
 		/* sysctls go in before readonlyPaths make /proc/sys read-only. */
 		if (vs_rootfs_pivot(spec, cfg->no_pivot, err) < 0 || write_sysctls(spec, err) < 0 ||
-		    vs_rootfs_finalize(spec, err) < 0)
+		    make_cwd(&spec->process, err) < 0 || vs_rootfs_finalize(spec, err) < 0)
 			return -1;
-	} else if (chroot(spec->root_path) < 0 || chdir("/") < 0 || write_sysctls(spec, err) < 0) {
+	} else if (chroot(spec->root_path) < 0 || chdir("/") < 0 || write_sysctls(spec, err) < 0 ||
+		   make_cwd(&spec->process, err) < 0) {
 		return err->msg[0] ? -1 : vs_error_set(err, errno, "chroot into `%s`", spec->root_path);
 	}
+	if (check_command(&spec->process, err) < 0)
+		return -1;
 	if (spec->process.terminal && vs_terminal_setup(cfg->console_socket_fd, &spec->process, err) < 0)
 		return -1;
 	return 0;
@@ -282,9 +368,10 @@ static int send_listener(void *opaque, int fd, struct vs_error *err)
 static void init_fail(int sync, const struct vs_error *err)
 {
 	uint16_t len = (uint16_t)strnlen(err->msg, sizeof(err->msg));
+	int32_t code = err->code;
 	char m = SYNC_ERROR;
 	if (write(sync, &m, 1) == 1 && write(sync, &len, sizeof(len)) == sizeof(len) &&
-	    write(sync, err->msg, len)) {
+	    write(sync, err->msg, len) == len && write(sync, &code, sizeof(code))) {
 		/* delivered; nothing else to do */
 	}
 	_exit(1);
@@ -412,8 +499,13 @@ static int expect(int sync, char want, struct vs_error *err)
 		return 0;
 	if (msg == SYNC_ERROR && read_full(sync, &len, sizeof(len)) == 0 && len < sizeof(text) &&
 	    read_full(sync, text, len) == 0) {
+		int32_t code = 0;
 		text[len] = '\0';
-		return vs_error_msg(err, "%s", text);
+		/* The errno follows (ENOENT for a missing command, which
+		 * `vessel ct run` turns into 127). */
+		if (read_full(sync, &code, sizeof(code)) < 0)
+			code = 0;
+		return vs_error_msg_code(err, code, "%s", text);
 	}
 	return vs_error_msg(err, "container init sent an unexpected message (0x%02x)", (unsigned char)msg);
 }

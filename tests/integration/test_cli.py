@@ -14,6 +14,8 @@ error, not the missing device, for the keyword checks to pass).
 """
 import fcntl
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -186,6 +188,76 @@ def root_skip():
     return "running as root: permissions do not stop reads" if os.geteuid() == 0 else None
 
 
+SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+MAN_PAGES = ("docs/man/vessel.1", "docs/man/vessel-oci.8")
+COMPLETIONS = ("scripts/completion/vessel.bash", "scripts/completion/vessel-oci.bash")
+
+
+def roff_problems(text):
+    """Without groff: the structure a man page needs, and no line a roff
+    parser would choke on (a request must be a known macro)."""
+    known = {"TH", "SH", "SS", "TP", "PP", "LP", "P", "IP", "B", "I", "BI", "BR", "IB", "IR", "RB", "RI",
+             "nf", "fi", "br", "sp", "RS", "RE", "\\\""}
+    problems = []
+    if not text.startswith(".TH "):
+        problems.append("does not start with .TH")
+    for want in ("NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "EXAMPLES"):
+        if f".SH {want}" not in text:
+            problems.append(f"no .SH {want} section")
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith(".") and line[1:].split(" ")[0] not in known:
+            problems.append(f"line {n}: unknown request {line.split(' ')[0]!r}")
+    return problems
+
+
+def man_page(rel, words):
+    """The man page renders without a warning (groff -wall), and says
+    what it must."""
+    def case(ctx):
+        path = os.path.join(SRC, rel)
+        problems = []
+        with open(path) as f:
+            text = f.read()
+        problems += roff_problems(text)
+        argv, status, out, err = ["groff"], None, "", ""
+        if shutil.which("groff"):
+            argv = ["groff", "-man", "-Tutf8", "-wall", path]
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT_S)
+            status, out, err = p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+            if status != 0 or err.strip():
+                problems.append(f"groff: exit status {status}, warnings {err.strip()[:300]!r}")
+            rendered = out.replace("\u2010", "-").replace("\u2212", "-")
+            rendered = "".join(c for i, c in enumerate(rendered) if c != "\b" and
+                               (i + 1 >= len(rendered) or rendered[i + 1] != "\b"))
+            for w in words:
+                if w not in rendered:
+                    problems.append(f"the rendered page does not mention {w!r}")
+        return ("fail" if problems else "ok"), problems, (argv, status, out[-2000:], err)
+    return case
+
+
+def completion(rel, func, words, want):
+    """The script parses (bash -n), and completing `words` offers `want`."""
+    def case(ctx):
+        path = os.path.join(SRC, rel)
+        problems = []
+        if not shutil.which("bash"):
+            return "skip", ["no bash"], None
+        argv = ["bash", "-n", path]
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT_S)
+        if p.returncode != 0:
+            problems.append(f"bash -n: {p.stderr.decode(errors='replace').strip()}")
+        script = (f"source {shlex.quote(path)}; COMP_WORDS=({' '.join(shlex.quote(w) for w in words)}); "
+                  f"COMP_CWORD={len(words) - 1}; {func}; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+        argv = ["bash", "--norc", "--noprofile", "-c", script]
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT_S)
+        got = p.stdout.decode(errors="replace").split()
+        if want not in got:
+            problems.append(f"completing {words} offers {got}, not {want!r}")
+        return ("fail" if problems else "ok"), problems, (argv, p.returncode, p.stdout.decode(), p.stderr.decode())
+    return case
+
+
 def cases():
     kernel_kw = ["kernel"]
     return [
@@ -266,6 +338,16 @@ def cases():
         ("vessel vm --help", good(["vm", "--help"], ["vm run"])),
         ("vessel vm run --help", good(["vm", "run", "--help"], ["--kernel", "--mem", "--cpus"])),
         ("vessel doctor", good(["doctor"], ["kvm"])),
+        ("vessel ct run --help lists -t, -e, -v, -w, -u",
+         good(["ct", "run", "--help"], ["-t, --tty", "-e, --env", "-v, --volume", "-w, --workdir", "-u, --user"])),
+        ("man page vessel.1 renders",
+         man_page(MAN_PAGES[0], ["vm run", "ct run", "--volume", "--tty", "125", "doctor"])),
+        ("man page vessel-oci.8 renders",
+         man_page(MAN_PAGES[1], ["create", "exec", "update", "--root", "--log-format", "help"])),
+        ("bash completion vessel.bash: parses, completes ct run options",
+         completion(COMPLETIONS[0], "_vessel", ["vessel", "ct", "run", "--vol"], "--volume")),
+        ("bash completion vessel-oci.bash: parses, completes commands",
+         completion(COMPLETIONS[1], "_vessel_oci", ["vessel-oci", "--root", "/x", "upd"], "update")),
     ]
 
 

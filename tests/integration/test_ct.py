@@ -20,14 +20,18 @@ Needs root, cgroupfs and a static busybox (/bin/busybox or $BUSYBOX);
 skips without them. $VESSEL_TEST_FILTER picks cases by name
 (vessel_test/tap.py).
 """
+import fcntl
 import glob
 import os
+import pty
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -657,6 +661,144 @@ def not_executable(ctx):
         os.unlink(path)
 
 
+def env_options(ctx):
+    """-e NAME=VALUE, -e NAME (the caller's value), and a -e PATH that
+    replaces the default instead of adding a second PATH."""
+    problems = []
+    os.environ["VESSEL_TEST_FROM_HOST"] = "host value"
+    try:
+        r = ct(ctx, ["-e", "A=1", "-e", "VESSEL_TEST_FROM_HOST", "-e", "PATH=/bin:/sbin",
+                     "-e", "VESSEL_TEST_UNSET_XYZ"], ["env"])
+    finally:
+        del os.environ["VESSEL_TEST_FROM_HOST"]
+    check_common(problems, r, 0)
+    env = lines_of(r.out)
+    for want in ("A=1", "VESSEL_TEST_FROM_HOST=host value", "PATH=/bin:/sbin", "HOME=/root"):
+        if want not in env:
+            problems.append(f"{want!r} not in the container's environment")
+    if sum(1 for e in env if e.startswith("PATH=")) != 1:
+        problems.append(f"PATH set {sum(1 for e in env if e.startswith('PATH='))} times, want once")
+    if any(e.startswith("VESSEL_TEST_UNSET_XYZ") for e in env):
+        problems.append("-e NAME of a variable the caller does not have set it anyway")
+    return outcome(problems, r)
+
+
+def volume(ctx, readonly):
+    """-v HOST:CTR[:ro]: the host directory's file is seen inside; a write
+    reaches the host, or with :ro fails."""
+    problems = []
+    host = tempfile.mkdtemp(dir=ctx.tmp, prefix="vol-")
+    with open(os.path.join(host, "from-host"), "w") as f:
+        f.write("host data\n")
+    spec = host + ":/mnt/vol" + (":ro" if readonly else "")
+    r = sh(ctx, "cat /mnt/vol/from-host; echo written > /mnt/vol/from-ct && echo write-ok", ["-v", spec])
+    check_common(problems, r, 0 if not readonly else 1)
+    if "host data" not in r.out:
+        problems.append("the host file is not visible at /mnt/vol/from-host")
+    wrote = os.path.exists(os.path.join(host, "from-ct"))
+    if readonly and (wrote or "write-ok" in r.out):
+        problems.append("a write to a :ro volume succeeded")
+    if readonly and "read-only" not in r.err.lower():
+        problems.append("the failed write does not say read-only")
+    if not readonly and not wrote:
+        problems.append("the container's write did not reach the host directory")
+    return outcome(problems, r)
+
+
+def workdir(path, want_created):
+    def case(ctx):
+        problems = []
+        r = ct(ctx, ["-w", path], ["pwd"])
+        check_common(problems, r, 0)
+        if r.out.strip() != path:
+            problems.append(f"pwd says {r.out.strip()!r}, want {path!r}")
+        made = os.path.join(ctx.rootfs, path.lstrip("/"))
+        if want_created:
+            if not os.path.isdir(made):
+                problems.append(f"{path} was not created in the rootfs")
+            else:
+                top = os.path.join(ctx.rootfs, path.lstrip("/").split("/")[0])
+                shutil.rmtree(top, ignore_errors=True)
+        return outcome(problems, r)
+    return case
+
+
+def user(spec, want_uid, want_gid):
+    def case(ctx):
+        problems = []
+        r = sh(ctx, "id -u; id -g", ["-u", spec])
+        check_common(problems, r, 0)
+        got = lines_of(r.out)
+        if got != [str(want_uid), str(want_gid)]:
+            problems.append(f"id -u, id -g give {got}, want {[str(want_uid), str(want_gid)]}")
+        return outcome(problems, r)
+    return case
+
+
+def tty_case(ctx):
+    """-t on a terminal: the command's stdin is a pty of the size of ours
+    (in cooked mode, as a fresh pty is), the exit status passes through,
+    and our terminal's settings are back as they were once vessel exits."""
+    problems = []
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 77, 0, 0))
+    before = termios.tcgetattr(slave)
+    argv = [ctx.vessel, "ct", "run", "--rootfs", ctx.rootfs, "-t", "--",
+            "sh", "-c", "tty; stty size; stty -a | grep -o -- '-*icanon' | head -1; exit 5"]
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    out = b""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            out += os.read(master, 4096)
+        elif p.poll() is not None:
+            break
+    try:
+        status = p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        kill_group(p)
+        status = p.wait()
+    after = termios.tcgetattr(slave)
+    os.close(slave)
+    os.close(master)
+    lines = [line.strip() for line in out.decode(errors="replace").replace("\r", "").splitlines()]
+    if status != 5:
+        problems.append(f"exit status {status}, want 5 (the command's)")
+    if not any(line.startswith("/dev/pts/") for line in lines):
+        problems.append(f"`tty` inside does not name a pty: {lines}")
+    if "33 77" not in lines:
+        problems.append(f"`stty size` inside does not give our window size 33 77: {lines}")
+    if "icanon" not in lines:
+        problems.append(f"the container's pty is not in canonical mode: {lines}")
+    if after != before:
+        problems.append(f"our terminal's settings were not restored: {before} before, {after} after")
+    return outcome(problems, Result(argv, status, out, b"", time.monotonic() - t0))
+
+
+def tty_without_terminal(ctx):
+    """-t with stdin not a terminal (podman -t without -i): still a pty."""
+    problems = []
+    r = ct(ctx, ["-t"], ["sh", "-c", "tty; echo done"])
+    check_common(problems, r, 0)
+    if not r.out.startswith("/dev/pts/") or "done" not in r.out:
+        problems.append(f"stdout {r.out!r}, want a /dev/pts/N line then done")
+    return outcome(problems, r)
+
+
+def cpus_above_host(ctx):
+    """--cpus above the host's CPU count: refused, naming both numbers."""
+    n = os.cpu_count() or 1
+    want = str(n + 97)
+    problems = []
+    r = run(ctx, ["ct", "run", "--rootfs", ctx.rootfs, "--cpus", want, "--", "true"])
+    check_common(problems, r, EXIT_SETUP)
+    if want not in r.err or str(n) not in r.err.replace(want, ""):
+        problems.append(f"stderr {r.err.strip()!r} does not name both {want} and the host's {n} CPUs")
+    return outcome(problems, r)
+
+
 def help_case(args, words):
     def case(ctx):
         r = run(ctx, args)
@@ -670,7 +812,8 @@ def help_case(args, words):
 
 
 def cases():
-    opt_words = ["--rootfs", "--memory", "--cpus", "--pids", "--net", "--hostname", "--ro"]
+    opt_words = ["--rootfs", "--memory", "--cpus", "--pids", "--net", "--hostname", "--ro", "--tty", "--env",
+                 "--volume", "--workdir", "--user"]
     mem = cgroup_file("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max")
     pids = cgroup_file("/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/pids.max")
     cpu = ("if [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then"
@@ -736,12 +879,34 @@ def cases():
         ("unknown option", bad(run_opts("--frobnicate"), ["frobnicate"])),
         ("no command", bad(lambda c: ["ct", "run", "--rootfs", c.rootfs], ["command"])),
         ("no command after --", bad(lambda c: ["ct", "run", "--rootfs", c.rootfs, "--"], ["command"])),
-        # vessel's help says 125 for "could not run it"; podman says 127.
-        ("command not in the rootfs: 125 or 127, one line naming it",
-         bad(run_opts(cmd=("no-such-command",)), ["no-such-command"], (EXIT_SETUP, 127))),
+        # found missing at create (as runc 1.1); 127 as podman and a shell
+        ("command not in the rootfs: 127, one line naming it",
+         bad(run_opts(cmd=("no-such-command",)), ["no-such-command"], (127,))),
         ("command that is not executable: 125 or 126, one line naming it", not_executable),
         ("unknown ct subcommand",
          bad(lambda c: ["ct", "frobnicate"], ["frobnicate"])),
+        ("-e NAME=VALUE, -e NAME from the caller, -e PATH replaces the default", env_options),
+        ("-v HOST:CTR: the host directory, writable", lambda c: volume(c, False)),
+        ("-v HOST:CTR:ro: the host directory, read-only", lambda c: volume(c, True)),
+        ("-w /tmp: the command starts there", workdir("/tmp", False)),
+        ("-w /new/deeper: created, the command starts there", workdir("/vessel-wd/deeper", True)),
+        ("-u 1000: uid 1000, gid 1000 from the rootfs's /etc/passwd", user("1000", 1000, 1000)),
+        ("-u 1000:5: uid 1000, gid 5", user("1000:5", 1000, 5)),
+        ("-u user:tty: names from the rootfs's passwd and group", user("user:tty", 1000, 5)),
+        ("-t on a terminal: a pty of our window size, status passes, terminal restored", tty_case),
+        ("-t without a terminal: still a pty", tty_without_terminal),
+        ("--cpus above the host's CPUs: refused naming both numbers", cpus_above_host),
+        ("--rootfs a file: `is not a directory`",
+         bad(lambda c: ["ct", "run", "--rootfs", os.path.join(c.rootfs, "bin", "busybox"), "--", "true"],
+             ["is not a directory"])),
+        ("-v of a host path that does not exist", bad(run_opts("-v", "/no/such/vessel-dir:/mnt"), ["/no/such/vessel-dir"])),
+        ("-v without a container path", bad(run_opts("-v", "/tmp"), ["volume"])),
+        ("-v with a relative container path", bad(run_opts("-v", "/tmp:mnt"), ["absolute"])),
+        ("-v with a bad mode", bad(run_opts("-v", "/tmp:/mnt:rx"), ["rx"])),
+        ("-w relative", bad(run_opts("-w", "tmp"), ["workdir"])),
+        ("-u of a user not in the rootfs", bad(run_opts("-u", "nosuchuser"), ["nosuchuser"])),
+        ("-u of a group not in the rootfs", bad(run_opts("-u", "1000:nosuchgroup"), ["nosuchgroup"])),
+        ("-e =VALUE", bad(run_opts("-e", "=x"), ["env"])),
         ("vessel ct --help", help_case(["ct", "--help"], ["ct run"] + opt_words)),
         ("vessel ct run --help", help_case(["ct", "run", "--help"], opt_words)),
     ]

@@ -16,11 +16,9 @@ vessel process with SIGKILL and then checks:
     nor its cgroup directories are left, and -v printed the reaper's debug
     line naming the container.
 
-Needs root, cgroupfs and a static busybox (/bin/busybox or $BUSYBOX); each
-case prints a TAP skip without them.
+Needs root, cgroupfs and a static busybox (/bin/busybox or $BUSYBOX); the
+script skips without them. VESSEL_TEST_FILTER selects cases (vessel_test/tap.py).
 """
-# The helpers below are minimal copies of test_ct.py's; they are meant to
-# move to the shared test module.
 import glob
 import os
 import select
@@ -31,10 +29,17 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.host import rmdir_tree  # noqa: E402
+from vessel_test.rootfs import build_busybox_rootfs, busybox_missing  # noqa: E402
+from vessel_test.tap import Tap  # noqa: E402
+
 STATE_ROOT = "/run/vessel/ct"
 CGROUP_GLOBS = ("/sys/fs/cgroup/*/vessel/ct-*", "/sys/fs/cgroup/vessel/ct-*")
 WAIT_S = 10  # generous deadlines, not timing assertions
-SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "ThreadSanitizer",
+                     "runtime error:")
 
 
 def state_entries():
@@ -74,39 +79,12 @@ def wait_for(pred, timeout=WAIT_S):
         time.sleep(0.05)
 
 
-def make_rootfs(tmp, busybox):
-    root = os.path.join(tmp, "rootfs")
-    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "mnt"):
-        os.makedirs(os.path.join(root, d))
-    os.chmod(os.path.join(root, "tmp"), 0o1777)
-    shutil.copy2(busybox, os.path.join(root, "bin", "busybox"))
-    applets = subprocess.run([busybox, "--list"], stdout=subprocess.PIPE, check=True,
-                             text=True).stdout.split()
-    for a in applets:
-        if a != "busybox" and "/" not in a:
-            os.symlink("busybox", os.path.join(root, "bin", a))
-    return root
-
-
-def is_static(path):
-    try:
-        out = subprocess.run(["file", "-L", path], stdout=subprocess.PIPE, text=True).stdout
-        return "statically linked" in out or "static-pie" in out
-    except FileNotFoundError:
-        with open(path, "rb") as f:
-            return b"/lib64/ld-linux" not in f.read(4096)
-
-
-def skip_reason(busybox):
+def skip_reason():
     if os.geteuid() != 0:
         return "needs root"
     if not os.path.isdir("/sys/fs/cgroup"):
         return "no cgroupfs"
-    if not busybox or not os.path.exists(busybox):
-        return "no busybox (install busybox-static)"
-    if not is_static(busybox):
-        return f"{busybox} is not statically linked (install busybox-static)"
-    return None
+    return busybox_missing()
 
 
 def read_until(p, marker, timeout=WAIT_S):
@@ -226,11 +204,7 @@ def clean_up(ctx, base_state, base_cg):
     for e in state_entries() - base_state:
         shutil.rmtree(os.path.join(STATE_ROOT, e), ignore_errors=True)
     for d in cgroup_dirs() - base_cg:
-        for dirpath, _, _ in sorted(os.walk(d), key=lambda t: -len(t[0])):
-            try:
-                os.rmdir(dirpath)
-            except OSError:
-                pass
+        rmdir_tree(d)
 
 
 CASES = [
@@ -249,18 +223,16 @@ def main():
         return 2
     vessel = os.path.abspath(vessel)
     vessel_oci = os.path.abspath(vessel_oci) if vessel_oci else None
-    busybox = os.environ.get("BUSYBOX") or shutil.which("busybox") or "/bin/busybox"
-    print(f"1..{len(CASES)}", flush=True)
-    why = skip_reason(busybox)
+    tap = Tap()
+    why = skip_reason()
     if why:
-        for i, (name, _) in enumerate(CASES, 1):
-            print(f"ok {i} - {name} # SKIP {why}")
-        return 0
-    failed = 0
+        return tap.skip_all(why)
     with tempfile.TemporaryDirectory(prefix="vessel-ctkill-") as tmp:
         os.chmod(tmp, 0o755)
-        ctx = Ctx(vessel, vessel_oci, make_rootfs(tmp, busybox))
-        for i, (name, fn) in enumerate(CASES, 1):
+        ctx = Ctx(vessel, vessel_oci, build_busybox_rootfs(os.path.join(tmp, "rootfs")))
+        for name, fn in CASES:
+            if not tap.wants(name):
+                continue
             base_state, base_cg = state_entries(), cgroup_dirs()
             try:
                 problems, notes = fn(ctx)
@@ -268,19 +240,10 @@ def main():
                 problems, notes = [f"driver error: {type(e).__name__}: {e}"], []
             clean_up(ctx, base_state, base_cg)
             if problems is None:
-                print(f"ok {i} - {name} # SKIP {'; '.join(notes)}")
-                continue
-            for n in notes:
-                print(f"# note: {n}")
-            if problems:
-                failed += 1
-                print(f"not ok {i} - {name}")
-                for p in problems:
-                    print(f"#   {p}")
+                tap.skip(name, "; ".join(notes))
             else:
-                print(f"ok {i} - {name}")
-            sys.stdout.flush()
-    return 1 if failed else 0
+                tap.result(name, problems, note="\n".join(f"note: {n}" for n in notes) or None)
+    return tap.finish()
 
 
 if __name__ == "__main__":

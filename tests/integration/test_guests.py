@@ -34,7 +34,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test.tap import Tap  # noqa: E402
 
-SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "ThreadSanitizer",
+                     "runtime error:")
 KERNELS = {"pvh": "test-pvh.elf", "bzimage": "test-bzimage.bin", "vmlinux": "test-vmlinux.elf"}
 MiB = 1 << 20
 GiB = 1 << 30

@@ -1,5 +1,6 @@
 /* create, start, run, state, list, kill, delete, pause, resume. */
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/oci/oci.h"
+#include "cli/tty.h"
 #include "container/container.h"
 #include "container/state.h"
 #include "util/json.h"
@@ -132,27 +134,71 @@ int oci_start(const struct oci_globals *g, int argc, char **argv)
 	return 0;
 }
 
+/* Whether the bundle's process asks for a terminal (false when the
+ * config does not load: create reports that). */
+static bool wants_terminal(const char *bundle)
+{
+	struct vs_spec spec;
+	struct vs_error err = { 0 };
+	bool terminal;
+	if (vs_spec_load(bundle ? bundle : ".", &spec, &err) < 0)
+		return false;
+	terminal = spec.process.terminal;
+	vs_spec_free(&spec);
+	return terminal;
+}
+
 int oci_run(const struct oci_globals *g, int argc, char **argv)
 {
 	struct create_args a;
 	struct vs_error err = { 0 };
+	struct vs_cli_tty tty = { .listen_fd = -1, .master = -1, .pump = -1 };
+	bool use_tty = false;
+	char why[512];
 	pid_t pid;
 	int status;
 	if (parse_create(g, "run", argc, argv, &a) < 0)
 		return 1;
+	/* As runc: a terminal and no --console-socket means a pty of our own
+	 * in the foreground, on the caller's terminal. */
+	if (!a.o.console_socket && wants_terminal(a.o.bundle)) {
+		if (a.detach) {
+			oci_error(g, "run %s: cannot allocate a tty when detaching without --console-socket",
+				  a.id);
+			return 1;
+		}
+		if (vs_cli_tty_listen(&tty, true, why, sizeof(why)) < 0) {
+			oci_error(g, "run %s: %s", a.id, why);
+			return 1;
+		}
+		a.o.console_socket = tty.path;
+		use_tty = true;
+	}
 	if (vs_container_create(g->root, a.id, &a.o, &pid, &err) < 0) {
+		vs_cli_tty_close(&tty);
 		oci_error(g, "run %s: %s", a.id, err.msg);
+		return 1;
+	}
+	if (use_tty && vs_cli_tty_accept(&tty, why, sizeof(why)) < 0) {
+		struct vs_error ignored = { 0 };
+		vs_cli_tty_close(&tty);
+		oci_error(g, "run %s: %s", a.id, why);
+		vs_container_delete(g->root, a.id, true, &ignored);
 		return 1;
 	}
 	if (vs_container_start(g->root, a.id, &err) < 0) {
 		struct vs_error ignored = { 0 };
+		vs_cli_tty_close(&tty);
 		oci_error(g, "run %s: %s", a.id, err.msg);
 		vs_container_delete(g->root, a.id, true, &ignored);
 		return 1;
 	}
 	if (a.detach)
 		return 0;
+	if (use_tty && vs_cli_tty_start_pump(&tty, why, sizeof(why)) < 0)
+		oci_error(g, "run %s: %s", a.id, why);
 	status = vs_wait_forwarding(pid);
+	vs_cli_tty_close(&tty);
 	if (!a.keep && vs_container_delete(g->root, a.id, true, &err) < 0)
 		oci_error(g, "run %s: cleaning up: %s", a.id, err.msg);
 	return status;
@@ -189,6 +235,45 @@ int oci_state(const struct oci_globals *g, int argc, char **argv)
 	return 0;
 }
 
+/* runc prints the table through Go's tabwriter (minimum width 12,
+ * padding 3): each column as wide as its widest cell plus 3, the last one
+ * unpadded. */
+enum { LIST_COLS = 6, LIST_MINWIDTH = 12, LIST_PADDING = 3 };
+
+struct list_row {
+	char *cell[LIST_COLS];
+};
+
+static void print_table(struct list_row *rows, size_t n)
+{
+	size_t width[LIST_COLS] = { 0 };
+	for (size_t r = 0; r < n; r++)
+		for (int c = 0; c < LIST_COLS; c++)
+			if (!rows[r].cell[c])
+				rows[r].cell[c] = strdup("?"); /* out of memory: still a table */
+	for (size_t r = 0; r < n; r++)
+		for (int c = 0; c < LIST_COLS - 1; c++) {
+			size_t w = strlen(rows[r].cell[c] ? rows[r].cell[c] : "?") + LIST_PADDING;
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t r = 0; r < n; r++) {
+		for (int c = 0; c < LIST_COLS - 1; c++)
+			printf("%-*s", (int)(width[c] < LIST_MINWIDTH ? LIST_MINWIDTH : width[c]),
+			       rows[r].cell[c] ? rows[r].cell[c] : "?");
+		printf("%s\n", rows[r].cell[LIST_COLS - 1] ? rows[r].cell[LIST_COLS - 1] : "?");
+	}
+}
+
+static char *owner_name(uint32_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+	char *s;
+	if (pw)
+		return strdup(pw->pw_name);
+	return asprintf(&s, "#%u", uid) < 0 ? NULL : s;
+}
+
 int oci_list(const struct oci_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
@@ -196,10 +281,11 @@ int oci_list(const struct oci_globals *g, int argc, char **argv)
 					      { NULL, 0, NULL, 0 } };
 	struct vs_error err = { 0 };
 	char **ids;
-	size_t n;
+	size_t n, nrows = 0;
 	bool json = false, quiet = false;
 	int opt;
 	struct vs_json_writer w;
+	struct list_row *rows;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
@@ -217,41 +303,66 @@ int oci_list(const struct oci_globals *g, int argc, char **argv)
 		oci_error(g, "list: %s", err.msg);
 		return 1;
 	}
+	rows = calloc(n + 1, sizeof(*rows));
+	if (!rows) {
+		oci_error(g, "list: out of memory");
+		for (size_t i = 0; i < n; i++)
+			free(ids[i]);
+		free(ids);
+		return 1;
+	}
+	rows[nrows++] = (struct list_row){ { strdup("ID"), strdup("PID"), strdup("STATUS"), strdup("BUNDLE"),
+					     strdup("CREATED"), strdup("OWNER") } };
 	vs_jw_init(&w, 0);
 	vs_jw_array_begin(&w);
-	if (!json && !quiet)
-		printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
 	for (size_t i = 0; i < n; i++) {
 		struct vs_state st;
 		const char *status;
+		int pid;
 		if (vs_state_load(g->root, ids[i], &st, &err) < 0) {
 			/* being created or deleted right now, or not a
 			 * container (the ct root lives below the default root) */
 			free(ids[i]);
 			continue;
 		}
-		status = vs_state_status(g->root, &st, false);
+		status = vs_container_status(g->root, &st);
+		pid = vs_state_init_alive(&st) && strcmp(status, "stopped") != 0 ? (int)st.pid : 0;
 		if (quiet)
 			printf("%s\n", ids[i]);
-		else if (!json)
-			printf("%-24s %-8d %-10s %-40s %s\n", ids[i],
-			       vs_state_init_alive(&st) ? (int)st.pid : 0, status, st.bundle ? st.bundle : "",
-			       st.created ? st.created : "");
+		else if (!json) {
+			struct list_row *r = &rows[nrows++];
+			if (asprintf(&r->cell[1], "%d", pid) < 0)
+				r->cell[1] = NULL;
+			r->cell[0] = strdup(ids[i]);
+			r->cell[2] = strdup(status);
+			r->cell[3] = strdup(st.bundle ? st.bundle : "");
+			r->cell[4] = strdup(st.created ? st.created : "");
+			r->cell[5] = owner_name(st.owner);
+		}
 		vs_jw_object_begin(&w);
 		vs_jw_kv_string(&w, "ociVersion", st.oci_version);
 		vs_jw_kv_string(&w, "id", ids[i]);
-		vs_jw_kv_int(&w, "pid", vs_state_init_alive(&st) ? st.pid : 0);
+		vs_jw_kv_int(&w, "pid", pid);
 		vs_jw_kv_string(&w, "status", status);
 		vs_jw_kv_string(&w, "bundle", st.bundle);
 		vs_jw_kv_string(&w, "rootfs", st.rootfs);
 		vs_jw_kv_string(&w, "created", st.created);
-		vs_jw_kv_uint(&w, "owner", st.owner);
+		/* runc gives the user name here too ("#uid" when unknown). */
+		char *owner = owner_name(st.owner);
+		vs_jw_kv_string(&w, "owner", owner ? owner : "?");
+		free(owner);
 		vs_jw_object_end(&w);
 		vs_state_free(&st);
 		free(ids[i]);
 	}
 	free(ids);
 	vs_jw_array_end(&w);
+	if (!json && !quiet)
+		print_table(rows, nrows);
+	for (size_t r = 0; r < nrows; r++)
+		for (int c = 0; c < LIST_COLS; c++)
+			free(rows[r].cell[c]);
+	free(rows);
 	if (json && !quiet) {
 		char *text = NULL;
 		size_t len;

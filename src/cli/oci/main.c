@@ -23,7 +23,8 @@ static const char usage[] =
     "\n"
     "An OCI runtime (runtime-spec " VS_OCI_VERSION ") with runc's command line.\n"
     "\n"
-    "commands: create start run exec state list kill delete pause resume ps update features spec\n"
+    "commands: create start run exec state list kill delete pause resume ps update features spec help\n"
+    "(`vessel-oci help COMMAND` or `vessel-oci COMMAND --help` for its options)\n"
     "\n"
     "global options:\n"
     "  --root DIR           state directory (default " VS_OCI_DEFAULT_ROOT ")\n"
@@ -232,9 +233,23 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 1;
 	}
+	if (strcmp(argv[next], "help") == 0) {
+		if (next + 1 >= argc) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (oci_help_print(argv[next + 1], stdout) == 0)
+			return 0;
+		oci_error(&g, "help: unknown command `%s`; see `vessel-oci --help`", argv[next + 1]);
+		return 1;
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[next], commands[i].name) != 0)
 			continue;
+		if (oci_wants_help(argc - next, argv + next)) {
+			oci_help_print(argv[next], stdout);
+			return 0;
+		}
 		/* A `vessel ct run` killed with SIGKILL leaves state and
 		 * cgroups behind (container/reap.c): the next command on this
 		 * host removes them, whatever it is. Only the ct root holds

@@ -1,4 +1,5 @@
 /* ps, update, features, spec. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -124,16 +125,52 @@ static int parse_resources(const char *resources_json, struct vs_spec *spec, str
 	return vs_spec_parse(doc, strlen(doc), "/", spec, err);
 }
 
+/* A memory size as runc's update takes it (docker's RAMInBytes): a
+ * number, maybe with a fraction, an optional space, then an optional unit
+ * k/m/g/t/p (either case, powers of 1024), an optional i and an optional
+ * b; "-1" means no limit. */
+static int parse_ram(const char *s, int64_t *out)
+{
+	static const char units[] = "kmgtp";
+	char *end;
+	double v;
+	int shift = 0;
+	if (strcmp(s, "-1") == 0) {
+		*out = -1;
+		return 0;
+	}
+	if (!(*s >= '0' && *s <= '9'))
+		return -1;
+	v = strtod(s, &end);
+	if (*end == ' ')
+		end++;
+	if (*end) {
+		const char *u = strchr(units, tolower((unsigned char)*end));
+		if (u && *u) {
+			shift = 10 * (int)(u - units + 1);
+			end++;
+		}
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || !(v >= 0) || strpbrk(s, "xXnNeE") || v * (double)(1ull << shift) >= 9.2e18)
+		return -1;
+	*out = (int64_t)(v * (double)(1ull << shift));
+	return 0;
+}
+
 int oci_update(const struct oci_globals *g, int argc, char **argv)
 {
 	static const struct {
 		const char *flag, *path; /* JSON path inside resources: "memory.limit" */
-		bool string;
+		bool string, ram;	 /* ram: a size with runc's units (64M) */
 	} flags[] = {
-		{ "memory", "memory.limit", false },
-		{ "memory-reservation", "memory.reservation", false },
-		{ "memory-swap", "memory.swap", false },
-		{ "kernel-memory", "memory.kernel", false },
+		{ "memory", "memory.limit", false, true },
+		{ "memory-reservation", "memory.reservation", false, true },
+		{ "memory-swap", "memory.swap", false, true },
+		{ "kernel-memory", "memory.kernel", false, true },
 		{ "cpu-shares", "cpu.shares", false },
 		{ "cpu-quota", "cpu.quota", false },
 		{ "cpu-period", "cpu.period", false },
@@ -154,6 +191,7 @@ int oci_update(const struct oci_globals *g, int argc, char **argv)
 	size_t len;
 	int opt, idx, rc;
 	char json[4096];
+	char ram_values[NFLAGS][24];
 	size_t jl = 0;
 
 	for (int i = 0; i < NFLAGS; i++)
@@ -190,6 +228,18 @@ int oci_update(const struct oci_globals *g, int argc, char **argv)
 			char *end;
 			if (!values[i])
 				continue;
+			if (flags[i].ram) {
+				int64_t bytes;
+				if (parse_ram(values[i], &bytes) < 0) {
+					oci_error(g,
+						  "update: --%s `%s` is not a size (bytes, or with a unit: "
+						  "64M, 1g, 512KiB; -1 for no limit)",
+						  flags[i].flag, values[i]);
+					return 1;
+				}
+				snprintf(ram_values[i], sizeof(ram_values[i]), "%lld", (long long)bytes);
+				values[i] = ram_values[i];
+			}
 			if (!flags[i].string) {
 				strtoll(values[i], &end, 10);
 				if (*end || end == values[i]) {

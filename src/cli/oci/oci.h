@@ -3,6 +3,7 @@
 #define VESSEL_CLI_OCI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "util/error.h"
 
@@ -32,6 +33,12 @@ int oci_ps(const struct oci_globals *g, int argc, char **argv);
 int oci_update(const struct oci_globals *g, int argc, char **argv);
 int oci_features(const struct oci_globals *g, int argc, char **argv);
 int oci_spec(const struct oci_globals *g, int argc, char **argv);
+
+/* The help of one command (help.c); -1 for an unknown command. */
+int oci_help_print(const char *cmd, FILE *out);
+/* Whether a command's options (those before its first operand) ask for
+ * help. */
+bool oci_wants_help(int argc, char **argv);
 
 /* Parse a signal given as a number, "KILL" or "SIGKILL". */
 int oci_parse_signal(const char *s);
