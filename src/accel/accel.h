@@ -17,6 +17,8 @@
 struct vs_accel;
 struct vs_vcpu;
 struct vs_irqchip;
+struct vs_timebase;
+struct vs_emu_kick_target;
 
 /* The signal vcpu_kick() may use to interrupt a vCPU thread; vCPU threads
  * must leave it unblocked. */
@@ -68,6 +70,12 @@ struct vs_accel_config {
 	/* The board's userspace interrupt controllers (devices/irqchip), given
 	 * to backends whose ops->needs_irqchip is set; NULL otherwise. */
 	struct vs_irqchip *irqchip;
+	/* The guest's clock (TSC, timers), owned by the board; backends that
+	 * keep time in software (emu) read it, others ignore it. */
+	const struct vs_timebase *timebase;
+	/* emu only: the object the board gave the irqchip as its kick opaque
+	 * (accel/emu/emu.h); NULL when there is no irqchip. */
+	struct vs_emu_kick_target *emu_kick;
 };
 
 struct vs_accel_ops {
@@ -91,6 +99,9 @@ struct vs_accel_ops {
 	void (*vcpu_kick)(struct vs_vcpu *vcpu);
 	/* Drive an interrupt line (ISA IRQ / GSI) of the interrupt controller. */
 	int (*set_irq)(struct vs_accel *acc, uint32_t gsi, int level);
+	/* Optional: backend statistics for --verbose (emu: opcodes that raised
+	 * #UD because they are not implemented). NULL when there are none. */
+	void (*report)(struct vs_accel *acc, FILE *out);
 };
 
 extern const struct vs_accel_ops vs_accel_kvm_ops;
