@@ -18,7 +18,8 @@
 
 /* Entries are read and updated in place with atomics: other vCPUs (or the
  * guest itself) may change them concurrently. */
-static bool load_entry(const struct vs_guest_mem *mem, uint64_t gpa, unsigned size, void **where, uint64_t *val)
+static bool load_entry(const struct vs_guest_mem *mem, uint64_t gpa, unsigned size, void **where,
+		       uint64_t *val)
 {
 	void *p = vs_gpa_ptr(mem, gpa, size);
 	if (!p)
@@ -39,8 +40,8 @@ static void set_bits(void *where, unsigned size, uint64_t bits)
 		__atomic_fetch_or((uint32_t *)where, (uint32_t)bits, __ATOMIC_RELAXED);
 }
 
-int vs_x86_page_walk(const struct vs_guest_mem *mem, const struct vs_x86_paging *p, uint64_t la, unsigned access,
-		     bool set_ad, struct vs_x86_walk *w)
+int vs_x86_page_walk(const struct vs_guest_mem *mem, const struct vs_x86_paging *p, uint64_t la,
+		     unsigned access, bool set_ad, struct vs_x86_walk *w)
 {
 	bool lma = p->efer & VS_EFER_LMA, pae = p->cr4 & VS_CR4_PAE;
 	bool nxe = (p->efer & EFER_NXE) && pae;

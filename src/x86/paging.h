@@ -34,7 +34,7 @@ struct vs_x86_walk {
  * bits). When `set_ad`, the accessed bits (and the dirty bit for writes)
  * are set atomically in guest memory as the CPU does. Returns 0, or -1 with
  * w->error set (the #PF error code). With paging off, la is the address. */
-int vs_x86_page_walk(const struct vs_guest_mem *mem, const struct vs_x86_paging *p, uint64_t la, unsigned access,
-		     bool set_ad, struct vs_x86_walk *w);
+int vs_x86_page_walk(const struct vs_guest_mem *mem, const struct vs_x86_paging *p, uint64_t la,
+		     unsigned access, bool set_ad, struct vs_x86_walk *w);
 
 #endif

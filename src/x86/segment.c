@@ -2,7 +2,8 @@
 
 #include <string.h>
 
-void vs_x86_desc_decode(uint64_t raw, uint64_t high, uint16_t selector, bool long_mode, struct vs_segment *out)
+void vs_x86_desc_decode(uint64_t raw, uint64_t high, uint16_t selector, bool long_mode,
+			struct vs_segment *out)
 {
 	uint32_t limit = (uint32_t)(raw & 0xffff) | (uint32_t)((raw >> 32) & 0xf0000);
 	memset(out, 0, sizeof(*out));

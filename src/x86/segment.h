@@ -12,7 +12,8 @@
 /* Fill `out` from the descriptor `raw` loaded with `selector`; the limit
  * is scaled to bytes when G is set. `high` is the second quadword of a
  * 16-byte long-mode system descriptor (TSS, LDT, gates), else 0. */
-void vs_x86_desc_decode(uint64_t raw, uint64_t high, uint16_t selector, bool long_mode, struct vs_segment *out);
+void vs_x86_desc_decode(uint64_t raw, uint64_t high, uint16_t selector, bool long_mode,
+			struct vs_segment *out);
 
 /* System descriptor types (S = 0). */
 #define VS_DESC_LDT 0x2

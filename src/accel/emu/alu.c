@@ -75,7 +75,7 @@ uint64_t vs_emu_shift(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t
 		c->rflags = (f & ~(F_CF | F_OF)) | (cf ? F_CF : 0) | (of ? F_OF : 0);
 		return res;
 	}
-	case 2:   /* RCL */
+	case 2:	  /* RCL */
 	case 3: { /* RCR */
 		unsigned n = count % (bits + 1);
 		bool carry = f & F_CF;
@@ -124,8 +124,10 @@ uint64_t vs_emu_shift(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t
 }
 
 /* SHLD/SHRD: shift `dst`, filling from `src`. */
-uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src, unsigned count);
-uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src, unsigned count)
+uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src,
+		       unsigned count);
+uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src,
+		       unsigned count)
 {
 	unsigned bits = size * 8;
 	uint64_t m = size_mask(size), res;
@@ -161,7 +163,8 @@ void vs_emu_muldiv(struct vs_emu_cpu *c, struct insn *d, unsigned op, unsigned s
 	switch (op) {
 	case 4: { /* MUL */
 		unsigned __int128 p = (unsigned __int128)a * src;
-		uint64_t lo = (uint64_t)p & m, hi = size == 8 ? (uint64_t)(p >> 64) : (uint64_t)(p >> (size * 8)) & m;
+		uint64_t lo = (uint64_t)p & m,
+			 hi = size == 8 ? (uint64_t)(p >> 64) : (uint64_t)(p >> (size * 8)) & m;
 		if (size == 1)
 			reg_set(c, d, R_AX, 2, (uint64_t)p & 0xffff);
 		else {
@@ -216,7 +219,7 @@ void vs_emu_muldiv(struct vs_emu_cpu *c, struct insn *d, unsigned op, unsigned s
 			n = (__int128)(((unsigned __int128)dx << 64) | a);
 		else
 			n = sext((dx << (size * 8)) | a, size * 2);
-		if (size == 8 && n == -(((__int128)1) << 127) && s == -1)
+		if (size == 8 && n == (__int128)((unsigned __int128)1 << 127) && s == -1)
 			vs_emu_raise(c, EX_DE, 0, false);
 		q = n / s;
 		r = n % s;

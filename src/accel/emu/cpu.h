@@ -187,9 +187,9 @@ struct vs_emu_cpu {
 	 * whoever sets a reason sets it too. */
 	enum run_state state;
 	atomic_int attention;
-	atomic_bool stop;	 /* vcpu_kick: return VS_EXIT_INTR */
-	atomic_bool irq_kicked;	 /* the irqchip has something new */
-	bool irq_waiting;	 /* an interrupt is pending but IF was 0 */
+	atomic_bool stop;	/* vcpu_kick: return VS_EXIT_INTR */
+	atomic_bool irq_kicked; /* the irqchip has something new */
+	bool irq_waiting;	/* an interrupt is pending but IF was 0 */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool wake;
@@ -558,7 +558,8 @@ void vs_emu_step(struct vs_emu_cpu *c);
 void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d);
 uint64_t vs_emu_alu(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t a, uint64_t b);
 uint64_t vs_emu_shift(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t v, unsigned count);
-uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src, unsigned count);
+uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src,
+		       unsigned count);
 void vs_emu_string(struct vs_emu_cpu *c, struct insn *d, uint8_t op);
 void vs_emu_muldiv(struct vs_emu_cpu *c, struct insn *d, unsigned op, unsigned size);
 void vs_emu_cpuid(struct vs_emu_cpu *c);

@@ -206,9 +206,10 @@ static void handle_exception(struct vs_emu_cpu *c)
 {
 	jmp_buf jb;
 	jmp_buf *outer = c->jb;
-	int vector = c->exc_vector;
-	uint32_t error = c->exc_error;
-	bool has_error = c->exc_has_error;
+	/* Changed between setjmp and longjmp: volatile. */
+	volatile int vector = c->exc_vector;
+	volatile uint32_t error = c->exc_error;
+	volatile bool has_error = c->exc_has_error;
 	c->jb = &jb;
 	for (;;) {
 		int second;

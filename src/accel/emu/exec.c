@@ -140,8 +140,8 @@ bool vs_emu_rmw_store(struct vs_emu_cpu *c, const struct insn *d, unsigned size,
 	}
 	default: {
 		uint64_t o = old;
-		return __atomic_compare_exchange_n((uint64_t *)(void *)r->host, &o, v, false, __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
+		return __atomic_compare_exchange_n((uint64_t *)(void *)r->host, &o, v, false,
+						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	}
 	}
 }
@@ -267,7 +267,7 @@ static void enter(struct vs_emu_cpu *c, struct insn *d)
 {
 	uint16_t alloc = (uint16_t)fetch_n(c, d, 2);
 	uint8_t level = fetch8(c, d) & 31;
-	unsigned size = d->opsize;
+	unsigned size = c->long64 && d->opsize != 2 ? 8 : d->opsize;
 	unsigned ssz = stack_size(c);
 	uint64_t m = ssz == 8 ? ~0ull : ssz == 4 ? 0xffffffffull : 0xffff;
 	uint64_t sp = sp_get(c), bp = c->r[R_BP] & m, frame;

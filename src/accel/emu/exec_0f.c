@@ -262,8 +262,12 @@ void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d)
 		vs_emu_modrm(c, d, 0);
 		if (d->lock && (!d->is_mem || op == 0xa3))
 			raise_ud(c);
-		bit_op(c, d, op == 0xa3 ? 0 : op == 0xab ? 1 : op == 0xb3 ? 2 : 3, size, reg_get(c, d, d->reg, size),
-		       false);
+		bit_op(c, d,
+		       op == 0xa3   ? 0
+		       : op == 0xab ? 1
+		       : op == 0xb3 ? 2
+				    : 3,
+		       size, reg_get(c, d, d->reg, size), false);
 		break;
 	case 0xba:
 		vs_emu_modrm(c, d, 1);
@@ -312,7 +316,8 @@ void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d)
 	case 0xaf:
 		vs_emu_modrm(c, d, 0);
 		{
-			__int128 p = (__int128)sext(reg_get(c, d, d->reg, size), size) * sext(rm_read(c, d, size), size);
+			__int128 p = (__int128)sext(reg_get(c, d, d->reg, size), size) *
+				     sext(rm_read(c, d, size), size);
 			v = (uint64_t)p & size_mask(size);
 			set_arith(c, vs_emu_szp(v, size) | (p != (__int128)sext(v, size) ? F_CF | F_OF : 0));
 			reg_set(c, d, d->reg, size, v);

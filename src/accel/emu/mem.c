@@ -49,7 +49,8 @@ uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint6
 	struct vs_x86_paging p = { c->cr0, c->cr3, c->cr4, c->efer };
 	struct vs_x86_walk w;
 	bool user = c->user && !(acc & ACC_SUP);
-	unsigned access = ((acc & ACC_W) ? VS_PF_W : 0) | (user ? VS_PF_U : 0) | ((acc & ACC_X) ? VS_PF_I : 0);
+	unsigned access =
+	    ((acc & ACC_W) ? VS_PF_W : 0) | (user ? VS_PF_U : 0) | ((acc & ACC_X) ? VS_PF_I : 0);
 	struct tlb_entry *e;
 	uint8_t *host;
 	uint64_t tag;

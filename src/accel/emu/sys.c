@@ -6,8 +6,8 @@
 #include "x86/segment.h"
 
 /* What CPUID advertises: exactly what the emulator implements. */
-#define ID1_EDX                                                                                              \
-	((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) |  \
+#define ID1_EDX                                                                                           \
+	((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) | \
 	 (1u << 15) | (1u << 16) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 #define ID81_EDX ((1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29))
 #define ID81_ECX (1u << 0) /* LAHF/SAHF in 64-bit mode */
@@ -40,7 +40,7 @@ static void cpuid_leaf(struct vs_emu_cpu *c, uint32_t fn, uint32_t idx, struct v
 		return;
 	case 1:
 		r->eax = 0x000306a9; /* family 6, model 0x3a, stepping 9 */
-		r->ebx = 8u << 8;     /* CLFLUSH line: 64 bytes */
+		r->ebx = 8u << 8;    /* CLFLUSH line: 64 bytes */
 		r->edx = ID1_EDX;
 		break;
 	case 4: {
@@ -478,7 +478,8 @@ void vs_emu_group7(struct vs_emu_cpu *c, struct insn *d)
 		if (op == 6) { /* LMSW reg */
 			if (c->cpl != 0)
 				raise_gp(c, 0);
-			vs_emu_set_cr0(c, (c->cr0 & ~0xeull) | (c->cr0 & 1) | (reg_get(c, d, d->rm, 2) & 0xf));
+			vs_emu_set_cr0(c,
+				       (c->cr0 & ~0xeull) | (c->cr0 & 1) | (reg_get(c, d, d->rm, 2) & 0xf));
 			return;
 		}
 		vs_emu_undefined(c, d);
