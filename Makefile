@@ -4,7 +4,6 @@ BUILD   ?= build
 ASAN    ?= build-asan
 FUZZ    ?= build-fuzz
 FUZZ_SECONDS ?= 30
-MESON_SETUP = meson setup --wipe
 
 .PHONY: all deps run test bench format clean
 all: deps $(BUILD)/build.ninja

@@ -11,6 +11,7 @@
 
 #include "hw/bus.h"
 #include "hw/guest_mem.h"
+#include "hw/timebase.h"
 #include "util/error.h"
 #include "x86/cpu_state.h"
 
@@ -18,7 +19,6 @@ struct vs_accel;
 struct vs_vcpu;
 struct vs_irqchip;
 struct vs_timebase;
-struct vs_emu_kick_target;
 
 /* The signal vcpu_kick() may use to interrupt a vCPU thread; vCPU threads
  * must leave it unblocked. */
@@ -70,12 +70,9 @@ struct vs_accel_config {
 	/* The board's userspace interrupt controllers (devices/irqchip), given
 	 * to backends whose ops->needs_irqchip is set; NULL otherwise. */
 	struct vs_irqchip *irqchip;
-	/* The guest's clock (TSC, timers), owned by the board; backends that
-	 * keep time in software (emu) read it, others ignore it. */
+	/* The guest's time base (TSC and timers) for backends that model time
+	 * in software; shared with the interrupt controllers. */
 	const struct vs_timebase *timebase;
-	/* emu only: the object the board gave the irqchip as its kick opaque
-	 * (accel/emu/emu.h); NULL when there is no irqchip. */
-	struct vs_emu_kick_target *emu_kick;
 };
 
 struct vs_accel_ops {
@@ -97,6 +94,12 @@ struct vs_accel_ops {
 	int (*vcpu_run)(struct vs_vcpu *vcpu, struct vs_exit *exit);
 	/* From any thread: make vcpu_run return VS_EXIT_INTR soon. */
 	void (*vcpu_kick)(struct vs_vcpu *vcpu);
+	/* From any thread, for backends with needs_irqchip: the interrupt
+	 * controllers may have something for this vCPU (an interrupt, NMI,
+	 * INIT or SIPI). Wakes it from HLT and makes it look at its next
+	 * instruction boundary, without returning from vcpu_run. Must not
+	 * call into the interrupt controllers (their lock may be held). */
+	void (*vcpu_interrupt)(struct vs_vcpu *vcpu);
 	/* Drive an interrupt line (ISA IRQ / GSI) of the interrupt controller. */
 	int (*set_irq)(struct vs_accel *acc, uint32_t gsi, int level);
 	/* Optional: backend statistics for --verbose (emu: opcodes that raised

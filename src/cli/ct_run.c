@@ -65,7 +65,7 @@ int vs_cli_ct(int argc, char **argv)
 	struct vs_error err = { 0 };
 	vs_autofree char *rootfs = NULL;
 	vs_autofree char *config = NULL;
-	const char *root = VS_OCI_DEFAULT_ROOT "/ct";
+	const char *root = VS_CT_ROOT;
 	char id[64];
 	long n;
 	int opt, status;
@@ -79,7 +79,7 @@ int vs_cli_ct(int argc, char **argv)
 		}
 		vs_cli_error("unknown ct command%s%s: use `vessel ct run`", argc >= 2 ? " " : "",
 			     argc >= 2 ? argv[1] : "");
-		return VS_EXIT_USAGE;
+		return CT_EXIT_SETUP; /* as every other `vessel ct` failure */
 	}
 	argc--;
 	argv++;
@@ -160,6 +160,10 @@ int vs_cli_ct(int argc, char **argv)
 	snprintf(id, sizeof(id), "ct-%d-%08x", (int)getpid(), rnd);
 	co.spec = &spec;
 	co.config_json = config;
+	/* Killed with SIGKILL, we cannot clean up: the container dies with us
+	 * (die_with_caller) and the next run removes its state and cgroups. */
+	co.die_with_caller = true;
+	vs_container_reap_orphans(root);
 	if (vs_container_create(root, id, &co, &pid, &err) < 0) {
 		vs_spec_free(&spec);
 		vs_cli_error("%s", err.msg);

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "accel/accel.h"
 #include "accel/kvm/kvm.h"
 #include "cli/cli.h"
 
@@ -30,7 +31,8 @@ static void report_kvm(void)
 								     : "unknown";
 	if (vs_kvm_probe(&err) < 0) {
 		printf("kvm:        unavailable: %s\n", err.msg);
-		printf("            vm --accel kvm cannot run here\n");
+		printf("            VMs run under the emulator (--accel emu); for KVM, load kvm_intel or\n"
+		       "            kvm_amd on a host with VT-x/AMD-V and give this user /dev/kvm\n");
 		return;
 	}
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -41,7 +43,26 @@ static void report_kvm(void)
 	if (vs_kvm_is_pvm())
 		printf("            guest ring 0 is emulated by the host (~1 us/instruction), some\n"
 		       "            instructions (xsave, cmpxchg16b) fail: unmodified Linux guests\n"
-		       "            cannot boot under KVM here; small test guests can\n");
+		       "            cannot boot under KVM here (--accel auto runs them under the\n"
+		       "            emulator); small test guests can\n");
+}
+
+/* Every CPU backend built in; KVM gets the details above. */
+static void report_accels(void)
+{
+	for (int i = 0; vs_accels[i]; i++) {
+		struct vs_error err = { 0 };
+		char label[16];
+		if (vs_accels[i] == &vs_accel_kvm_ops) {
+			report_kvm();
+			continue;
+		}
+		snprintf(label, sizeof(label), "%s:", vs_accels[i]->name);
+		if (vs_accels[i]->probe(&err) < 0)
+			printf("%-11s unavailable: %s\n", label, err.msg);
+		else
+			printf("%-11s available\n", label);
+	}
 }
 
 static void report_cgroups(void)
@@ -110,7 +131,7 @@ int vs_cli_doctor(int argc, char **argv)
 		vs_cli_error("doctor takes no arguments (got `%s`)", argv[1]);
 		return VS_EXIT_USAGE;
 	}
-	report_kvm();
+	report_accels();
 	report_cgroups();
 	report_namespaces();
 	report_io_uring();

@@ -2,17 +2,35 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 
 static const char usage[] =
-    "usage: vessel COMMAND [OPTIONS]\n"
+    "usage: vessel [-v|--verbose] COMMAND [OPTIONS]\n"
+    "\n"
+    "  -v, --verbose  print debug messages\n"
     "\n"
     "commands:\n"
-    "  vm run     boot a kernel in a microVM (see `vessel vm run --help`)\n"
-    "  doctor     report what this host offers: KVM, cgroups, namespaces, io_uring, tap\n"
-    "  version    print the version\n";
+    "  vm run     boot a kernel in a VM, under KVM or the emulator (see `vessel vm run --help`)\n"
+    "  ct run     run a command in a container on a root filesystem (see `vessel ct run --help`)\n"
+    "  doctor     report what this host offers: CPU backends, cgroups, namespaces, io_uring, tap\n"
+    "  version    print the version (also -V, --version)\n";
+
+static const char vm_usage[] =
+    "usage: vessel vm run [OPTIONS]   boot a kernel in a VM; see `vessel vm run --help`\n";
+
+static char prog_name[] = "vessel";
+static const struct vs_log_sink stderr_sink = { vs_log_stderr, prog_name };
 
 int main(int argc, char **argv)
 {
+	vs_log_set_sink(&stderr_sink);
+	/* Global options come before the command. */
+	while (argc >= 2 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--verbose") == 0)) {
+		vs_log_set_level(VS_LOG_DEBUG);
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return VS_EXIT_USAGE;
@@ -21,7 +39,7 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return VS_EXIT_OK;
 	}
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("vessel %s\n", VESSEL_VERSION);
 		return VS_EXIT_OK;
 	}
@@ -32,6 +50,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "vm") == 0) {
 		if (argc >= 3 && strcmp(argv[2], "run") == 0)
 			return vs_cli_vm_run(argc - 2, argv + 2);
+		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			fputs(vm_usage, stdout);
+			return VS_EXIT_OK;
+		}
 		vs_cli_error("unknown vm command%s%s: use `vessel vm run`", argc >= 3 ? " " : "",
 			     argc >= 3 ? argv[2] : "");
 		return VS_EXIT_USAGE;

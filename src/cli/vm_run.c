@@ -20,38 +20,73 @@ static const char vm_run_usage[] =
     "  --cmdline STR    kernel command line (default: console=ttyS0)\n"
     "  --mem SIZE       guest RAM, e.g. 512M or 2G (default 256M, minimum 16M)\n"
     "  --cpus N         vCPUs, 1 to 64 (default 1)\n"
-    "  --accel A        kvm, emu or auto (default auto: KVM when usable)\n"
+    "  --accel A        a backend (kvm, emu) or auto (default): the first that can run the guest\n"
+    "  -v, --verbose    say which backend was chosen and why, and log debug messages\n"
     "  --console C      stdio (default; Ctrl-A x quits), none, or file:PATH\n"
     "\n"
     "exit status: 0 guest powered off or rebooted, (v<<1)|1 after a write of v to the\n"
     "debug-exit port 0x501, 3 guest crash (triple fault, accelerator failure), 2 usage or\n"
     "set-up error.\n";
 
-enum accel_choice { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
+/* "kvm, emu": the backends built in, for messages. */
+static const char *accel_names(void)
+{
+	static char names[64];
+	size_t used = 0;
+	for (int i = 0; vs_accels[i] && used < sizeof(names); i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+					 vs_accels[i]->name);
+	return names;
+}
 
 static const char pvm_note[] =
     "this host's KVM is the nested PVM flavour (kvm_pvm): guest ring-0 code is emulated by the\n"
     "host kernel (about 1 us per instruction) and some instructions (xsave family, cmpxchg16b)\n"
     "fail, so an unmodified Linux kernel cannot boot under KVM here; small test guests can.";
 
-static int choose_accel(enum accel_choice choice, const struct vs_accel_ops **ops)
+/* Whether `ops` can run this machine's guest on this host; err says why
+ * not. KVM on a PVM host cannot run Linux (see pvm_note). */
+static int accel_can_run(const struct vs_accel_ops *ops, const struct vs_vm *vm, struct vs_error *err)
 {
-	struct vs_error err = { 0 };
-	if (choice == ACCEL_EMU) {
-		vs_cli_error(
-		    "--accel emu: the x86-64 emulator is not part of this build yet; use --accel kvm");
+	if (ops->probe(err) < 0)
 		return -1;
-	}
-	if (vs_kvm_probe(&err) < 0) {
-		if (choice == ACCEL_KVM)
-			vs_cli_error("--accel kvm: %s", err.msg);
-		else
-			vs_cli_error("KVM is not usable (%s) and the emulator is not part of this build yet",
-				     err.msg);
-		return -1;
-	}
-	*ops = &vs_accel_kvm_ops;
+	if (ops == &vs_accel_kvm_ops && vs_kvm_is_pvm() && vm->boot.is_linux)
+		return vs_error_msg(err,
+				    "this host's KVM is the nested PVM flavour, which cannot run a Linux "
+				    "kernel");
 	return 0;
+}
+
+/* The backend for `name` ("auto": the first that can run this guest). The
+ * choice and the reasons are logged at info level (--verbose). */
+static const struct vs_accel_ops *choose_accel(const char *name, const struct vs_vm *vm, struct vs_error *err)
+{
+	char why[512] = "";
+	size_t used = 0;
+	if (strcmp(name, "auto") != 0) {
+		const struct vs_accel_ops *ops = vs_accel_find(name);
+		if (ops->probe(err) < 0) {
+			vs_error_prefix(err, "--accel %s: ", name);
+			return NULL;
+		}
+		if (ops == &vs_accel_kvm_ops && vs_kvm_is_pvm() && vm->boot.is_linux)
+			vs_cli_note("%s", pvm_note);
+		vs_info("accelerator: %s (asked for)", ops->name);
+		return ops;
+	}
+	for (int i = 0; vs_accels[i]; i++) {
+		struct vs_error e = { 0 };
+		if (accel_can_run(vs_accels[i], vm, &e) == 0) {
+			vs_info("accelerator: %s%s%s", vs_accels[i]->name, used ? ", as " : "", why);
+			return vs_accels[i];
+		}
+		used += (size_t)snprintf(why + used, used < sizeof(why) ? sizeof(why) - used : 0, "%s%s: %s",
+					 used ? "; " : "", vs_accels[i]->name, e.msg);
+		if (used >= sizeof(why))
+			used = sizeof(why) - 1;
+	}
+	vs_error_msg(err, "no accelerator here can run `%s`: %s", vm->cfg.kernel_path, why);
+	return NULL;
 }
 
 /* SIGINT/SIGTERM/SIGHUP become a clean stop (terminal restored, threads
@@ -72,12 +107,14 @@ static int block_stop_signals(sigset_t *old)
 
 /* Everything that holds host resources, with one release path: the
  * terminal is restored and the VM torn down before anything is printed. */
-static int boot_and_run(struct vs_vm_config *cfg, enum accel_choice accel, const char *console_spec)
+static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char *console_spec)
 {
 	struct vs_console console;
 	struct vs_error err = { 0 };
 	struct vs_vm *vm = NULL;
 	bool crashed = false;
+	const struct vs_accel_ops *ops;
+	bool vm_accel_was_kvm = false;
 	char report[sizeof(vm->report)] = "";
 	sigset_t old_mask;
 	int status = VS_EXIT_USAGE;
@@ -88,29 +125,21 @@ static int boot_and_run(struct vs_vm_config *cfg, enum accel_choice accel, const
 	cfg->console = &console;
 	if (vs_vm_create(cfg, &vm, &err) < 0)
 		goto out_console;
-	if (vs_kvm_is_pvm() && vm->boot.is_linux && accel == ACCEL_AUTO) {
-		/* auto means "whatever can run this guest": PVM cannot run
-		 * Linux, and there is no emulator to fall back on yet. */
-		vs_error_msg(
-		    &err,
-		    "`%s` is a Linux kernel, which this host's KVM cannot run, and the emulator is not "
-		    "part of this build yet; --accel kvm tries anyway",
-		    cfg->kernel_path);
-		crashed = true; /* print the PVM note with the error */
+	ops = choose_accel(accel, vm, &err);
+	if (!ops || vs_vm_attach_accel(vm, ops, &err) < 0)
 		goto out_vm;
-	}
-	if (vs_kvm_is_pvm() && vm->boot.is_linux)
-		vs_cli_note("%s", pvm_note); /* raw mode keeps output processing */
 	status = vs_vm_run(vm, sfd);
 	memcpy(report, vm->report, sizeof(report));
 	if (vm->stop_signal)
 		snprintf(report, sizeof(report), "vessel: stopped by signal %d (%s)\n", vm->stop_signal,
 			 strsignal(vm->stop_signal));
 	crashed = vm->stop_reason == VS_STOP_CRASH;
+	vm_accel_was_kvm = ops == &vs_accel_kvm_ops;
 out_vm:
 	vs_vm_destroy(vm);
 out_console:
 	vs_console_close(&console);
+	cfg->console = NULL; /* it points into this frame */
 out_signals:
 	if (sfd >= 0)
 		close(sfd);
@@ -118,7 +147,7 @@ out_signals:
 	if (err.msg[0])
 		vs_cli_error("%s", err.msg);
 	fputs(report, stderr);
-	if (crashed && vs_kvm_is_pvm())
+	if (crashed && vm_accel_was_kvm && vs_kvm_is_pvm())
 		vs_cli_note("%s", pvm_note);
 	return status;
 }
@@ -126,18 +155,14 @@ out_signals:
 int vs_cli_vm_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' },
-		{ "accel", required_argument, NULL, 'a' },
-		{ "console", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' }, { "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },    { "accel", required_argument, NULL, 'a' },
+		{ "console", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
-	enum accel_choice accel = ACCEL_AUTO;
+	const char *accel = "auto";
 	const char *console_spec = "stdio";
 	struct vs_error err = { 0 };
 	enum vs_console_kind kind;
@@ -147,7 +172,7 @@ int vs_cli_vm_run(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'k':
 			cfg.kernel_path = optarg;
@@ -170,16 +195,15 @@ int vs_cli_vm_run(int argc, char **argv)
 			cfg.ncpus = (int)n;
 			break;
 		case 'a':
-			if (strcmp(optarg, "kvm") == 0)
-				accel = ACCEL_KVM;
-			else if (strcmp(optarg, "emu") == 0)
-				accel = ACCEL_EMU;
-			else if (strcmp(optarg, "auto") == 0)
-				accel = ACCEL_AUTO;
-			else {
-				vs_cli_error("--accel `%s` is unknown: use kvm, emu or auto", optarg);
+			accel = optarg;
+			if (strcmp(accel, "auto") != 0 && !vs_accel_find(accel)) {
+				vs_cli_error("--accel `%s` is unknown: use %s or auto", optarg,
+					     accel_names());
 				return VS_EXIT_USAGE;
 			}
+			break;
+		case 'v':
+			vs_log_set_level(VS_LOG_DEBUG);
 			break;
 		case 'o':
 			console_spec = optarg;
@@ -206,12 +230,9 @@ int vs_cli_vm_run(int argc, char **argv)
 	}
 	/* Placeholders: the check only needs them present. */
 	cfg.console = &(struct vs_console){ .in_fd = -1, .out_fd = -1 };
-	cfg.accel = &vs_accel_kvm_ops;
 	if (vs_vm_config_check(&cfg, &err) < 0) {
 		vs_cli_error("%s", err.msg);
 		return VS_EXIT_USAGE;
 	}
-	if (choose_accel(accel, &cfg.accel) < 0)
-		return VS_EXIT_USAGE;
 	return boot_and_run(&cfg, accel, console_spec);
 }

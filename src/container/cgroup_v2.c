@@ -57,12 +57,11 @@ static int v2_write(const char *dir, const char *file, const char *value, struct
 		return 0;
 	if (err->code == ENOENT) {
 		size_t n = strcspn(file, ".");
-		vs_error_msg(
-		    err,
-		    "%s/%s: writing %s: no such file (is the `%.*s` controller enabled in the parent's "
-		    "cgroup.subtree_control?)",
+		return vs_error_msg_code(
+		    err, ENOENT,
+		    "%s/%s: writing %s: no such file (is the `%.*s` controller enabled in "
+		    "the parent's cgroup.subtree_control?)",
 		    dir, file, value, (int)n, file);
-		err->code = ENOENT;
 	}
 	return -1;
 }
@@ -246,14 +245,12 @@ int vs_cgroup_v2_apply_unified(const char *dir, const struct vs_spec_resources *
 			if (strcmp(key, runtime_owned[k]) == 0)
 				return vs_error_msg(err, "unified: `%s` is managed by the runtime", key);
 		if (vs_cgroup_write(dir, key, value, err) < 0) {
-			if (err->code == ENOENT) {
-				vs_error_msg(err,
-					     "unified: `%s`: no such file in %s (misspelled, or the `%.*s` "
-					     "controller is not available to this cgroup)",
-					     key, dir, (int)(dot - key), key);
-				err->code = ENOENT;
-				return -1;
-			}
+			if (err->code == ENOENT)
+				return vs_error_msg_code(
+				    err, ENOENT,
+				    "unified: `%s`: no such file in %s (misspelled, or the "
+				    "`%.*s` controller is not available to this cgroup)",
+				    key, dir, (int)(dot - key), key);
 			return vs_error_prefix(err, "unified: ");
 		}
 	}

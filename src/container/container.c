@@ -238,6 +238,10 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 	c->st.created = strdup(created);
 	c->st.phase = strdup("creating");
 	c->st.owner = getuid();
+	if (o->die_with_caller) {
+		c->st.runner = getpid();
+		c->st.runner_start = vs_proc_start_time(c->st.runner);
+	}
 	if (!c->st.id || !c->st.oci_version || !c->st.bundle || !c->st.rootfs || !c->st.created ||
 	    !c->st.phase || copy_strv(&c->st.annotation_keys, &c->spec->annotation_keys) < 0 ||
 	    copy_strv(&c->st.annotation_values, &c->spec->annotation_values) < 0)
@@ -274,6 +278,7 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 		.preserve_fds = o->preserve_fds,
 		.cgroup = c->cg,
 		.no_pivot = o->no_pivot,
+		.die_with_parent = o->die_with_caller,
 		.run_runtime_hooks = run_runtime_hooks,
 		.hooks_opaque = c,
 	};

@@ -20,10 +20,22 @@ struct vs_create_opts {
 	 * NULL: read bundle/config.json. */
 	const struct vs_spec *spec;
 	const char *config_json; /* the text to save for later commands, with spec */
+	/* Foreground run: the container is killed when the caller dies, and
+	 * the caller is recorded so vs_container_reap_orphans can clean up
+	 * after a caller killed with SIGKILL. The caller must be
+	 * single-threaded and must not exit before deleting the container. */
+	bool die_with_caller;
 };
 
 int vs_container_create(const char *root, const char *id, const struct vs_create_opts *o, pid_t *pid,
 			struct vs_error *err);
+/* Delete (with force) every container under root whose recorded runner
+ * (see die_with_caller) has exited: its init died with the runner, but its
+ * state directory and cgroups stay until someone removes them. Best effort:
+ * returns how many were reaped; a failure is logged as a warning (unless a
+ * concurrent reaper got there first). */
+int vs_container_reap_orphans(const char *root);
+
 /* Release a created container's process (and run poststart hooks). */
 int vs_container_start(const char *root, const char *id, struct vs_error *err);
 int vs_container_kill(const char *root, const char *id, int sig, bool all, struct vs_error *err);

@@ -7,8 +7,12 @@
 #include <stdint.h>
 
 #include "container/spec.h"
+#include "container/state.h"
 #include "util/error.h"
 #include "util/json.h"
+
+/* State root of `vessel ct run` containers (vessel-oci reaps it too). */
+#define VS_CT_ROOT VS_OCI_DEFAULT_ROOT "/ct"
 
 struct vs_ct_opts {
 	const char *rootfs;   /* absolute */

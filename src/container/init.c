@@ -26,6 +26,7 @@
 #include "container/seccomp.h"
 #include "container/state.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/file.h"
 
 enum sync_msg {
@@ -80,8 +81,9 @@ struct init_ctx {
 	const struct vs_spec *spec;
 	int sync;
 	pid_t host_pid;
-	int fifo_fd; /* O_PATH to exec.fifo, opened before pivot */
-	int fifo_w;  /* its write end once `start` opened it; -1 before */
+	int fifo_fd;	  /* O_PATH to exec.fifo, opened before pivot */
+	int fifo_w;	  /* its write end once `start` opened it; -1 before */
+	int parent_pidfd; /* die_with_parent: the runtime's pidfd, or -1 */
 	int ns_fds[VS_NS_COUNT];
 };
 
@@ -296,9 +298,9 @@ static int cmp_int(const void *a, const void *b)
 /* init starts as a copy of the runtime and inherits all its fds, among
  * them the flock on the state directory: keep only what init owns. One
  * close_range() per gap, not a close() per possible fd. */
-static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int fifo_fd)
+static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pidfd)
 {
-	int keep[] = { sync, cfg->console_socket_fd, fifo_fd, cfg->seccomp_listener_fd };
+	int keep[] = { sync, cfg->console_socket_fd, fifo_fd, cfg->seccomp_listener_fd, parent_pidfd };
 	unsigned int from = (unsigned int)(3 + cfg->preserve_fds);
 	qsort(keep, VS_ARRAY_SIZE(keep), sizeof(keep[0]), cmp_int);
 	for (size_t i = 0; i < VS_ARRAY_SIZE(keep); i++) {
@@ -316,7 +318,8 @@ static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int 
 		while (d && (e = readdir(d))) {
 			int fd = atoi(e->d_name);
 			if (e->d_name[0] != '.' && fd >= 3 + cfg->preserve_fds && fd != dfd && fd != sync &&
-			    fd != cfg->console_socket_fd && fd != fifo_fd && fd != cfg->seccomp_listener_fd)
+			    fd != cfg->console_socket_fd && fd != fifo_fd && fd != cfg->seccomp_listener_fd &&
+			    fd != parent_pidfd)
 				close(fd);
 		}
 		if (d)
@@ -324,12 +327,26 @@ static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int 
 	}
 }
 
-static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg, int sync, int fifo_fd)
+static void __attribute__((noreturn))
+init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pidfd)
 {
-	struct init_ctx c = { .cfg = cfg, .spec = cfg->spec, .sync = sync, .fifo_fd = fifo_fd, .fifo_w = -1 };
+	struct init_ctx c = { .cfg = cfg,
+			      .spec = cfg->spec,
+			      .sync = sync,
+			      .fifo_fd = fifo_fd,
+			      .fifo_w = -1,
+			      .parent_pidfd = parent_pidfd };
 	struct vs_error err = { 0 };
 	struct vs_process_exec_opts po;
-	close_inherited_fds(cfg, sync, fifo_fd);
+	/* The runtime's log sink may write to a file whose fd is about to be
+	 * closed (vessel-oci --log): log to stderr from here on. */
+	vs_log_set_sink(NULL);
+	close_inherited_fds(cfg, sync, fifo_fd, parent_pidfd);
+	/* First thing, before the runtime can die unnoticed: a runtime killed
+	 * before this point is caught by the check inside (and by the EOF on
+	 * sync). */
+	if (cfg->die_with_parent && vs_process_die_with_parent(parent_pidfd, &err) < 0)
+		_exit(1);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		c.ns_fds[t] = -1;
 	/* Die with the runtime while it still drives us (create); the bond is
@@ -348,6 +365,8 @@ static void __attribute__((noreturn)) init_main(const struct vs_init_config *cfg
 		.personality_domain = c.spec->linux.has_personality ? c.spec->linux.personality_domain : NULL,
 		.send_listener = send_listener,
 		.listener_opaque = &c,
+		.die_with_parent = cfg->die_with_parent,
+		.parent_pidfd = c.parent_pidfd,
 	};
 	vs_process_exec(&po, &err);
 fail:
@@ -429,7 +448,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	const struct vs_spec_namespace *user = vs_spec_namespace_find(spec, VS_NS_USER);
 	const struct vs_spec_namespace *pidns = vs_spec_namespace_find(spec, VS_NS_PID);
 	const struct vs_spec_namespace *timens = vs_spec_namespace_find(spec, VS_NS_TIME);
-	vs_autoclose int pidns_fd = -1, old_pidns = -1, old_timens = -1, fifo_fd = -1;
+	vs_autoclose int pidns_fd = -1, old_pidns = -1, old_timens = -1, fifo_fd = -1, parent_pidfd = -1;
 	int sv[2], flags = SIGCHLD;
 	pid_t pid;
 
@@ -461,6 +480,11 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 		if (fifo_fd < 0)
 			return vs_error_set(err, errno, "opening `%s`", fifo);
 	}
+	/* Our own pidfd, for init to check we are still alive once it armed
+	 * PDEATHSIG (kernels before 5.3 lack pidfd_open: init then relies on
+	 * the sync socket alone, which covers the set-up). */
+	if (cfg->die_with_parent)
+		parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return vs_error_set(err, errno, "socketpair");
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
@@ -476,7 +500,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		init_main(cfg, sv[1], fifo_fd);
+		init_main(cfg, sv[1], fifo_fd, parent_pidfd);
 	}
 	close(sv[1]);
 	if (old_pidns >= 0)

@@ -40,6 +40,11 @@ struct vs_init_config {
 	int preserve_fds;	  /* extra fds after 0-2 kept open (LISTEN_FDS style) */
 	struct vs_cgroup *cgroup; /* entered before init runs anything; may be NULL */
 	bool no_pivot;
+	/* Foreground run (`vessel ct run`): init gets SIGKILL when the calling
+	 * thread dies, so a runtime killed with SIGKILL does not leave the
+	 * container running. The caller must stay single-threaded (PDEATHSIG
+	 * follows the parent thread). */
+	bool die_with_parent;
 	/* Called in the runtime process for the prestart/createRuntime hooks,
 	 * with init's host pid. */
 	int (*run_runtime_hooks)(void *opaque, pid_t pid, struct vs_error *err);

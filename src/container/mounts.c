@@ -583,7 +583,7 @@ static int mount_cgroup(int rootfd, const struct vs_spec *spec, const struct vs_
 	}
 	/* v1 layout: a tmpfs holding one directory per hierarchy. */
 	tmpfs.flags &= ~MS_RDONLY;
-	tmpfs.data = "mode=755";
+	tmpfs.data = (char *)"mode=755"; /* only read by mount(2), never freed */
 	tmpfs.tmpcopyup = false;
 	tmpfs.attr_set = tmpfs.attr_clr = 0;
 	tmpfs.propagation = 0;

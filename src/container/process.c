@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,21 @@
 
 #include "container/caps.h"
 #include "container/seccomp.h"
+
+int vs_process_die_with_parent(int parent_pidfd, struct vs_error *err)
+{
+	struct pollfd pfd = { .fd = parent_pidfd, .events = POLLIN };
+	int cur = 0;
+	/* A seccomp profile may refuse prctl: then only re-arm when needed. */
+	if (prctl(PR_GET_PDEATHSIG, &cur, 0, 0, 0) < 0 || cur != SIGKILL) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			return vs_error_set(err, errno, "prctl(PR_SET_PDEATHSIG)");
+	}
+	/* A pidfd polls readable once its process has exited. */
+	if (parent_pidfd >= 0 && poll(&pfd, 1, 0) == 1)
+		return vs_error_msg(err, "the runtime that started the container has exited");
+	return 0;
+}
 
 void vs_process_reset_signals(void)
 {
@@ -71,7 +87,6 @@ int vs_process_exec(const struct vs_process_exec_opts *o, struct vs_error *err)
 {
 	const struct vs_spec_process *p = o->process;
 	int listener = -1;
-	extern char **environ;
 
 	if (apply_rlimits(p, err) < 0 || apply_personality(o->personality_domain, err) < 0)
 		return -1;
@@ -95,6 +110,8 @@ int vs_process_exec(const struct vs_process_exec_opts *o, struct vs_error *err)
 	if (o->seccomp && !p->no_new_privileges && vs_seccomp_load(o->seccomp, &listener, err) < 0)
 		return -1;
 	if (apply_user(p, err) < 0)
+		return -1;
+	if (o->die_with_parent && vs_process_die_with_parent(o->parent_pidfd, err) < 0)
 		return -1;
 	if (p->cwd && chdir(p->cwd) < 0)
 		return vs_error_set(err, errno, "process.cwd `%s`", p->cwd);

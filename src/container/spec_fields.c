@@ -59,6 +59,11 @@ int vs_sp_fail(struct vs_spec_ctx *c, const char *fmt, ...)
 		return vs_error_msg(c->err, "%s", msg);
 	return vs_error_msg(c->err, "%s: %s", c->path, msg);
 }
+#ifdef __clang_analyzer__
+/* The static analyzer does not inline variadic functions: tell it that
+ * vs_sp_fail() always fails, or it follows "errors" that return 0. */
+#define vs_sp_fail(...) (vs_sp_fail(__VA_ARGS__), -1)
+#endif
 
 int vs_sp_fail_oom(struct vs_spec_ctx *c)
 {

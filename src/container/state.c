@@ -148,6 +148,10 @@ int vs_state_save(const char *dir, const struct vs_state *st, struct vs_error *e
 	vs_jw_kv_string(&w, "created", st->created);
 	vs_jw_kv_uint(&w, "owner", st->owner);
 	vs_jw_kv_string(&w, "cgroup", st->cgroup);
+	if (st->runner) {
+		vs_jw_kv_int(&w, "runner", st->runner);
+		vs_jw_kv_uint(&w, "runnerStart", st->runner_start);
+	}
 	write_strmap(&w, "annotations", &st->annotation_keys, &st->annotation_values);
 	vs_jw_object_end(&w);
 	if (vs_jw_finish(&w, &text, &len, err) < 0)
@@ -217,6 +221,10 @@ int vs_state_load(const char *root, const char *id, struct vs_state *st, struct 
 	vs_json_get_uint64(vs_json_get(r, "pidStart"), &st->pid_start);
 	vs_json_get_uint64(vs_json_get(r, "owner"), &u);
 	st->pid = (pid_t)pid;
+	pid = 0;
+	vs_json_get_int64(vs_json_get(r, "runner"), &pid);
+	st->runner = (pid_t)pid;
+	vs_json_get_uint64(vs_json_get(r, "runnerStart"), &st->runner_start);
 	st->owner = (uid_t)u;
 	if (!st->id || !st->phase ||
 	    load_strmap(vs_json_get(r, "annotations"), &st->annotation_keys, &st->annotation_values) < 0) {

@@ -26,6 +26,11 @@ struct vs_state {
 	pid_t pid;	    /* container init, 0 before it exists */
 	uint64_t pid_start; /* /proc/<pid>/stat start time: guards against pid reuse */
 	uid_t owner;
+	/* A foreground container's runner (`vessel ct run`) and its start
+	 * time; 0 for a detached one. The container dies with its runner; a
+	 * runner that is gone marks the state as a leftover to reap. */
+	pid_t runner;
+	uint64_t runner_start;
 	struct vs_strv annotation_keys, annotation_values;
 };
 

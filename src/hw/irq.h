@@ -39,10 +39,4 @@ static inline void vs_stop_request(const struct vs_stop_sink *s, enum vs_stop_re
 		s->request(s->opaque, reason, status);
 }
 
-/* A byte sink for device output (the console backend). */
-struct vs_char_out {
-	void (*write)(void *opaque, const uint8_t *buf, size_t len);
-	void *opaque;
-};
-
 #endif

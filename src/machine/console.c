@@ -81,10 +81,6 @@ void vs_console_close(struct vs_console *con)
 static void console_write(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct vs_console *con = opaque;
-	if (!con->first_byte_seen) {
-		con->first_byte_ns = vs_now_ns();
-		con->first_byte_seen = true;
-	}
 	if (con->out_fd >= 0 && vs_write_all(con->out_fd, buf, len) < 0) {
 		/* A closed pipe or full disk must not stop the guest; drop
 		 * output from here on. */

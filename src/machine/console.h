@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "hw/chardev.h"
 #include "hw/irq.h"
 #include "util/error.h"
 
@@ -26,8 +27,6 @@ struct vs_console {
 	bool raw_active;
 	struct termios saved;
 	bool escape_pending; /* last input byte was Ctrl-A */
-	bool first_byte_seen;
-	uint64_t first_byte_ns; /* when the guest wrote its first byte */
 };
 
 /* Check a --console spec without opening anything. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/irqchip/irqchip.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/sysctl.h"
@@ -13,10 +14,21 @@
 #include "util/cleanup.h"
 #include "util/file.h"
 
-static void irq_to_accel(void *opaque, uint32_t gsi, int level)
+/* The board routes every device interrupt: to its userspace interrupt
+ * controllers when the backend has none, else to the backend's. */
+static void irq_to_board(void *opaque, uint32_t gsi, int level)
 {
 	struct vs_vm *vm = opaque;
-	vm->cfg.accel->set_irq(vm->accel, gsi, level);
+	int rc;
+	if (vm->irqchip) {
+		vs_irqchip_set_irq(vm->irqchip, gsi, level);
+		return;
+	}
+	if (!vm->accel)
+		return; /* no CPU exists yet to notice */
+	rc = vm->accel_ops->set_irq(vm->accel, gsi, level);
+	if (rc < 0 && vs_ratelimit_ok(&vm->irq_error_log))
+		vs_warn("raising GSI %u on %s failed: %s", gsi, vm->accel_ops->name, strerror(-rc));
 }
 
 static void stop_from_device(void *opaque, enum vs_stop_reason reason, int status)
@@ -24,52 +36,102 @@ static void stop_from_device(void *opaque, enum vs_stop_reason reason, int statu
 	vs_vm_request_stop(opaque, reason, status);
 }
 
-int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
+/* A port range of one device. */
+struct port_range {
+	uint64_t base, len;
+	const struct vs_bus_ops *ops;
+	const char *name;
+};
+
+/* Hand `dev` to the board, then put it on the port bus. */
+static int add_legacy(struct vs_vm *vm, const struct vs_device *dev, const struct port_range *ports, size_t n,
+		      struct vs_error *err)
 {
-	struct vs_irq_line com1_irq = { irq_to_accel, vm, VS_IRQ_COM1 };
-	struct vs_stop_sink stop = { stop_from_device, vm };
-	struct vs_char_out out = vs_console_sink(vm->cfg.console);
-
-	vm->uart = vs_uart_create(&com1_irq, &out);
-	vm->rtc = vs_rtc_create(vm->mem.total, NULL, NULL);
-	vm->kbd = vs_i8042_create(&stop);
-	vm->sysctl = vs_sysctl_create(&stop);
-	if (!vm->uart || !vm->rtc || !vm->kbd || !vm->sysctl)
-		return vs_error_set(err, ENOMEM, "creating legacy devices");
-
-	const struct {
-		uint64_t base, len;
-		const struct vs_bus_ops *ops;
-		void *opaque;
-		const char *name;
-	} ports[] = {
-		{ VS_PORT_COM1, VS_UART_PORTS, &vs_uart_bus_ops, vm->uart, "uart-com1" },
-		{ VS_PORT_RTC, 2, &vs_rtc_bus_ops, vm->rtc, "cmos-rtc" },
-		{ VS_PORT_I8042_DATA, 1, &vs_i8042_data_ops, vm->kbd, "i8042-data" },
-		{ VS_PORT_I8042_CMD, 1, &vs_i8042_cmd_ops, vm->kbd, "i8042-cmd" },
-		{ VS_PORT_DEBUG_EXIT, 2, &vs_debug_exit_ops, vm->sysctl, "isa-debug-exit" },
-		{ VS_PORT_ACPI_PM1A_EVT, 4, &vs_acpi_pm1a_evt_ops, vm->sysctl, "acpi-pm1a-evt" },
-		{ VS_PORT_ACPI_PM1A_CNT, 2, &vs_acpi_pm1a_cnt_ops, vm->sysctl, "acpi-pm1a-cnt" },
-		{ VS_PORT_RESET, 1, &vs_reset_ops, vm->sysctl, "reset-control" },
-		{ VS_PORT_POST, 1, &vs_post_port_ops, vm->sysctl, "post-port" },
-	};
-	for (size_t i = 0; i < VS_ARRAY_SIZE(ports); i++)
-		if (vs_bus_register(&vm->pio, ports[i].base, ports[i].len, ports[i].ops, ports[i].opaque,
+	if (!dev->opaque)
+		return vs_error_set(err, ENOMEM, "creating device %s", dev->name);
+	if (vs_devices_add(&vm->devices, dev, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (vs_bus_register(&vm->pio, ports[i].base, ports[i].len, ports[i].ops, dev->opaque,
 				    ports[i].name, err) < 0)
 			return -1;
 	return 0;
 }
 
+int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err)
+{
+	struct vs_irq_line com1_irq = { irq_to_board, vm, VS_IRQ_COM1 };
+	struct vs_stop_sink stop = { stop_from_device, vm };
+	struct vs_char_out out = vs_console_sink(vm->cfg.console);
+	struct vs_uart *uart = vs_uart_create(&com1_irq, &out);
+	struct vs_rtc *rtc;
+	struct vs_i8042 *kbd;
+	struct vs_sysctl *sysctl;
+	const struct port_range uart_ports[] = {
+		{ VS_PORT_COM1, VS_UART_PORTS, &vs_uart_bus_ops, "uart-com1" },
+	};
+	const struct port_range rtc_ports[] = {
+		{ VS_PORT_RTC, 2, &vs_rtc_bus_ops, "cmos-rtc" },
+	};
+	const struct port_range kbd_ports[] = {
+		{ VS_PORT_I8042_DATA, 1, &vs_i8042_data_ops, "i8042-data" },
+		{ VS_PORT_I8042_CMD, 1, &vs_i8042_cmd_ops, "i8042-cmd" },
+	};
+	const struct port_range sysctl_ports[] = {
+		{ VS_PORT_DEBUG_EXIT, 2, &vs_debug_exit_ops, "isa-debug-exit" },
+		{ VS_PORT_ACPI_PM1A_EVT, 4, &vs_acpi_pm1a_evt_ops, "acpi-pm1a-evt" },
+		{ VS_PORT_ACPI_PM1A_CNT, 2, &vs_acpi_pm1a_cnt_ops, "acpi-pm1a-cnt" },
+		{ VS_PORT_RESET, 1, &vs_reset_ops, "reset-control" },
+		{ VS_PORT_POST, 1, &vs_post_port_ops, "post-port" },
+	};
+
+	struct vs_device dev;
+
+	if (!uart)
+		return vs_error_set(err, ENOMEM, "creating device uart");
+	vm->console_in = vs_uart_char_in(uart);
+	dev = vs_uart_device(uart, VS_PORT_COM1, VS_IRQ_COM1, 1);
+	if (add_legacy(vm, &dev, uart_ports, VS_ARRAY_SIZE(uart_ports), err) < 0)
+		return -1;
+	rtc = vs_rtc_create(vm->mem.total, NULL, NULL);
+	dev = vs_rtc_device(rtc);
+	if (add_legacy(vm, &dev, rtc_ports, VS_ARRAY_SIZE(rtc_ports), err) < 0)
+		return -1;
+	kbd = vs_i8042_create(&stop);
+	dev = vs_i8042_device(kbd);
+	if (add_legacy(vm, &dev, kbd_ports, VS_ARRAY_SIZE(kbd_ports), err) < 0)
+		return -1;
+	sysctl = vs_sysctl_create(&stop);
+	dev = vs_sysctl_device(sysctl);
+	return add_legacy(vm, &dev, sysctl_ports, VS_ARRAY_SIZE(sysctl_ports), err);
+}
+
 void vs_pc_remove_devices(struct vs_vm *vm)
 {
-	vs_uart_destroy(vm->uart);
-	vs_rtc_destroy(vm->rtc);
-	vs_i8042_destroy(vm->kbd);
-	vs_sysctl_destroy(vm->sysctl);
-	vm->uart = NULL;
-	vm->rtc = NULL;
-	vm->kbd = NULL;
-	vm->sysctl = NULL;
+	vs_irqchip_destroy(vm->irqchip);
+	vm->irqchip = NULL;
+	vs_devices_release(&vm->devices);
+}
+
+static void kick_from_irqchip(void *opaque, int cpu)
+{
+	struct vs_vm *vm = opaque;
+	struct vs_vcpu *vcpu = vm->vcpus[cpu];
+	if (vcpu)
+		vm->accel_ops->vcpu_interrupt(vcpu);
+}
+
+int vs_pc_add_irqchip(struct vs_vm *vm, struct vs_error *err)
+{
+	const struct vs_irqchip_config cfg = {
+		.ncpus = vm->cfg.ncpus,
+		.timebase = &vm->timebase,
+		.kick = kick_from_irqchip,
+		.opaque = vm,
+	};
+	if (vs_irqchip_create(&cfg, &vm->irqchip, err) < 0)
+		return vs_error_prefix(err, "interrupt controllers: ");
+	return vs_irqchip_register(vm->irqchip, &vm->pio, &vm->mmio, err);
 }
 
 int vs_pc_load(struct vs_vm *vm, struct vs_error *err)
@@ -81,6 +143,7 @@ int vs_pc_load(struct vs_vm *vm, struct vs_error *err)
 	struct vs_boot_params bp;
 
 	vs_firmware_default_config(&fw, vm->cfg.ncpus);
+	fw.devices = &vm->devices;
 	if (vs_mptable_build(&vm->mem, VS_MPTABLE_ADDR, 0x10000, &fw, err) < 0)
 		return vs_error_prefix(err, "building the MP table: ");
 	if (vs_acpi_build(&vm->mem, VS_ACPI_ADDR, VS_MPTABLE_ADDR - VS_ACPI_ADDR, &fw, err) < 0)
@@ -143,7 +206,7 @@ void vs_pc_crash_report(struct vs_vm *vm, struct vs_vcpu *vcpu, int index, const
 	if (!f)
 		return;
 	fprintf(f, "guest crashed: %s on vCPU %d\n", what, index);
-	if (vm->cfg.accel->vcpu_get_state(vcpu, &s) == 0) {
+	if (vm->accel_ops->vcpu_get_state(vcpu, &s) == 0) {
 		const uint8_t *code;
 		vs_cpu_state_print(&s, f);
 		if (rip_to_gpa(&vm->mem, &s, &gpa) && (code = vs_gpa_ptr(&vm->mem, gpa, 16))) {

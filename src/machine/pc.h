@@ -6,6 +6,8 @@
 #include "machine/vm.h"
 
 int vs_pc_add_devices(struct vs_vm *vm, struct vs_error *err);
+/* The userspace interrupt controllers, for backends without their own. */
+int vs_pc_add_irqchip(struct vs_vm *vm, struct vs_error *err);
 void vs_pc_remove_devices(struct vs_vm *vm);
 /* Firmware tables, then the kernel (which needs the RSDP address). */
 int vs_pc_load(struct vs_vm *vm, struct vs_error *err);

@@ -3,17 +3,17 @@
 #include "machine/vm.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "devices/legacy/uart.h"
 #include "machine/pc.h"
 #include "util/cleanup.h"
+#include "util/loop.h"
 
 int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err)
 {
@@ -30,8 +30,8 @@ int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err)
 	if (cfg->mem_size > 1024 * VS_GiB)
 		return vs_error_msg(err, "guest memory of %llu GiB is more than the 1024 GiB supported",
 				    (unsigned long long)(cfg->mem_size / VS_GiB));
-	if (!cfg->accel || !cfg->console)
-		return vs_error_msg(err, "internal: VM config lacks an accelerator or console");
+	if (!cfg->console)
+		return vs_error_msg(err, "internal: VM config lacks a console");
 	return 0;
 }
 
@@ -63,7 +63,7 @@ void vs_vm_request_stop(struct vs_vm *vm, enum vs_stop_reason reason, int status
 		}
 		for (int i = 0; i < vm->cfg.ncpus; i++)
 			if (vm->vcpus[i])
-				vm->cfg.accel->vcpu_kick(vm->vcpus[i]);
+				vm->accel_ops->vcpu_kick(vm->vcpus[i]);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 }
@@ -79,9 +79,9 @@ void vs_vm_destroy(struct vs_vm *vm)
 	vs_guest_mem_release(&vm->mem);
 	for (int i = 0; i < VS_MAX_CPUS; i++)
 		if (vm->vcpus[i])
-			vm->cfg.accel->vcpu_destroy(vm->vcpus[i]);
+			vm->accel_ops->vcpu_destroy(vm->vcpus[i]);
 	if (vm->accel)
-		vm->cfg.accel->destroy(vm->accel);
+		vm->accel_ops->destroy(vm->accel);
 	vs_pc_remove_devices(vm);
 	vs_bus_release(&vm->pio);
 	vs_bus_release(&vm->mmio);
@@ -94,7 +94,6 @@ void vs_vm_destroy(struct vs_vm *vm)
 int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_error *err)
 {
 	struct vs_vm *vm;
-	struct vs_accel_config acfg;
 	if (vs_vm_config_check(cfg, err) < 0)
 		return -1;
 	vm = calloc(1, sizeof(*vm));
@@ -103,6 +102,7 @@ int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_e
 	vm->cfg = *cfg;
 	vm->wake_fd = -1;
 	vm->unclaimed_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
+	vm->irq_error_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vs_bus_init(&vm->pio, "port I/O");
 	vs_bus_init(&vm->mmio, "MMIO");
@@ -115,23 +115,39 @@ int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_e
 		goto fail;
 	if (vs_pc_add_devices(vm, err) < 0 || vs_pc_load(vm, err) < 0)
 		goto fail;
-	acfg = (struct vs_accel_config){ .ncpus = cfg->ncpus, .mem = &vm->mem };
-	if (cfg->accel->create(&acfg, &vm->accel, err) < 0) {
-		vs_error_prefix(err, "%s: ", cfg->accel->name);
-		goto fail;
-	}
-	for (int i = 0; i < cfg->ncpus; i++)
-		if (cfg->accel->vcpu_create(vm->accel, i, &vm->vcpus[i], err) < 0)
-			goto fail;
-	if (cfg->accel->vcpu_set_state(vm->vcpus[0], &vm->boot.bsp, err) < 0) {
-		vs_error_prefix(err, "setting the boot CPU's entry state: ");
-		goto fail;
-	}
 	*out = vm;
 	return 0;
 fail:
 	vs_vm_destroy(vm);
 	return -1;
+}
+
+int vs_vm_attach_accel(struct vs_vm *vm, const struct vs_accel_ops *ops, struct vs_error *err)
+{
+	struct vs_accel_config acfg = {
+		.ncpus = vm->cfg.ncpus,
+		.mem = &vm->mem,
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.timebase = &vm->timebase,
+	};
+	if (vm->accel_ops)
+		return vs_error_msg(err, "internal: the VM already has an accelerator");
+	vm->accel_ops = ops;
+	vs_timebase_init(&vm->timebase);
+	if (ops->needs_irqchip) {
+		if (vs_pc_add_irqchip(vm, err) < 0)
+			return -1;
+		acfg.irqchip = vm->irqchip;
+	}
+	if (ops->create(&acfg, &vm->accel, err) < 0)
+		return vs_error_prefix(err, "%s: ", ops->name);
+	for (int i = 0; i < vm->cfg.ncpus; i++)
+		if (ops->vcpu_create(vm->accel, i, &vm->vcpus[i], err) < 0)
+			return -1;
+	if (ops->vcpu_set_state(vm->vcpus[0], &vm->boot.bsp, err) < 0)
+		return vs_error_prefix(err, "setting the boot CPU's entry state: ");
+	return 0;
 }
 
 static void handle_io(struct vs_vm *vm, const struct vs_exit *e)
@@ -166,7 +182,7 @@ static void *vcpu_thread(void *opaque)
 	struct vs_vm *vm = arg->vm;
 	int index = arg->index;
 	struct vs_vcpu *vcpu = vm->vcpus[index];
-	const struct vs_accel_ops *ops = vm->cfg.accel;
+	const struct vs_accel_ops *ops = vm->accel_ops;
 	struct vs_exit e;
 	free(arg);
 	while (!atomic_load(&vm->stopping)) {
@@ -215,58 +231,127 @@ static void *vcpu_thread(void *opaque)
 	return NULL;
 }
 
-/* Serve console input until the VM stops. Input is read only while the
- * UART can take it, so a fast paste is paced by the guest, not dropped. */
-static void console_loop(struct vs_vm *vm, int signal_fd)
-{
-	struct vs_console *con = vm->cfg.console;
+/* The console side of a running VM, on the event loop: input goes to the
+ * console's device only while it can take it, so a fast paste is paced by
+ * the guest, not dropped; a stop request (wake_fd) or a stop signal ends
+ * the loop. */
+struct console_ctx {
+	struct vs_vm *vm;
+	struct vs_loop *loop;
+	int signal_fd;
+	/* Regular files (stdin redirected from one) cannot be watched by
+	 * epoll: they are always readable, so they are read on a timer. */
+	bool in_is_file;
 	uint8_t pending[256];
-	size_t npending = 0, sent = 0;
-	while (!atomic_load(&vm->stopping)) {
-		struct pollfd fds[3];
-		int nfds = 0, timeout = -1, in_slot = -1;
-		fds[nfds++] = (struct pollfd){ .fd = vm->wake_fd, .events = POLLIN };
-		if (signal_fd >= 0)
-			fds[nfds++] = (struct pollfd){ .fd = signal_fd, .events = POLLIN };
-		if (sent < npending) {
-			sent += vs_uart_receive(vm->uart, pending + sent, npending - sent);
-			if (sent < npending)
-				timeout = 5; /* FIFO full: retry once the guest drained it */
-		}
-		if (sent == npending && con->in_fd >= 0) {
-			in_slot = nfds;
-			fds[nfds++] = (struct pollfd){ .fd = con->in_fd, .events = POLLIN };
-		}
-		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (signal_fd >= 0 && (fds[1].revents & POLLIN)) {
-			struct signalfd_siginfo si;
-			/* Consume it, or it stays pending and kills the process
-			 * once the caller unblocks it. */
-			if (read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				vm->stop_signal = (int)si.ssi_signo;
-			vs_vm_request_stop(vm, VS_STOP_USER, 0);
-			break;
-		}
-		if (in_slot >= 0 && fds[in_slot].revents) {
-			uint8_t raw[sizeof(pending)];
-			bool quit;
-			ssize_t n = read(con->in_fd, raw, sizeof(raw));
-			if (n <= 0) {
-				if (n < 0 && errno == EINTR)
-					continue;
-				con->in_fd = -1; /* EOF: the guest just gets no more input */
-				continue;
-			}
-			npending = vs_console_filter(con, raw, (size_t)n, pending, &quit);
-			sent = 0;
-			if (quit)
-				vs_vm_request_stop(vm, VS_STOP_USER, 0);
+	size_t npending, sent;
+};
+
+static void on_console_input(void *opaque, uint32_t events);
+
+static void read_file_input(void *opaque)
+{
+	on_console_input(opaque, EPOLLIN);
+}
+
+static void console_offer(void *opaque)
+{
+	struct console_ctx *c = opaque;
+	int in_fd = c->vm->cfg.console->in_fd;
+	c->sent += vs_char_receive(&c->vm->console_in, c->pending + c->sent, c->npending - c->sent);
+	if (c->sent < c->npending) {
+		/* Device full: stop reading input, retry once the guest drained it. */
+		if (!c->in_is_file)
+			vs_loop_set_events(c->loop, in_fd, 0);
+		vs_loop_retry_after(c->loop, 5, console_offer, c);
+	} else if (c->in_is_file) {
+		vs_loop_retry_after(c->loop, 1, read_file_input, c);
+	} else if (in_fd >= 0) {
+		vs_loop_set_events(c->loop, in_fd, EPOLLIN);
+	}
+}
+
+static void on_console_input(void *opaque, uint32_t events)
+{
+	struct console_ctx *c = opaque;
+	struct vs_console *con = c->vm->cfg.console;
+	uint8_t raw[sizeof(c->pending)];
+	bool quit;
+	ssize_t n = read(con->in_fd, raw, sizeof(raw));
+	(void)events;
+	if (n <= 0) {
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		/* EOF or error: the guest just gets no more input. */
+		if (!c->in_is_file)
+			vs_loop_remove(c->loop, con->in_fd);
+		con->in_fd = -1;
+		return;
+	}
+	c->npending = vs_console_filter(con, raw, (size_t)n, c->pending, &quit);
+	c->sent = 0;
+	if (quit)
+		vs_vm_request_stop(c->vm, VS_STOP_USER, 0);
+	console_offer(c);
+}
+
+static void on_stop_signal(void *opaque, uint32_t events)
+{
+	struct console_ctx *c = opaque;
+	struct signalfd_siginfo si;
+	(void)events;
+	/* Consume it, or it stays pending and kills the process once the
+	 * caller unblocks it. */
+	if (read(c->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		c->vm->stop_signal = (int)si.ssi_signo;
+	vs_vm_request_stop(c->vm, VS_STOP_USER, 0);
+	vs_loop_stop(c->loop);
+}
+
+static void on_wake(void *opaque, uint32_t events)
+{
+	struct console_ctx *c = opaque;
+	(void)events;
+	if (atomic_load(&c->vm->stopping))
+		vs_loop_stop(c->loop);
+}
+
+/* Serve the console until the VM stops. Returns -1 when the loop cannot
+ * be set up (the caller stops the VM as a host error). */
+static int console_loop(struct vs_vm *vm, int signal_fd)
+{
+	struct console_ctx c = { .vm = vm, .signal_fd = signal_fd };
+	struct vs_error err = { 0 };
+	int rc = -1;
+	if (vs_loop_create(&c.loop, &err) < 0)
+		goto out;
+	if (vs_loop_add(c.loop, vm->wake_fd, EPOLLIN, on_wake, &c, &err) < 0 ||
+	    (signal_fd >= 0 && vs_loop_add(c.loop, signal_fd, EPOLLIN, on_stop_signal, &c, &err) < 0))
+		goto out;
+	if (vm->cfg.console->in_fd >= 0 &&
+	    vs_loop_add(c.loop, vm->cfg.console->in_fd, EPOLLIN, on_console_input, &c, &err) < 0) {
+		if (err.code != EPERM)
+			goto out;
+		c.in_is_file = true;
+		vs_loop_retry_after(c.loop, 1, read_file_input, &c);
+	}
+	if (!atomic_load(&vm->stopping)) {
+		int e = vs_loop_run(c.loop);
+		if (e < 0) {
+			vs_error_set(&err, -e, "waiting for console events");
+			goto out;
 		}
 	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		pthread_mutex_lock(&vm->stop_lock);
+		if (!atomic_load(&vm->stopping))
+			snprintf(vm->report, sizeof(vm->report), "console: %s\n", err.msg);
+		pthread_mutex_unlock(&vm->stop_lock);
+		vs_vm_request_stop(vm, VS_STOP_HOST_ERROR, 0);
+	}
+	vs_loop_destroy(c.loop);
+	return rc;
 }
 
 int vs_vm_run(struct vs_vm *vm, int signal_fd)

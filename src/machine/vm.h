@@ -11,11 +11,14 @@
 #include <stdint.h>
 
 #include "accel/accel.h"
-#include "machine/boot/boot.h"
 #include "hw/bus.h"
-#include "machine/console.h"
+#include "hw/chardev.h"
+#include "hw/device.h"
 #include "hw/guest_mem.h"
 #include "hw/irq.h"
+#include "hw/timebase.h"
+#include "machine/boot/boot.h"
+#include "machine/console.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -28,7 +31,6 @@ struct vs_vm_config {
 	const char *cmdline;	 /* NULL: "console=ttyS0" */
 	uint64_t mem_size;
 	int ncpus;
-	const struct vs_accel_ops *accel;
 	struct vs_console *console; /* owned by the caller, outlives the VM */
 };
 
@@ -36,27 +38,29 @@ struct vs_vm_config {
  * CLI before it touches the terminal. */
 int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err);
 
-struct vs_uart;
-struct vs_rtc;
-struct vs_i8042;
-struct vs_sysctl;
+struct vs_irqchip;
 
 struct vs_vm {
 	struct vs_vm_config cfg;
 	struct vs_guest_mem mem;
 	struct vs_bus pio;
 	struct vs_bus mmio;
+	struct vs_devices devices;    /* the board owns every device through these records */
+	struct vs_char_in console_in; /* where console input goes (COM1) */
+	struct vs_boot_info boot;
+
+	/* The CPUs, from vs_vm_attach_accel() on. */
+	const struct vs_accel_ops *accel_ops;
 	struct vs_accel *accel;
 	struct vs_vcpu *vcpus[VS_MAX_CPUS];
 	pthread_t threads[VS_MAX_CPUS];
 	int nthreads;
-	struct vs_boot_info boot;
+	/* Userspace interrupt controllers for backends that have none. */
+	struct vs_timebase timebase;
+	struct vs_irqchip *irqchip;
 
-	struct vs_uart *uart;
-	struct vs_rtc *rtc;
-	struct vs_i8042 *kbd;
-	struct vs_sysctl *sysctl;
 	struct vs_ratelimit unclaimed_log;
+	struct vs_ratelimit irq_error_log;
 
 	/* Stopping: the first request wins and fixes the exit status. */
 	pthread_mutex_t stop_lock;
@@ -68,7 +72,17 @@ struct vs_vm {
 	char report[4096]; /* crash / host-error report for the CLI to print */
 };
 
+/* Build the machine without its CPUs: guest memory, devices, firmware
+ * tables and the loaded kernel. Every error in the user's input (a missing
+ * or malformed kernel, an initrd that does not fit) is found here, before
+ * any accelerator is chosen. */
 int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_error *err);
+
+/* Give the machine its CPUs on `ops`: the backend, its vCPUs in their
+ * reset state, the boot CPU at the kernel's entry, and the userspace
+ * interrupt controllers when the backend needs them. Once only. */
+int vs_vm_attach_accel(struct vs_vm *vm, const struct vs_accel_ops *ops, struct vs_error *err);
+
 void vs_vm_destroy(struct vs_vm *vm);
 
 /* Run until the guest stops. Returns the exit status of the contract

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vformat(struct vs_error *err, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vformat(struct vs_error *err, int code, const char *fmt,
+							  va_list ap)
 {
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (n < 0)
@@ -33,6 +34,18 @@ int vs_error_msg(struct vs_error *err, const char *fmt, ...)
 	vformat(err, 0, fmt, ap);
 	va_end(ap);
 	err->code = err->code ? err->code : -1;
+	return -1;
+}
+
+int vs_error_msg_code(struct vs_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vformat(err, 0, fmt, ap);
+	va_end(ap);
+	err->code = code ? code : -1;
 	return -1;
 }
 

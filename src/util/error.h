@@ -25,6 +25,12 @@ int vs_error_set(struct vs_error *err, int code, const char *fmt, ...) __attribu
 /* Same, but without appending strerror (for errors about input content). */
 int vs_error_msg(struct vs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Same as vs_error_msg (no strerror appended: the message says it all), but
+ * records `code` so callers can still test for it, e.g. EFBIG for a file
+ * over its size limit or ENOENT behind a friendlier message. Returns -1. */
+int vs_error_msg_code(struct vs_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Prepend caller context: "loading kernel: <previous message>". Returns -1. */
 int vs_error_prefix(struct vs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -22,10 +22,9 @@ int vs_read_file(const char *path, const char *what, uint64_t max_len, uint8_t *
 	if (!S_ISREG(st.st_mode))
 		return vs_error_msg(err, "%s `%s` is not a regular file", what, path);
 	if ((uint64_t)st.st_size > max_len) {
-		vs_error_msg(err, "%s `%s` is %llu bytes, larger than the %llu-byte limit", what, path,
-			     (unsigned long long)st.st_size, (unsigned long long)max_len);
-		err->code = EFBIG;
-		return -1;
+		return vs_error_msg_code(err, EFBIG, "%s `%s` is %llu bytes, larger than the %llu-byte limit",
+					 what, path, (unsigned long long)st.st_size,
+					 (unsigned long long)max_len);
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf)

@@ -118,6 +118,11 @@ __attribute__((format(printf, 3, 4))) static int fail_at(struct parser *p, size_
 	va_end(ap);
 	return vs_error_msg(p->err, "line %zu, column %zu: %s", line, col, msg);
 }
+#ifdef __clang_analyzer__
+/* The static analyzer does not inline variadic functions: tell it that
+ * fail_at() always fails, or it follows "errors" that return 0. */
+#define fail_at(...) (fail_at(__VA_ARGS__), -1)
+#endif
 
 static int fail_oom(struct parser *p)
 {
@@ -681,11 +686,9 @@ int vs_json_parse(const char *text, size_t len, const struct vs_json_opts *opts,
 	if (p.max_depth > VS_JSON_HARD_MAX_DEPTH)
 		p.max_depth = VS_JSON_HARD_MAX_DEPTH;
 	p.reject_dups = opts && opts->reject_duplicate_keys;
-	if (len > max_size) {
-		vs_error_msg(err, "JSON text of %zu bytes exceeds the %zu-byte limit", len, max_size);
-		err->code = EFBIG;
-		return -1;
-	}
+	if (len > max_size)
+		return vs_error_msg_code(err, EFBIG, "JSON text of %zu bytes exceeds the %zu-byte limit", len,
+					 max_size);
 	p.doc = calloc(1, sizeof(*p.doc));
 	if (!p.doc)
 		return vs_error_set(err, ENOMEM, "parsing JSON");

@@ -3,6 +3,7 @@
 TAP.
 
 Usage: test_cli.py [VESSEL [GUEST_DIR]]   (or $VESSEL and $VESSEL_GUESTS)
+$VESSEL_TEST_FILTER picks cases by name (vessel_test/tap.py).
 
 Every bad invocation must exit with status 2 without starting a guest,
 within a few seconds, with at least one line on stderr naming the problem
@@ -11,12 +12,17 @@ report. These never need /dev/kvm: the input is rejected before a VM is
 created (a vessel that opens /dev/kvm first still has to report the input
 error, not the missing device, for the keyword checks to pass).
 """
+import fcntl
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.tap import Tap, describe_command  # noqa: E402
+
 
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 QUICK_S = 10
@@ -138,8 +144,24 @@ def linux_lookalike(ctx, name):
     return ctx.file(name, bytes(data))
 
 
+def kvm_usable():
+    """Whether /dev/kvm opens and speaks the stable API (KVM_GET_API_VERSION == 12)."""
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, 0xAE00) == 12
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def pvm_skip():
-    return None if os.path.exists("/sys/module/kvm_pvm") else "host KVM is not the PVM flavour"
+    if not os.path.exists("/sys/module/kvm_pvm"):
+        return "host KVM is not the PVM flavour"
+    return None if kvm_usable() else "/dev/kvm is not usable here"
 
 
 def pvm_linux_with_accel_kvm(ctx):
@@ -231,7 +253,9 @@ def cases():
          bad(lambda c: (vm_run(c, kernel=linux_lookalike(c, "linux-lookalike.bin")), ["linux-lookalike"]),
              ["linux", "pvm"], needs_guests=True, skip_if=pvm_skip)),
         ("Linux kernel with --accel kvm on a PVM host runs with a note", pvm_linux_with_accel_kvm),
-        ("vessel --help", good(["--help"], ["vm run"])),
+        ("vessel --help", good(["--help"], ["vm run", "ct run", "doctor"])),
+        ("vessel -V", good(["-V"], ["vessel", "0."])),
+        ("vessel vm --help", good(["vm", "--help"], ["vm run"])),
         ("vessel vm run --help", good(["vm", "run", "--help"], ["--kernel", "--mem", "--cpus"])),
         ("vessel doctor", good(["doctor"], ["kvm"])),
     ]
@@ -259,42 +283,25 @@ def main():
         return 2
     vessel = os.path.abspath(vessel)
     if not os.access(vessel, os.X_OK):
-        print(f"Bail out! {vessel} is not an executable")
-        return 1
-    todo = cases()
-    print(f"1..{len(todo)}", flush=True)
-    failed = 0
+        return Tap().bail_out(f"{vessel} is not an executable")
+    tap = Tap()
     with tempfile.TemporaryDirectory(prefix="vessel-cli-") as tmp:
         ctx = Ctx(vessel, os.path.abspath(guests) if guests else None, tmp)
-        for i, (name, fn) in enumerate(todo, 1):
+        for name, fn in cases():
+            if not tap.wants(name):
+                continue
             try:
                 result, problems, detail = fn(ctx)
             except Exception as e:
                 result, problems, detail = "fail", [f"driver error: {type(e).__name__}: {e}"], None
             if result == "skip":
-                print(f"ok {i} - {name} # SKIP {'; '.join(problems)}")
+                tap.skip(name, "; ".join(problems))
                 continue
             if result == "ok":
-                print(f"ok {i} - {name}")
-                continue
-            failed += 1
-            print(f"not ok {i} - {name}")
-            for p in problems:
-                print(f"#   {p}")
-            if detail:
-                argv, status, out, err = detail
-                shown = " ".join(shlex.quote(a if len(a) < 200 else a[:40] + "...") for a in argv)
-                print(f"#   command: {shown}")
-                print(f"#   exit status: {status}")
-                for label, text in (("stdout", out), ("stderr", err)):
-                    lines = text.splitlines()[-10:]
-                    if lines:
-                        print(f"#   {label}:")
-                        for line in lines:
-                            print(f"#     {line}")
-            sys.stdout.flush()
-    return 1 if failed else 0
-
+                tap.ok(name)
+            else:
+                tap.not_ok(name, problems, describe_command(*detail, tail=10) if detail else ())
+    return tap.finish()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,6 +7,7 @@ terminal settings are restored on every exit path (guest exit, Ctrl-A x,
 SIGTERM), and Ctrl-A x quits with status 0. Prints TAP.
 
 usage: test_console.py VESSEL GUEST_DIR
+$VESSEL_TEST_FILTER picks cases by name (vessel_test/tap.py).
 """
 import os
 import pty
@@ -15,6 +16,10 @@ import signal
 import sys
 import termios
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.tap import Tap  # noqa: E402
 
 TIMEOUT_S = 30
 
@@ -168,27 +173,18 @@ def case_sigterm(vessel, guests):
 def main():
     vessel, guests = sys.argv[1], sys.argv[2]
     if not kvm_usable():
-        print("1..0 # SKIP /dev/kvm not available")
-        return 0
+        return Tap().skip_all("/dev/kvm not available")
     cases = [
         ("keystrokes reach the guest; raw mode set and restored", case_keystrokes),
         ("Ctrl-A x quits with status 0 and restores the terminal", case_ctrl_a_x),
         ("Ctrl-A Ctrl-A sends Ctrl-A; Ctrl-C is passed through", case_ctrl_a_ctrl_a),
         ("SIGTERM stops cleanly and restores the terminal", case_sigterm),
     ]
-    print(f"1..{len(cases)}")
-    failed = 0
-    for i, (name, fn) in enumerate(cases, 1):
-        problems = fn(vessel, guests)
-        if problems:
-            failed += 1
-            print(f"not ok {i} - {name}")
-            for p in problems:
-                print(f"#   {p}")
-        else:
-            print(f"ok {i} - {name}")
-    return 1 if failed else 0
-
+    tap = Tap()
+    for name, fn in cases:
+        if tap.wants(name):
+            tap.result(name, fn(vessel, guests))
+    return tap.finish()
 
 if __name__ == "__main__":
     sys.exit(main())

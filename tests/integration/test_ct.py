@@ -3,8 +3,8 @@
 
 Usage: test_ct.py [VESSEL]   (or $VESSEL)
 
-Builds a throwaway rootfs (a static /bin/busybox, one symlink per applet,
-empty proc sys dev etc tmp mnt) and runs containers on it: exit status and
+Builds a throwaway rootfs (the tests' busybox rootfs, vessel_test/rootfs.py)
+and runs containers on it: exit status and
 output pass-through, cgroup limits as seen from inside, hostname, --ro,
 --net none/host, the pid namespace, the default capability set, masked and
 read-only paths, the default seccomp profile, stdin, signal forwarding, and
@@ -17,18 +17,23 @@ rootfs. Anything left is reported in that case and then removed so that
 the next case starts clean.
 
 Needs root, cgroupfs and a static busybox (/bin/busybox or $BUSYBOX);
-each case prints a TAP skip without them.
+skips without them. $VESSEL_TEST_FILTER picks cases by name
+(vessel_test/tap.py).
 """
 import glob
 import os
 import select
-import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.rootfs import build_busybox_rootfs, busybox_missing  # noqa: E402
+from vessel_test.tap import Tap, describe_command  # noqa: E402
 
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 TIMEOUT_S = 30          # one container run
@@ -709,6 +714,7 @@ def cases():
         ("SIGINT to vessel reaches the container (trap exits 8)", forwarded(signal.SIGINT, 8)),
         ("SIGHUP to vessel reaches the container (trap exits 9)", forwarded(signal.SIGHUP, 9)),
         ("missing --rootfs", bad(lambda c: ["ct", "run", "--", "true"], ["rootfs"])),
+        ("`vessel ct` alone fails like every ct error (125)", bad(lambda c: ["ct"], ["ct run"])),
         ("--rootfs that does not exist",
          bad(lambda c: ["ct", "run", "--rootfs", os.path.join(c.tmp, "no-such-rootfs"), "--", "true"],
              ["no-such-rootfs"])),
@@ -735,7 +741,7 @@ def cases():
          bad(run_opts(cmd=("no-such-command",)), ["no-such-command"], (EXIT_SETUP, 127))),
         ("command that is not executable: 125 or 126, one line naming it", not_executable),
         ("unknown ct subcommand",
-         bad(lambda c: ["ct", "frobnicate"], ["frobnicate"], (2, EXIT_SETUP))),
+         bad(lambda c: ["ct", "frobnicate"], ["frobnicate"])),
         ("vessel ct --help", help_case(["ct", "--help"], ["ct run"] + opt_words)),
         ("vessel ct run --help", help_case(["ct", "run", "--help"], opt_words)),
     ]
@@ -743,41 +749,12 @@ def cases():
 
 # ---------------------------------------------------------------- setup
 
-def make_rootfs(tmp, busybox):
-    root = os.path.join(tmp, "rootfs")
-    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "mnt"):
-        os.makedirs(os.path.join(root, d))
-    os.chmod(os.path.join(root, "tmp"), 0o1777)
-    shutil.copy2(busybox, os.path.join(root, "bin", "busybox"))
-    applets = subprocess.run([busybox, "--list"], stdout=subprocess.PIPE, check=True,
-                             text=True).stdout.split()
-    for a in applets:
-        if a != "busybox" and "/" not in a:
-            os.symlink("busybox", os.path.join(root, "bin", a))
-    return root
-
-
-def is_static(path):
-    try:
-        out = subprocess.run(["file", "-L", path], stdout=subprocess.PIPE, text=True).stdout
-        return "statically linked" in out or "static-pie" in out
-    except FileNotFoundError:
-        # No file(1): a static binary has no PT_INTERP; look for the
-        # interpreter path in the first bytes.
-        with open(path, "rb") as f:
-            return b"/lib64/ld-linux" not in f.read(4096)
-
-
-def skip_reason(busybox):
+def skip_reason():
     if os.geteuid() != 0:
         return "needs root"
     if not os.path.isdir("/sys/fs/cgroup"):
         return "no cgroupfs"
-    if not busybox or not os.path.exists(busybox):
-        return "no busybox (install busybox-static)"
-    if not is_static(busybox):
-        return f"{busybox} is not statically linked (install busybox-static)"
-    return None
+    return busybox_missing()
 
 
 def main():
@@ -787,56 +764,30 @@ def main():
         return 2
     vessel = os.path.abspath(vessel)
     if not os.access(vessel, os.X_OK):
-        print(f"Bail out! {vessel} is not an executable")
-        return 1
-    busybox = os.environ.get("BUSYBOX") or shutil.which("busybox") or "/bin/busybox"
-    todo = cases()
-    print(f"1..{len(todo)}", flush=True)
-    why = skip_reason(busybox)
+        return Tap().bail_out(f"{vessel} is not an executable")
+    tap = Tap()
+    why = skip_reason()
     if why:
-        for i, (name, _) in enumerate(todo, 1):
-            print(f"ok {i} - {name} # SKIP {why}")
-        return 0
-    failed = 0
+        return tap.skip_all(why)
     with tempfile.TemporaryDirectory(prefix="vessel-ct-") as tmp:
         os.chmod(tmp, 0o755)
-        ctx = Ctx(vessel, tmp, make_rootfs(tmp, busybox))
+        ctx = Ctx(vessel, tmp, build_busybox_rootfs(os.path.join(tmp, "rootfs")))
         if ctx.base_state or ctx.base_cgroups:
-            print(f"# already there before the first case (ignored): {ctx.base_state + ctx.base_cgroups}")
-        for i, (name, fn) in enumerate(todo, 1):
+            tap.diag(f"already there before the first case (ignored): {sorted(ctx.base_state | ctx.base_cgroups)}")
+        for name, fn in cases():
+            if not tap.wants(name):
+                continue
             try:
                 result, problems, detail = fn(ctx)
             except Exception as e:
                 result, problems, detail = "fail", [f"driver error: {type(e).__name__}: {e}"], None
-            if result != "skip":
-                check_leftovers(ctx, problems)
-                result = "fail" if problems else "ok"
             if result == "skip":
-                print(f"ok {i} - {name} # SKIP {'; '.join(problems)}")
+                tap.skip(name, "; ".join(problems))
                 continue
-            if result == "ok":
-                print(f"ok {i} - {name}")
-                sys.stdout.flush()
-                continue
-            failed += 1
-            print(f"not ok {i} - {name}")
-            for p in problems:
-                print(f"#   {p}")
-            if detail:
-                argv, status, out, err = detail
-                shown = " ".join(shlex.quote(a if len(a) < 200 else a[:40] + "...") for a in argv)
-                print(f"#   command: {shown}")
-                print(f"#   exit status: {status}")
-                for label, text in (("stdout", out), ("stderr", err)):
-                    lines = text.splitlines()[-10:]
-                    if lines:
-                        print(f"#   {label}:")
-                        for line in lines:
-                            print(f"#     {line[:300]}")
-            sys.stdout.flush()
+            check_leftovers(ctx, problems)
+            tap.result(name, problems, describe_command(*detail, tail=10) if detail else ())
         clean_up(ctx)
-    return 1 if failed else 0
-
+    return tap.finish()
 
 if __name__ == "__main__":
     sys.exit(main())

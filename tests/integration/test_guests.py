@@ -10,7 +10,8 @@ Environment:
   VESSEL_TEST_TIMEOUT  seconds per VM run (default 60)
   VESSEL_TEST_JOBS     VMs run at the same time (default: min(4, CPUs))
   VESSEL_TEST_ARGS     extra arguments for `vessel vm run` (e.g. --accel kvm)
-  VESSEL_TEST_FILTER   only run cases whose name contains this string
+  VESSEL_TEST_FILTER   only run cases whose name contains one of these
+                       comma-separated strings (vessel_test/tap.py)
 
 Each case is one `vessel vm run`; the guest picks its test from
 `test=NAME` on the command line and ends the VM itself. isa-debug-exit with
@@ -28,6 +29,10 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.tap import Tap  # noqa: E402
 
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 KERNELS = {"pvh": "test-pvh.elf", "bzimage": "test-bzimage.bin", "vmlinux": "test-vmlinux.elf"}
@@ -473,21 +478,16 @@ def main():
         return 2
     ok, why = kvm_usable()
     if not ok:
-        print(f"1..0 # SKIP /dev/kvm not available ({why})")
-        return 0
+        return Tap().skip_all(f"/dev/kvm not available ({why})")
     vessel = os.path.abspath(vessel)
     if not os.access(vessel, os.X_OK):
-        print(f"Bail out! {vessel} is not an executable")
-        return 1
+        return Tap().bail_out(f"{vessel} is not an executable")
     guests = os.path.abspath(guests)
     timeout = float(os.environ.get("VESSEL_TEST_TIMEOUT", "60"))
     jobs = int(os.environ.get("VESSEL_TEST_JOBS", str(min(4, os.cpu_count() or 1))))
     extra = shlex.split(os.environ.get("VESSEL_TEST_ARGS", ""))
-    only = os.environ.get("VESSEL_TEST_FILTER", "")
-
-    todo = [(n, f) for n, f in cases() if only in n]
-    print(f"1..{len(todo)}", flush=True)
-    failed = 0
+    tap = Tap()
+    todo = [(n, f) for n, f in cases() if tap.wants(n)]
     with tempfile.TemporaryDirectory(prefix="vessel-guests-") as tmp:
         env = Env(vessel, guests, timeout, extra, tmp)
         missing = [k for k in list(KERNELS.values()) + ["demo-pvh.elf"]
@@ -504,22 +504,15 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(one, fn) for _, fn in todo]
             # Report in order as results arrive: TAP wants ascending numbers.
-            for i, ((name, _), fut) in enumerate(zip(todo, futures), 1):
+            for (name, _), fut in zip(todo, futures):
                 c = fut.result()
                 if c.problems and missing:
                     c.problems.insert(0, "missing guest images: " + ", ".join(missing))
                 if c.problems:
-                    failed += 1
-                    print(f"not ok {i} - {name}")
-                    for p in c.problems:
-                        print(f"#   {p}")
-                    if c.run:
-                        for line in c.run.describe():
-                            print(f"#   {line}")
+                    tap.not_ok(name, c.problems, c.run.describe() if c.run else ())
                 else:
-                    print(f"ok {i} - {name}" + (f" ({c.run.elapsed:.1f} s)" if c.run else ""))
-                sys.stdout.flush()
-    return 1 if failed else 0
+                    tap.ok(name + (f" ({c.run.elapsed:.1f} s)" if c.run else ""))
+    return tap.finish()
 
 
 if __name__ == "__main__":

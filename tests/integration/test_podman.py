@@ -16,7 +16,7 @@ The script keeps its podman state away from the host's: storage, run root,
 tmp dir (exit files, events, locks) and network config live in a fresh
 temporary directory, removed at the end after checking that nothing is
 still mounted there. The image is a busybox-static root filesystem built
-here and `podman import`ed. Every case names its containers and removes
+by vessel_test/rootfs.py and `podman import`ed. Every case names its containers and removes
 them in a `finally`, so a failing case does not leak into the next one.
 
 podman strips the environment of the runtime it starts, so the runtime is
@@ -27,7 +27,8 @@ instead of vanishing into conmon's syslog. The wrapper only exec()s the
 runtime; for runc the variables are unused.
 
 Skips (TAP SKIP) only for a missing prerequisite: not root, podman missing,
-the runtime missing, or no writable cgroup hierarchy.
+the runtime missing, no writable cgroup hierarchy, or no busybox-static.
+$VESSEL_TEST_FILTER picks cases by name (vessel_test/tap.py).
 """
 import fcntl
 import os
@@ -44,13 +45,17 @@ import tempfile
 import termios
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.rootfs import build_busybox_rootfs, busybox_missing  # noqa: E402
+from vessel_test.tap import Tap, describe_command  # noqa: E402
+
 # A sanitizer report on podman's stderr (a runtime's stderr reaches it when
 # the runtime fails). UBSan's "FILE:LINE:COL: runtime error:" is told apart
 # from podman's own "OCI runtime error:".
 SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|:\d+:\d+: runtime error:")
 PODMAN_TIMEOUT_S = 60
 IMAGE = "localhost/vessel-podman-test:latest"
-BUSYBOX = "/bin/busybox"
 
 # podman's default ulimits (containers.conf: nofile=1048576) are above the
 # hard limits here and raising them needs CAP_SYS_RESOURCE, which this
@@ -141,14 +146,7 @@ def show(res):
     # Drop the long common prefix (storage options) from the shown command.
     if "--runtime" in res.argv:
         base_len = res.argv.index("--runtime") + 2
-    shown = "podman … " + " ".join(shlex.quote(a) for a in res.argv[base_len:])
-    lines = [f"command: {shown}", f"exit status: {res.rc} ({res.elapsed:.1f} s)"]
-    for label, text in (("stdout", res.out), ("stderr", res.err)):
-        tail = text.splitlines()[-8:]
-        if tail:
-            lines.append(f"{label}:")
-            lines += ["  " + ln for ln in tail]
-    return lines
+    return describe_command(["podman", "..."] + list(res.argv[base_len:]), res.rc, res.out, res.err, res.elapsed)
 
 
 class Check:
@@ -729,37 +727,9 @@ CASES = [
 
 # ---- set-up and tear-down -----------------------------------------------------
 
-def is_static(path):
-    """True when the ELF file has no PT_INTERP program header."""
-    with open(path, "rb") as f:
-        h = f.read(64)
-        if h[:4] != b"\x7fELF" or h[4] != 2:
-            return False
-        phoff, = struct.unpack_from("<Q", h, 32)
-        phentsize, phnum = struct.unpack_from("<HH", h, 54)
-        f.seek(phoff)
-        ph = f.read(phentsize * phnum)
-    return all(struct.unpack_from("<I", ph, i * phentsize)[0] != 3 for i in range(phnum))
-
-
 def build_rootfs(tmp):
-    root = os.path.join(tmp, "rootfs")
-    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "var/tmp", "root", "home/user"):
-        os.makedirs(os.path.join(root, d))
-    os.chmod(os.path.join(root, "tmp"), 0o1777)
-    os.chmod(os.path.join(root, "var/tmp"), 0o1777)
-    os.chown(os.path.join(root, "home/user"), 1000, 1000)
-    bb = os.path.join(root, "bin", "busybox")
-    shutil.copy2(BUSYBOX, bb)
-    applets = subprocess.run([bb, "--list"], stdout=subprocess.PIPE, check=True, timeout=30).stdout.decode().split()
-    for a in applets:
-        p = os.path.join(root, "bin", a)
-        if not os.path.lexists(p):
-            os.symlink("busybox", p)
-    with open(os.path.join(root, "etc", "passwd"), "w") as f:
-        f.write("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n")
-    with open(os.path.join(root, "etc", "group"), "w") as f:
-        f.write("root:x:0:\ntty:x:5:\nuser:x:1000:\n")
+    """The tests' busybox rootfs as a tar for `podman import`."""
+    root = build_busybox_rootfs(os.path.join(tmp, "rootfs"))
     tar = os.path.join(tmp, "rootfs.tar")
     subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True, timeout=60)
     shutil.rmtree(root)
@@ -859,18 +829,11 @@ def main():
         state_root = sys.argv[2]
     else:
         state_root = "/run/runc" if "runc" in os.path.basename(runtime) else "/run/vessel"
-    total = len(CASES) + 1
-    print(f"1..{total}", flush=True)
-    why = prerequisites(runtime)
+    tap = Tap()
+    why = prerequisites(runtime) or busybox_missing()
     if why:
-        for i, (name, _) in enumerate(CASES + [("cleanup", None)], 1):
-            print(f"ok {i} - {name} # SKIP {why}")
-        return 0
-    if not (os.path.isfile(BUSYBOX) and is_static(BUSYBOX)):
-        print(f"Bail out! {BUSYBOX} is missing or not static (install busybox-static)")
-        return 1
+        return tap.skip_all(why)
 
-    failed = 0
     tmp = tempfile.mkdtemp(prefix="vessel-podman-")
     # The container's root under --uidmap is uid 100000 on the host: it
     # must be able to walk to the volumes (and the storage) below here.
@@ -884,10 +847,11 @@ def main():
         why = setup(ctx)
         if why:
             bailed = True
-            print(f"Bail out! set-up failed: {why}")
-            return 1
-        print(f"# storage driver {ctx.driver}, runtime {runtime}, state root {state_root}", flush=True)
-        for i, (name, fn) in enumerate(CASES, 1):
+            return tap.bail_out(f"set-up failed: {why}")
+        tap.diag(f"storage driver {ctx.driver}, runtime {runtime}, state root {state_root}", indent="# ")
+        for name, fn in CASES:
+            if not tap.wants(name):
+                continue
             ctx.history = []
             problems = []
             try:
@@ -904,17 +868,7 @@ def main():
                     problems.append(f"podman's stderr has a sanitizer report: {m.group(0)}")
             for rname, text in sanitizer_reports(ctx, seen_reports):
                 problems.append(f"sanitizer report {rname}: " + " | ".join(text.strip().splitlines()[:6]))
-            if not problems:
-                print(f"ok {i} - {name}", flush=True)
-                continue
-            failed += 1
-            print(f"not ok {i} - {name}")
-            for p in problems:
-                print(f"#   {p}")
-            for res in ctx.history[-4:]:
-                for ln in show(res):
-                    print(f"#   {ln}")
-            sys.stdout.flush()
+            tap.result(name, problems, [ln for res in ctx.history[-4:] for ln in show(res)])
     finally:
         ctx.history = []
         problems = []
@@ -937,17 +891,9 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
         if os.path.exists(tmp):
             problems.append(f"could not remove {tmp}")
-        if bailed:
-            pass
-        elif problems:
-            failed += 1
-            print(f"not ok {total} - cleanup: nothing left running, mounted or in the runtime's state")
-            for p in problems:
-                print(f"#   {p}")
-        else:
-            print(f"ok {total} - cleanup: nothing left running, mounted or in the runtime's state")
-        sys.stdout.flush()
-    return 1 if failed else 0
+        if not bailed:
+            tap.result("cleanup: nothing left running, mounted or in the runtime's state", problems)
+    return 1 if bailed else tap.finish()
 
 
 if __name__ == "__main__":

@@ -207,7 +207,6 @@ struct vs_emu_stats {
 struct vs_accel {
 	struct vs_accel_config cfg;
 	struct vs_timebase own_tb;
-	struct vs_emu_kick_target *kick;
 	struct vs_emu_stats stats;
 	int ncpus;
 };

@@ -11,30 +11,9 @@
 
 #define MAX_CPUS 64
 
-struct vs_emu_kick_target {
-	pthread_mutex_t lock;
-	struct vs_emu_cpu *cpus[MAX_CPUS];
-};
-
 struct vs_vcpu {
 	struct vs_emu_cpu cpu;
 };
-
-struct vs_emu_kick_target *vs_emu_kick_target_new(void)
-{
-	struct vs_emu_kick_target *t = calloc(1, sizeof(*t));
-	if (t)
-		pthread_mutex_init(&t->lock, NULL);
-	return t;
-}
-
-void vs_emu_kick_target_free(struct vs_emu_kick_target *t)
-{
-	if (!t)
-		return;
-	pthread_mutex_destroy(&t->lock);
-	free(t);
-}
 
 static void wake(struct vs_emu_cpu *c)
 {
@@ -44,20 +23,14 @@ static void wake(struct vs_emu_cpu *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void vs_accel_emu_kick(void *opaque, int cpu)
+/* The irqchip may have something for this vCPU: look at the next
+ * instruction boundary, and leave HLT. Never calls the chip. */
+static void emu_vcpu_interrupt(struct vs_vcpu *v)
 {
-	struct vs_emu_kick_target *t = opaque;
-	struct vs_emu_cpu *c;
-	if (!t || cpu < 0 || cpu >= MAX_CPUS)
-		return;
-	pthread_mutex_lock(&t->lock);
-	c = t->cpus[cpu];
-	if (c) {
-		atomic_store(&c->irq_kicked, true);
-		atomic_store(&c->attention, 1);
-		wake(c);
-	}
-	pthread_mutex_unlock(&t->lock);
+	struct vs_emu_cpu *c = &v->cpu;
+	atomic_store(&c->irq_kicked, true);
+	atomic_store(&c->attention, 1);
+	wake(c);
 }
 
 static int emu_probe(struct vs_error *err)
@@ -76,7 +49,6 @@ static int emu_create(const struct vs_accel_config *cfg, struct vs_accel **out, 
 		return vs_error_set(err, ENOMEM, "emulator state");
 	acc->cfg = *cfg;
 	acc->ncpus = cfg->ncpus;
-	acc->kick = cfg->emu_kick;
 	vs_timebase_init(&acc->own_tb);
 	*out = acc;
 	return 0;
@@ -110,12 +82,8 @@ static int emu_vcpu_create(struct vs_accel *acc, int index, struct vs_vcpu **out
 	vs_emu_reset(c);
 	/* Application processors wait for INIT-SIPI-SIPI. */
 	c->state = index == 0 ? CPU_RUNNING : CPU_WAIT_SIPI;
-	if (acc->kick) {
-		pthread_mutex_lock(&acc->kick->lock);
-		acc->kick->cpus[index] = c;
-		pthread_mutex_unlock(&acc->kick->lock);
-	}
-	/* Look at the chip once at start: kicks before the binding were lost. */
+	/* Look at the chip once at start: kicks before the vCPU existed were
+	 * dropped by the board. */
 	atomic_store(&c->irq_kicked, true);
 	atomic_store(&c->attention, 1);
 	*out = v;
@@ -128,11 +96,6 @@ static void emu_vcpu_destroy(struct vs_vcpu *v)
 	if (!v)
 		return;
 	c = &v->cpu;
-	if (c->acc->kick) {
-		pthread_mutex_lock(&c->acc->kick->lock);
-		c->acc->kick->cpus[c->index] = NULL;
-		pthread_mutex_unlock(&c->acc->kick->lock);
-	}
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(v);
@@ -374,6 +337,7 @@ const struct vs_accel_ops vs_accel_emu_ops = {
 	.vcpu_get_state = emu_vcpu_get_state,
 	.vcpu_run = emu_vcpu_run,
 	.vcpu_kick = emu_vcpu_kick,
+	.vcpu_interrupt = emu_vcpu_interrupt,
 	.set_irq = emu_set_irq,
 	.report = vs_emu_report,
 };

@@ -11,6 +11,7 @@
 #include "container/container.h"
 #include "container/state.h"
 #include "util/json.h"
+#include "util/log.h"
 
 enum {
 	OPT_BUNDLE = 'b',
@@ -100,7 +101,7 @@ int oci_create(const struct oci_globals *g, int argc, char **argv)
 		oci_error(g, "create %s: %s", a.id, err.msg);
 		return 1;
 	}
-	oci_debug(g, "created %s, init pid %d", a.id, (int)pid);
+	vs_debug("created %s, init pid %d", a.id, (int)pid);
 	return 0;
 }
 

@@ -10,8 +10,13 @@
 #include <unistd.h>
 
 #include "cli/oci/oci.h"
+#include "container/container.h"
+#include "container/ct.h"
 #include "container/state.h"
+#include "util/cleanup.h"
+#include "util/file.h"
 #include "util/json.h"
+#include "util/log.h"
 
 static const char usage[] =
     "usage: vessel-oci [global options] COMMAND [options] [ID]\n"
@@ -28,60 +33,76 @@ static const char usage[] =
     "  --debug              verbose logging\n"
     "  --version            print the version\n";
 
-static void log_line(const struct oci_globals *g, const char *level, const char *msg)
+/* The log sink of vessel-oci: stderr always (runc prints errors there too),
+ * and with --log one line per message in the file conmon or containerd
+ * reads. Every vs_warn of the library lands here as well as oci_error. */
+struct oci_log {
+	int fd; /* --log file, O_APPEND, or -1 */
+	bool json;
+};
+
+static struct oci_log oci_log = { .fd = -1 };
+
+static void oci_log_write(void *opaque, enum vs_log_level level, const char *msg)
 {
-	FILE *f;
-	if (!g || !g->log_path)
+	const struct oci_log *l = opaque;
+	const char *name = vs_log_level_name(level);
+	vs_autofree char *text = NULL;
+	size_t len;
+	if (level == VS_LOG_ERROR)
+		fprintf(stderr, "vessel-oci: %s\n", msg);
+	else
+		fprintf(stderr, "vessel-oci: %s: %s\n", name, msg);
+	if (l->fd < 0)
 		return;
-	f = fopen(g->log_path, "ae");
-	if (!f)
-		return;
-	if (g->log_json) {
+	if (l->json) {
 		struct vs_json_writer w;
-		char *text = NULL, ts[64];
-		size_t len;
-		time_t now = time(NULL);
+		char ts[64];
+		struct timespec now;
 		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(ts + n, sizeof(ts) - n, ".%09ldZ", now.tv_nsec);
 		vs_jw_init(&w, 0);
 		vs_jw_object_begin(&w);
-		vs_jw_kv_string(&w, "level", level);
+		vs_jw_kv_string(&w, "level", name);
 		vs_jw_kv_string(&w, "msg", msg);
 		vs_jw_kv_string(&w, "time", ts);
 		vs_jw_object_end(&w);
-		if (vs_jw_finish(&w, &text, &len, NULL) == 0) {
-			fprintf(f, "%s\n", text);
-			free(text);
-		}
+		if (vs_jw_finish(&w, &text, &len, NULL) < 0)
+			return;
+		char *grown = realloc(text, len + 2);
+		if (!grown)
+			return;
+		text = grown;
+		text[len++] = '\n';
+		text[len] = '\0';
 	} else {
-		fprintf(f, "%s: %s\n", level, msg);
+		if (asprintf(&text, "%s: %s\n", name, msg) < 0) {
+			text = NULL;
+			return;
+		}
+		len = strlen(text);
 	}
-	fclose(f);
+	/* One write() per line: with O_APPEND the lines of concurrent
+	 * vessel-oci processes do not interleave. A failed log write has no
+	 * better place to be reported. */
+	if (vs_write_all(l->fd, text, len) < 0)
+		return;
 }
+
+static const struct vs_log_sink oci_sink = { oci_log_write, &oci_log };
 
 void oci_error(const struct oci_globals *g, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
+	(void)g; /* the sink is process-wide; g stays for call sites' symmetry */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "vessel-oci: %s\n", msg);
-	log_line(g, "error", msg);
-}
-
-void oci_debug(const struct oci_globals *g, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	if (!g->debug)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "vessel-oci: debug: %s\n", msg);
-	log_line(g, "debug", msg);
+	vs_log(VS_LOG_ERROR, "%s", msg);
 }
 
 const char *oci_one_id(const struct oci_globals *g, const char *cmd, int argc, char **argv, int optind_)
@@ -126,7 +147,7 @@ static const struct {
 
 /* Global options come before the command; both "--opt value" and
  * "--opt=value" forms, as urfave/cli accepts them for runc. */
-static int parse_globals(int argc, char **argv, struct oci_globals *g, int *next)
+static int parse_globals(int argc, char **argv, struct oci_globals *g, const char **log_path, int *next)
 {
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -150,13 +171,13 @@ static int parse_globals(int argc, char **argv, struct oci_globals *g, int *next
 			g->root = val;
 		} else if (IS("--log")) {
 			VALUE();
-			g->log_path = val;
+			*log_path = val;
 		} else if (IS("--log-format")) {
 			VALUE();
 			if (strcmp(val, "json") == 0)
-				g->log_json = true;
+				oci_log.json = true;
 			else if (strcmp(val, "text") == 0)
-				g->log_json = false;
+				oci_log.json = false;
 			else {
 				oci_error(g, "--log-format `%s`: use text or json", val);
 				return -1;
@@ -167,7 +188,7 @@ static int parse_globals(int argc, char **argv, struct oci_globals *g, int *next
 				     "use the cgroupfs manager (podman: --cgroup-manager=cgroupfs)");
 			return -1;
 		} else if (IS("--debug")) {
-			g->debug = true;
+			vs_log_set_level(VS_LOG_DEBUG);
 		} else if (IS("--rootless") || IS("--criu")) {
 			if (!eq && i + 1 < argc && argv[i + 1][0] != '-')
 				i++; /* accepted for compatibility, ignored */
@@ -191,17 +212,38 @@ static int parse_globals(int argc, char **argv, struct oci_globals *g, int *next
 int main(int argc, char **argv)
 {
 	struct oci_globals g = { .root = VS_OCI_DEFAULT_ROOT };
+	const char *log_path = NULL;
 	int next;
 	signal(SIGPIPE, SIG_IGN);
-	if (parse_globals(argc, argv, &g, &next) < 0)
+	vs_log_set_sink(&oci_sink);
+	if (parse_globals(argc, argv, &g, &log_path, &next) < 0)
 		return 1;
+	/* Opened once, before any chdir or pivot_root, so a relative path
+	 * means what it meant to conmon. The container init drops the sink
+	 * (and with it this fd) when it closes inherited fds. */
+	if (log_path) {
+		oci_log.fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (oci_log.fd < 0) {
+			oci_error(&g, "--log `%s`: %s", log_path, strerror(errno));
+			return 1;
+		}
+	}
 	if (next >= argc) {
 		fputs(usage, stderr);
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[next], commands[i].name) == 0)
-			return commands[i].fn(&g, argc - next, argv + next);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[next], commands[i].name) != 0)
+			continue;
+		/* Foreground runners killed with SIGKILL leave state and
+		 * cgroups behind (container/reap.c): the next command on this
+		 * host removes them, whatever it is. */
+		if (commands[i].fn != oci_features && commands[i].fn != oci_spec) {
+			vs_container_reap_orphans(g.root);
+			vs_container_reap_orphans(VS_CT_ROOT);
+		}
+		return commands[i].fn(&g, argc - next, argv + next);
+	}
 	oci_error(&g, "unknown command `%s`; see `vessel-oci --help`", argv[next]);
 	return 1;
 }

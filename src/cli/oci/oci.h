@@ -8,15 +8,13 @@
 
 struct oci_globals {
 	const char *root;
-	const char *log_path;
-	bool log_json;
-	bool debug;
 };
 
 /* Report an error the way runc does: on stderr and, with --log, as a JSON
- * (or text) line in the log file, where conmon looks for it. */
+ * (or text) line in the log file, where conmon looks for it. Warnings and
+ * (with --debug) debug lines of the library take the same way through the
+ * util/log sink that main() installs. */
 void oci_error(const struct oci_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void oci_debug(const struct oci_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef int (*oci_command_fn)(const struct oci_globals *g, int argc, char **argv);
 

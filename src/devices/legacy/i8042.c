@@ -321,3 +321,13 @@ void vs_i8042_destroy(struct vs_i8042 *kbd)
 	pthread_mutex_destroy(&kbd->lock);
 	free(kbd);
 }
+
+static void i8042_device_destroy(void *opaque)
+{
+	vs_i8042_destroy(opaque);
+}
+
+struct vs_device vs_i8042_device(struct vs_i8042 *kbd)
+{
+	return (struct vs_device){ .name = "i8042", .opaque = kbd, .destroy = i8042_device_destroy };
+}

@@ -7,6 +7,7 @@
 #define VESSEL_DEVICES_I8042_H
 
 #include "hw/bus.h"
+#include "hw/device.h"
 #include "hw/irq.h"
 
 struct vs_i8042;
@@ -16,5 +17,8 @@ void vs_i8042_destroy(struct vs_i8042 *kbd);
 
 extern const struct vs_bus_ops vs_i8042_data_ops;
 extern const struct vs_bus_ops vs_i8042_cmd_ops;
+
+/* The device as the board owns it. */
+struct vs_device vs_i8042_device(struct vs_i8042 *kbd);
 
 #endif

@@ -359,3 +359,13 @@ void vs_rtc_destroy(struct vs_rtc *rtc)
 	pthread_mutex_destroy(&rtc->lock);
 	free(rtc);
 }
+
+static void rtc_device_destroy(void *opaque)
+{
+	vs_rtc_destroy(opaque);
+}
+
+struct vs_device vs_rtc_device(struct vs_rtc *rtc)
+{
+	return (struct vs_device){ .name = "rtc", .opaque = rtc, .destroy = rtc_device_destroy };
+}

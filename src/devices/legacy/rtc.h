@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "hw/bus.h"
+#include "hw/device.h"
 
 struct vs_rtc;
 
@@ -17,5 +18,8 @@ struct vs_rtc *vs_rtc_create(uint64_t mem_size, time_t (*now)(void *opaque), voi
 void vs_rtc_destroy(struct vs_rtc *rtc);
 
 extern const struct vs_bus_ops vs_rtc_bus_ops; /* 2 ports: index, data */
+
+/* The device as the board owns it. */
+struct vs_device vs_rtc_device(struct vs_rtc *rtc);
 
 #endif

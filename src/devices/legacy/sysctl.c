@@ -245,3 +245,13 @@ void vs_sysctl_destroy(struct vs_sysctl *sc)
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
 }
+
+static void sysctl_device_destroy(void *opaque)
+{
+	vs_sysctl_destroy(opaque);
+}
+
+struct vs_device vs_sysctl_device(struct vs_sysctl *sc)
+{
+	return (struct vs_device){ .name = "sysctl", .opaque = sc, .destroy = sysctl_device_destroy };
+}

@@ -10,6 +10,7 @@
 #define VESSEL_DEVICES_SYSCTL_H
 
 #include "hw/bus.h"
+#include "hw/device.h"
 #include "hw/irq.h"
 
 struct vs_sysctl;
@@ -22,5 +23,8 @@ extern const struct vs_bus_ops vs_acpi_pm1a_evt_ops;
 extern const struct vs_bus_ops vs_acpi_pm1a_cnt_ops;
 extern const struct vs_bus_ops vs_reset_ops;
 extern const struct vs_bus_ops vs_post_port_ops;
+
+/* The device as the board owns it. */
+struct vs_device vs_sysctl_device(struct vs_sysctl *sc);
 
 #endif

@@ -15,7 +15,10 @@
  */
 #include "devices/legacy/uart.h"
 
+#include "hw/aml.h"
+
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 enum {
@@ -91,6 +94,11 @@ struct vs_uart {
 
 	uint8_t rx[VS_UART_FIFO];
 	unsigned int rx_head, rx_count;
+
+	/* Where the board put it, for its ACPI description. */
+	uint16_t acpi_port;
+	uint8_t acpi_irq;
+	unsigned int acpi_uid;
 };
 
 static void rx_clear(struct vs_uart *u)
@@ -368,4 +376,65 @@ size_t vs_uart_rx_space(struct vs_uart *uart)
 	n = rx_room(uart);
 	pthread_mutex_unlock(&uart->lock);
 	return n;
+}
+
+static size_t uart_char_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	return vs_uart_receive(opaque, buf, len);
+}
+
+struct vs_char_in vs_uart_char_in(struct vs_uart *uart)
+{
+	return (struct vs_char_in){ uart_char_receive, uart };
+}
+
+/* Device(COMn): the 16550 at its PC address, so the OS binds its serial
+ * driver through ACPI rather than by probing. */
+static void uart_aml(void *opaque, struct vs_aml *a)
+{
+	const struct vs_uart *u = opaque;
+	const uint16_t port = u->acpi_port;
+	const uint16_t irq_mask = (uint16_t)(1u << u->acpi_irq);
+	const uint8_t crs[] = {
+		VS_RES_IO_TAG,
+		VS_RES_IO_DECODE16,
+		(uint8_t)port, /* range minimum */
+		(uint8_t)(port >> 8),
+		(uint8_t)port, /* range maximum */
+		(uint8_t)(port >> 8),
+		8, /* alignment */
+		8, /* length */
+		VS_RES_IRQ_NOFLAGS_TAG,
+		(uint8_t)irq_mask,
+		(uint8_t)(irq_mask >> 8),
+		VS_RES_END_TAG,
+		0, /* checksum 0: "treat as correct" */
+	};
+	char seg[8];
+
+	snprintf(seg, sizeof(seg), "COM%u", u->acpi_uid % 10);
+	vs_aml_device_open(a, seg);
+	vs_aml_hid_eisa(a, "PNP0501");
+	vs_aml_name(a, "_UID");
+	vs_aml_integer(a, u->acpi_uid);
+	vs_aml_crs(a, crs, sizeof(crs));
+	vs_aml_close(a);
+}
+
+static void uart_destroy(void *opaque)
+{
+	vs_uart_destroy(opaque);
+}
+
+struct vs_device vs_uart_device(struct vs_uart *uart, uint16_t port, uint8_t irq, unsigned int uid)
+{
+	uart->acpi_port = port;
+	uart->acpi_irq = irq & 15;
+	uart->acpi_uid = uid;
+	return (struct vs_device){
+		.name = "uart",
+		.opaque = uart,
+		.destroy = uart_destroy,
+		.aml = uart_aml,
+	};
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "hw/bus.h"
+#include "hw/device.h"
+#include "hw/chardev.h"
 #include "hw/irq.h"
 
 #define VS_UART_PORTS 8
@@ -27,5 +29,12 @@ size_t vs_uart_receive(struct vs_uart *uart, const uint8_t *buf, size_t len);
 
 /* Free space in the receive FIFO. Thread-safe. */
 size_t vs_uart_rx_space(struct vs_uart *uart);
+
+/* The UART as the board owns it: destroy, and Device(COMn) with PNP0501 at
+ * `port` / ISA `irq` with _UID `uid` for the DSDT. */
+struct vs_device vs_uart_device(struct vs_uart *uart, uint16_t port, uint8_t irq, unsigned int uid);
+
+/* Host input for the guest, as a char-device input (vs_uart_receive). */
+struct vs_char_in vs_uart_char_in(struct vs_uart *uart);
 
 #endif

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hw/aml.h"
+#include "hw/device.h"
 #include "machine/layout.h"
 #include "util/cleanup.h"
 
@@ -317,267 +319,45 @@ static void *acpi_area_take(struct acpi_area *a, uint64_t len, uint64_t align, u
 	return a->host + off;
 }
 
-/* ---- AML (ACPI 6.5 chapter 20) ----
- *
- * A tiny byte emitter. Package-like objects (Scope, Device, Package,
- * Buffer) start with a PkgLength that counts itself plus the body, so the
- * body is emitted first and the PkgLength inserted in front of it when
- * the object is closed. Running out of room sets `overflow` and turns
- * every later call into a no-op; the caller checks it once at the end. */
-
-#define AML_NAME_OP 0x08
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
-#define AML_ONES_OP 0xff
-#define AML_BYTE_PREFIX 0x0a
-#define AML_WORD_PREFIX 0x0b
-#define AML_DWORD_PREFIX 0x0c
-#define AML_STRING_PREFIX 0x0d
-#define AML_QWORD_PREFIX 0x0e
-#define AML_SCOPE_OP 0x10
-#define AML_BUFFER_OP 0x11
-#define AML_PACKAGE_OP 0x12
-#define AML_EXT_OP_PREFIX 0x5b
-#define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
-#define AML_ROOT_CHAR '\\'
-
-#define AML_MAX_DEPTH 8
-
-struct aml {
-	uint8_t *buf;
-	size_t len, cap;
-	bool overflow;
-	size_t open[AML_MAX_DEPTH]; /* body start of each open object */
-	int depth;
-};
-
-static void aml_bytes(struct aml *a, const void *p, size_t n)
-{
-	if (a->overflow || n > a->cap - a->len) {
-		a->overflow = true;
-		return;
-	}
-	memcpy(a->buf + a->len, p, n);
-	a->len += n;
-}
-
-static void aml_byte(struct aml *a, uint8_t b)
-{
-	aml_bytes(a, &b, 1);
-}
-
-/* A NameSeg: exactly four characters, '_'-padded by the caller. */
-static void aml_nameseg(struct aml *a, const char *seg)
-{
-	aml_bytes(a, seg, 4);
-}
-
-/* Integers take the shortest encoding (ZeroOp, OneOp, Byte/Word/DWord/
- * QWordPrefix), as an ASL compiler would. */
-static void aml_integer(struct aml *a, uint64_t v)
-{
-	uint8_t le[8];
-	size_t n;
-	if (v == 0) {
-		aml_byte(a, AML_ZERO_OP);
-		return;
-	}
-	if (v == 1) {
-		aml_byte(a, AML_ONE_OP);
-		return;
-	}
-	if (v <= UINT8_MAX) {
-		aml_byte(a, AML_BYTE_PREFIX);
-		n = 1;
-	} else if (v <= UINT16_MAX) {
-		aml_byte(a, AML_WORD_PREFIX);
-		n = 2;
-	} else if (v <= UINT32_MAX) {
-		aml_byte(a, AML_DWORD_PREFIX);
-		n = 4;
-	} else {
-		aml_byte(a, AML_QWORD_PREFIX);
-		n = 8;
-	}
-	for (size_t i = 0; i < n; i++)
-		le[i] = (uint8_t)(v >> (8 * i));
-	aml_bytes(a, le, n);
-}
-
-static void aml_string(struct aml *a, const char *s)
-{
-	aml_byte(a, AML_STRING_PREFIX);
-	aml_bytes(a, s, strlen(s) + 1);
-}
-
-/* Start the body of an object whose PkgLength is not known yet. */
-static void aml_open(struct aml *a)
-{
-	if (a->depth >= AML_MAX_DEPTH) {
-		a->overflow = true; /* a bug in this file, not the caller's; fail the build */
-		return;
-	}
-	a->open[a->depth++] = a->len;
-}
-
-/* Insert the PkgLength in front of the body opened last. The encoded
- * length includes the PkgLength bytes themselves: one byte holds up to 63,
- * otherwise the lead byte says how many bytes follow (bits 7-6) and keeps
- * the low nibble, the following bytes the rest, least significant first. */
-static void aml_close(struct aml *a)
-{
-	size_t start, body, total, n;
-	uint8_t enc[4];
-	if (a->depth <= 0) {
-		a->overflow = true;
-		return;
-	}
-	start = a->open[--a->depth];
-	if (a->overflow)
-		return;
-	body = a->len - start;
-	if (body + 1 < (1u << 6))
-		n = 1;
-	else if (body + 2 < (1u << 12))
-		n = 2;
-	else if (body + 3 < (1u << 20))
-		n = 3;
-	else if (body + 4 < (1u << 28))
-		n = 4;
-	else
-		n = 0;
-	if (n == 0 || n > a->cap - a->len) {
-		a->overflow = true;
-		return;
-	}
-	total = body + n;
-	if (n == 1) {
-		enc[0] = (uint8_t)total;
-	} else {
-		enc[0] = (uint8_t)(((n - 1) << 6) | (total & 0xf));
-		for (size_t i = 1; i < n; i++)
-			enc[i] = (uint8_t)(total >> (4 + 8 * (i - 1)));
-	}
-	memmove(a->buf + start + n, a->buf + start, body);
-	memcpy(a->buf + start, enc, n);
-	a->len += n;
-}
-
-/* Name(seg, ...) where the caller emits the data object next. */
-static void aml_name(struct aml *a, const char *seg)
-{
-	aml_byte(a, AML_NAME_OP);
-	aml_nameseg(a, seg);
-}
-
-/* Device(seg) { ... aml_close() } */
-static void aml_device_open(struct aml *a, const char *seg)
-{
-	aml_byte(a, AML_EXT_OP_PREFIX);
-	aml_byte(a, AML_DEVICE_OP);
-	aml_open(a);
-	aml_nameseg(a, seg);
-}
-
-/* EISAID("PNP0501"): three letters packed 5 bits each into a 16-bit
- * vendor word, then a 16-bit product number, both stored big-endian. */
-static uint32_t aml_eisa_id(const char *id)
-{
-	uint16_t vendor = (uint16_t)(((id[0] - 0x40) & 0x1f) << 10 | ((id[1] - 0x40) & 0x1f) << 5 |
-				     ((id[2] - 0x40) & 0x1f));
-	uint16_t product = 0;
-	for (int i = 3; i < 7; i++) {
-		char c = id[i];
-		product = (uint16_t)(product << 4 | (c <= '9' ? c - '0' : c - 'A' + 10));
-	}
-	return (uint32_t)(vendor >> 8) | (uint32_t)(vendor & 0xff) << 8 | (uint32_t)(product >> 8) << 16 |
-	       (uint32_t)(product & 0xff) << 24;
-}
-
-/* Small resource descriptors (ACPI 6.5 section 6.4.2). */
-#define RES_IRQ_NOFLAGS_TAG 0x22 /* type 0x04, 2 bytes */
-#define RES_IO_TAG 0x47		 /* type 0x08, 7 bytes */
-#define RES_IO_DECODE16 0x01
-#define RES_END_TAG 0x79 /* type 0x0f, 1 byte */
-
-/* Device(COM1): the 16550 at the standard PC address, so the OS binds
- * its serial driver through ACPI rather than by probing. */
-static void aml_com1(struct aml *a)
-{
-	const uint16_t port = VS_PORT_COM1;
-	const uint16_t irq_mask = 1u << VS_IRQ_COM1;
-	const uint8_t crs[] = {
-		RES_IO_TAG,
-		RES_IO_DECODE16,
-		(uint8_t)port, /* range minimum */
-		(uint8_t)(port >> 8),
-		(uint8_t)port, /* range maximum */
-		(uint8_t)(port >> 8),
-		8, /* alignment */
-		8, /* length */
-		RES_IRQ_NOFLAGS_TAG,
-		(uint8_t)irq_mask,
-		(uint8_t)(irq_mask >> 8),
-		RES_END_TAG,
-		0, /* checksum 0: "treat as correct" */
-	};
-
-	aml_device_open(a, "COM1");
-	aml_name(a, "_HID");
-	aml_byte(a, AML_DWORD_PREFIX);
-	{
-		uint32_t hid = aml_eisa_id("PNP0501");
-		aml_bytes(a, &hid, sizeof(hid));
-	}
-	aml_name(a, "_UID");
-	aml_integer(a, 1);
-	aml_name(a, "_CRS");
-	aml_byte(a, AML_BUFFER_OP);
-	aml_open(a);
-	aml_integer(a, sizeof(crs));
-	aml_bytes(a, crs, sizeof(crs));
-	aml_close(a);
-	aml_close(a);
-}
-
 /* Device(Cnnn) { _HID "ACPI0007", _UID n }: processor n, matched to the
  * MADT local APIC entry whose processor UID is n. */
-static void aml_cpu(struct aml *a, int n)
+static void aml_cpu(struct vs_aml *a, int n)
 {
 	char seg[8];
 	snprintf(seg, sizeof(seg), "C%03X", (unsigned int)n & 0xfff);
-	aml_device_open(a, seg);
-	aml_name(a, "_HID");
-	aml_string(a, "ACPI0007");
-	aml_name(a, "_UID");
-	aml_integer(a, (uint64_t)n);
-	aml_close(a);
+	vs_aml_device_open(a, seg);
+	vs_aml_name(a, "_HID");
+	vs_aml_string(a, "ACPI0007");
+	vs_aml_name(a, "_UID");
+	vs_aml_integer(a, (uint64_t)n);
+	vs_aml_close(a);
 }
 
 /* The DSDT body (after the header):
  *   Name(_S5_, Package(){S5, S5, 0, 0})
- *   Scope(\_SB_) { Device(COM1) {...}  Device(C000) {...} ... } */
-static void aml_dsdt_body(struct aml *a, const struct vs_firmware_config *cfg)
+ *   Scope(\_SB_) { the board's devices, e.g. Device(COM1) {...}  Device(C000) {...} ... } */
+static void aml_dsdt_body(struct vs_aml *a, const struct vs_firmware_config *cfg)
 {
 	/* _S5_: SLP_TYP values for PM1a_CNT and PM1b_CNT, then two reserved. */
-	aml_name(a, "_S5_");
-	aml_byte(a, AML_PACKAGE_OP);
-	aml_open(a);
-	aml_byte(a, 4); /* NumElements */
-	aml_integer(a, cfg->slp_typ_s5);
-	aml_integer(a, cfg->slp_typ_s5);
-	aml_integer(a, 0);
-	aml_integer(a, 0);
-	aml_close(a);
+	vs_aml_name(a, "_S5_");
+	vs_aml_byte(a, VS_AML_PACKAGE_OP);
+	vs_aml_open(a);
+	vs_aml_byte(a, 4); /* NumElements */
+	vs_aml_integer(a, cfg->slp_typ_s5);
+	vs_aml_integer(a, cfg->slp_typ_s5);
+	vs_aml_integer(a, 0);
+	vs_aml_integer(a, 0);
+	vs_aml_close(a);
 
-	aml_byte(a, AML_SCOPE_OP);
-	aml_open(a);
-	aml_byte(a, AML_ROOT_CHAR);
-	aml_nameseg(a, "_SB_");
-	aml_com1(a);
+	vs_aml_byte(a, VS_AML_SCOPE_OP);
+	vs_aml_open(a);
+	vs_aml_byte(a, VS_AML_ROOT_CHAR);
+	vs_aml_nameseg(a, "_SB_");
+	if (cfg->devices)
+		vs_devices_aml(cfg->devices, a);
 	for (int i = 0; i < cfg->ncpus; i++)
 		aml_cpu(a, i);
-	aml_close(a);
+	vs_aml_close(a);
 }
 
 /* ---- Tables ---- */
@@ -603,7 +383,7 @@ static int acpi_check_config(const struct vs_firmware_config *cfg, struct vs_err
 static int acpi_build_dsdt(struct acpi_area *area, const struct vs_firmware_config *cfg, uint64_t *gpa)
 {
 	struct acpi_header *h;
-	struct aml a = { 0 };
+	struct vs_aml a = { 0 };
 	uint64_t left, off = acpi_area_next(area, ACPI_TABLE_ALIGN, &left);
 
 	if (left < sizeof(*h))

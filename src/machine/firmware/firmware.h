@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "hw/device.h"
 #include "hw/guest_mem.h"
 #include "util/error.h"
 
@@ -19,6 +20,9 @@ struct vs_firmware_config {
 	uint8_t reset_value;
 	uint8_t sci_irq;
 	uint8_t slp_typ_s5;
+	/* The board's devices: those with an ACPI description appear in the
+	 * DSDT. NULL for none. */
+	const struct vs_devices *devices;
 };
 
 /* Fill a config from machine/layout.h for `ncpus` CPUs. */

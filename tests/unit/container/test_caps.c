@@ -111,8 +111,8 @@ TEST(name_table_round_trip)
 	CHECK_EQ_U64(vs_caps_from_name("CAP_SYS_ADMIN"), 21);
 	CHECK_EQ_U64(vs_caps_from_name("CAP_AUDIT_READ"), 37);
 	CHECK_EQ_U64(vs_caps_from_name("CAP_CHECKPOINT_RESTORE"), 40);
-	CHECK(strcmp(vs_caps_name(24), "CAP_SYS_RESOURCE") == 0);
-	CHECK(strcmp(vs_caps_name(39), "CAP_BPF") == 0);
+	CHECK_STREQ(vs_caps_name(24), "CAP_SYS_RESOURCE");
+	CHECK_STREQ(vs_caps_name(39), "CAP_BPF");
 }
 
 TEST(name_table_rejects_unknown)

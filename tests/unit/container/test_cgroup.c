@@ -99,16 +99,18 @@ TEST(layout_hybrid)
 	struct vs_cgroup_layout l;
 	struct vs_error err = { 0 };
 	CHECK(vs_cgroup_layout_parse(hybrid_mountinfo, "/sys/fs/cgroup", &l, &err) == 0);
-	CHECK(l.kind == VS_CGROUP_HYBRID);
+	CHECK_EQ(l.kind, VS_CGROUP_HYBRID);
 	CHECK_EQ_U64(l.count, 10); /* 9 v1 (not name=other, not /mnt) + unified */
 	if (l.count == 10) {
-		CHECK(strcmp(l.mounts[0].name, "cpu") == 0 && l.mounts[0].controllers == VS_CG_CPU);
-		CHECK(strcmp(l.mounts[3].mountpoint, "/sys/fs/cgroup/memory") == 0);
-		CHECK(l.mounts[3].controllers == VS_CG_MEMORY);
-		CHECK(strcmp(l.mounts[8].name, "name=systemd") == 0 &&
-		      l.mounts[8].controllers == VS_CG_SYSTEMD);
-		CHECK(strcmp(l.mounts[9].name, "") == 0 && l.mounts[9].controllers == VS_CG_UNIFIED);
-		CHECK(strcmp(l.mounts[9].mountpoint, "/sys/fs/cgroup/unified") == 0);
+		CHECK_STREQ(l.mounts[0].name, "cpu");
+		CHECK_EQ(l.mounts[0].controllers, VS_CG_CPU);
+		CHECK_STREQ(l.mounts[3].mountpoint, "/sys/fs/cgroup/memory");
+		CHECK_EQ(l.mounts[3].controllers, VS_CG_MEMORY);
+		CHECK_STREQ(l.mounts[8].name, "name=systemd");
+		CHECK_EQ(l.mounts[8].controllers, VS_CG_SYSTEMD);
+		CHECK_STREQ(l.mounts[9].name, "");
+		CHECK_EQ(l.mounts[9].controllers, VS_CG_UNIFIED);
+		CHECK_STREQ(l.mounts[9].mountpoint, "/sys/fs/cgroup/unified");
 	}
 	vs_cgroup_layout_free(&l);
 }
@@ -125,14 +127,14 @@ TEST(layout_v1_comounted)
 	struct vs_cgroup_layout l;
 	struct vs_error err = { 0 };
 	CHECK(vs_cgroup_layout_parse(mi, "/sys/fs/cgroup/", &l, &err) == 0);
-	CHECK(l.kind == VS_CGROUP_V1);
+	CHECK_EQ(l.kind, VS_CGROUP_V1);
 	CHECK_EQ_U64(l.count, 4); /* the second cpu,cpuacct mount is the same hierarchy */
 	if (l.count == 4) {
-		CHECK(strcmp(l.mounts[0].name, "cpu,cpuacct") == 0);
+		CHECK_STREQ(l.mounts[0].name, "cpu,cpuacct");
 		CHECK(l.mounts[0].controllers == (VS_CG_CPU | VS_CG_CPUACCT));
 		CHECK(l.mounts[1].controllers == (VS_CG_NET_CLS | VS_CG_NET_PRIO));
-		CHECK(strcmp(l.mounts[2].mountpoint, "/sys/fs/cgroup/my memory") == 0);
-		CHECK(strcmp(l.mounts[2].root, "/sub") == 0);
+		CHECK_STREQ(l.mounts[2].mountpoint, "/sys/fs/cgroup/my memory");
+		CHECK_STREQ(l.mounts[2].root, "/sub");
 	}
 	vs_cgroup_layout_free(&l);
 }
@@ -145,14 +147,14 @@ TEST(layout_v2_and_none)
 	struct vs_cgroup_layout l;
 	struct vs_error err = { 0 };
 	CHECK(vs_cgroup_layout_parse(v2, "/sys/fs/cgroup", &l, &err) == 0);
-	CHECK(l.kind == VS_CGROUP_V2);
+	CHECK_EQ(l.kind, VS_CGROUP_V2);
 	CHECK_EQ_U64(l.count, 1);
 	CHECK(l.count == 1 && l.mounts[0].controllers == VS_CG_UNIFIED);
 	vs_cgroup_layout_free(&l);
 	CHECK(vs_cgroup_layout_parse(none, "/sys/fs/cgroup", &l, &err) == 0);
 	CHECK(l.kind == VS_CGROUP_NONE && l.count == 0);
 	vs_cgroup_layout_free(&l);
-	CHECK(strcmp(vs_cgroup_kind_name(VS_CGROUP_HYBRID), "hybrid") == 0);
+	CHECK_STREQ(vs_cgroup_kind_name(VS_CGROUP_HYBRID), "hybrid");
 }
 
 TEST(layout_name_of_host)
@@ -164,7 +166,7 @@ TEST(layout_name_of_host)
 										   : NULL;
 	if (!expect)
 		SKIP("unusual cgroup layout on this host");
-	CHECK(strcmp(vs_cgroup_layout_name(), expect) == 0);
+	CHECK_STREQ(vs_cgroup_layout_name(), expect);
 }
 
 /* ---- paths ---- */
@@ -327,7 +329,7 @@ TEST(fake_hybrid_create_destroy)
 	if (cg) {
 		const struct vs_cgroup_hierarchy *h;
 		CHECK_EQ_U64(vs_cgroup_hierarchies(cg, &h), 3);
-		CHECK(strcmp(vs_cgroup_manager_name(cg), "hybrid") == 0);
+		CHECK_STREQ(vs_cgroup_manager_name(cg), "hybrid");
 		snprintf(path, sizeof(path), "%s/memory/a/b", f.root);
 		CHECK(strcmp(h[0].dir, path) == 0 && strcmp(h[0].name, "memory") == 0);
 		CHECK(exists(path));
@@ -337,7 +339,7 @@ TEST(fake_hybrid_create_destroy)
 		/* On a hybrid host the v2 tree is left as it was: enabling a
 		 * controller there would change the host for other runtimes. */
 		snprintf(path, sizeof(path), "%s/unified", f.root);
-		CHECK(strcmp(get(path, "cgroup.subtree_control"), "pids") == 0);
+		CHECK_STREQ(get(path, "cgroup.subtree_control"), "pids");
 		CHECK(vs_cgroup_destroy(cg, &err) == 0);
 		for (size_t i = 0; i < 3; i++)
 			CHECK(!exists(h[i].dir));
@@ -355,7 +357,7 @@ TEST(fake_hybrid_create_destroy)
 		snprintf(path, sizeof(path), "%s/memory/m/n/rel", f.root);
 		CHECK(strcmp(cg->hier[0].dir, path) == 0 && exists(path));
 		snprintf(path, sizeof(path), "%s/pids/p/rel", f.root);
-		CHECK(strcmp(cg->hier[1].dir, path) == 0);
+		CHECK_STREQ(cg->hier[1].dir, path);
 		vs_cgroup_free(cg);
 	}
 	fake_fini(&f);
@@ -421,7 +423,7 @@ TEST(fake_v2_apply)
 		return;
 	}
 	const char *dir = cg->hier[0].dir;
-	CHECK(strcmp(vs_cgroup_manager_name(cg), "v2") == 0);
+	CHECK_STREQ(vs_cgroup_manager_name(cg), "v2");
 	init_files(dir, files);
 
 	struct vs_spec_resources r = { 0 };
@@ -451,17 +453,17 @@ TEST(fake_v2_apply)
 	r.unified_values.v = values;
 	r.unified_values.count = 1;
 	CHECK(vs_cgroup_apply(cg, &r, &err) == 0);
-	CHECK(strcmp(get(dir, "memory.max"), "67108864") == 0);
-	CHECK(strcmp(get(dir, "memory.low"), "33554432") == 0);
+	CHECK_STREQ(get(dir, "memory.max"), "67108864");
+	CHECK_STREQ(get(dir, "memory.low"), "33554432");
 	CHECK(strcmp(get(dir, "memory.swap.max"), "33554432") == 0); /* 96M - 64M */
-	CHECK(strcmp(get(dir, "cpu.weight"), "39") == 0);
-	CHECK(strcmp(get(dir, "cpu.max"), "50000 100000") == 0);
-	CHECK(strcmp(get(dir, "cpuset.cpus"), "0") == 0);
-	CHECK(strcmp(get(dir, "pids.max"), "50") == 0);
-	CHECK(strcmp(get(dir, "io.weight"), "default 4950") == 0);
-	CHECK(strcmp(get(dir, "io.max"), "8:0 rbps=1048576") == 0);
-	CHECK(strcmp(get(dir, "hugetlb.2MB.max"), "4194304") == 0);
-	CHECK(strcmp(get(dir, "memory.high"), "50331648") == 0);
+	CHECK_STREQ(get(dir, "cpu.weight"), "39");
+	CHECK_STREQ(get(dir, "cpu.max"), "50000 100000");
+	CHECK_STREQ(get(dir, "cpuset.cpus"), "0");
+	CHECK_STREQ(get(dir, "pids.max"), "50");
+	CHECK_STREQ(get(dir, "io.weight"), "default 4950");
+	CHECK_STREQ(get(dir, "io.max"), "8:0 rbps=1048576");
+	CHECK_STREQ(get(dir, "hugetlb.2MB.max"), "4194304");
+	CHECK_STREQ(get(dir, "memory.high"), "50331648");
 
 	/* update: a new period keeps the quota; -1 means max */
 	struct vs_spec_resources u = { 0 };
@@ -473,10 +475,10 @@ TEST(fake_v2_apply)
 	u.has_pids_limit = true;
 	u.pids_limit = -1;
 	CHECK(vs_cgroup_apply(cg, &u, &err) == 0);
-	CHECK(strcmp(get(dir, "cpu.max"), "50000 200000") == 0);
-	CHECK(strcmp(get(dir, "memory.max"), "max") == 0);
-	CHECK(strcmp(get(dir, "memory.swap.max"), "max") == 0);
-	CHECK(strcmp(get(dir, "pids.max"), "max") == 0);
+	CHECK_STREQ(get(dir, "cpu.max"), "50000 200000");
+	CHECK_STREQ(get(dir, "memory.max"), "max");
+	CHECK_STREQ(get(dir, "memory.swap.max"), "max");
+	CHECK_STREQ(get(dir, "pids.max"), "max");
 
 	/* refusals name the field */
 	struct vs_spec_resources bad = { 0 };
@@ -532,13 +534,13 @@ TEST(fake_v1_apply)
 		fake_fini(&f);
 		return;
 	}
-	CHECK(strcmp(vs_cgroup_manager_name(cg), "v1") == 0);
+	CHECK_STREQ(vs_cgroup_manager_name(cg), "v1");
 	snprintf(mem, sizeof(mem), "%s/memory/c", f.root);
 	snprintf(cpu, sizeof(cpu), "%s/cpu,cpuacct/c", f.root);
 	snprintf(blk, sizeof(blk), "%s/blkio/c", f.root);
 	snprintf(dev, sizeof(dev), "%s/devices/c", f.root);
 	snprintf(huge, sizeof(huge), "%s/hugetlb/c", f.root);
-	CHECK(strcmp(vs_cgroup_dir_for(cg, VS_CG_CPUACCT), cpu) == 0);
+	CHECK_STREQ(vs_cgroup_dir_for(cg, VS_CG_CPUACCT), cpu);
 	static const char *const mem_files[] = { "memory.limit_in_bytes",
 						 "9223372036854771712",
 						 "memory.memsw.limit_in_bytes",
@@ -585,19 +587,19 @@ TEST(fake_v1_apply)
 	r.hugepage_limits = &hp;
 	r.hugepage_limits_count = 1;
 	CHECK(vs_cgroup_apply(cg, &r, &err) == 0);
-	CHECK(strcmp(get(mem, "memory.limit_in_bytes"), "67108864") == 0);
-	CHECK(strcmp(get(mem, "memory.memsw.limit_in_bytes"), "134217728") == 0);
-	CHECK(strcmp(get(mem, "memory.soft_limit_in_bytes"), "16777216") == 0);
-	CHECK(strcmp(get(mem, "memory.swappiness"), "10") == 0);
-	CHECK(strcmp(get(mem, "memory.oom_control"), "1") == 0);
-	CHECK(strcmp(get(cpu, "cpu.shares"), "512") == 0);
-	CHECK(strcmp(get(cpu, "cpu.cfs_quota_us"), "25000") == 0);
-	CHECK(strcmp(get(cpu, "cpu.cfs_period_us"), "50000") == 0);
-	CHECK(strcmp(get(pids_dir, "pids.max"), "50") == 0);
+	CHECK_STREQ(get(mem, "memory.limit_in_bytes"), "67108864");
+	CHECK_STREQ(get(mem, "memory.memsw.limit_in_bytes"), "134217728");
+	CHECK_STREQ(get(mem, "memory.soft_limit_in_bytes"), "16777216");
+	CHECK_STREQ(get(mem, "memory.swappiness"), "10");
+	CHECK_STREQ(get(mem, "memory.oom_control"), "1");
+	CHECK_STREQ(get(cpu, "cpu.shares"), "512");
+	CHECK_STREQ(get(cpu, "cpu.cfs_quota_us"), "25000");
+	CHECK_STREQ(get(cpu, "cpu.cfs_period_us"), "50000");
+	CHECK_STREQ(get(pids_dir, "pids.max"), "50");
 	CHECK(strcmp(get(blk, "blkio.bfq.weight"), "300") == 0); /* no CFQ: BFQ takes it */
-	CHECK(strcmp(get(dev, "devices.deny"), "a") == 0);
-	CHECK(strcmp(get(dev, "devices.allow"), "c 1:* rw") == 0);
-	CHECK(strcmp(get(huge, "hugetlb.2MB.limit_in_bytes"), "2097152") == 0);
+	CHECK_STREQ(get(dev, "devices.deny"), "a");
+	CHECK_STREQ(get(dev, "devices.allow"), "c 1:* rw");
+	CHECK_STREQ(get(huge, "hugetlb.2MB.limit_in_bytes"), "2097152");
 
 	struct vs_spec_resources bad = { 0 };
 	char *keys[] = { "memory.high", NULL }, *values[] = { "1", NULL };
@@ -667,8 +669,8 @@ TEST(serialize_round_trip)
 		const struct vs_cgroup_hierarchy *a, *b;
 		CHECK_EQ_U64(vs_cgroup_hierarchies(back, &b), vs_cgroup_hierarchies(cg, &a));
 		for (size_t i = 0; i < cg->count && i < back->count; i++) {
-			CHECK(strcmp(a[i].name, b[i].name) == 0);
-			CHECK(strcmp(a[i].dir, b[i].dir) == 0);
+			CHECK_STREQ(a[i].name, b[i].name);
+			CHECK_STREQ(a[i].dir, b[i].dir);
 			CHECK(cg->controllers[i] == back->controllers[i]);
 		}
 		CHECK(strstr(b[0].dir, "/vessel/ctr-1") != NULL);

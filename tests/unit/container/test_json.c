@@ -52,9 +52,9 @@ TEST(parses_all_types_in_order)
 		return;
 	CHECK(vs_json_is(root, VS_JSON_OBJECT));
 	CHECK_EQ_U64(vs_json_count(root), 8);
-	CHECK(strcmp(root->obj.members[0].key, "s") == 0);
-	CHECK(strcmp(root->obj.members[7].key, "o") == 0);
-	CHECK(strcmp(vs_json_str(vs_json_get(root, "s")), "x") == 0);
+	CHECK_STREQ(root->obj.members[0].key, "s");
+	CHECK_STREQ(root->obj.members[7].key, "o");
+	CHECK_STREQ(vs_json_str(vs_json_get(root, "s")), "x");
 	CHECK(vs_json_get_int64(vs_json_get(root, "n"), &i) && i == -12);
 	CHECK(vs_json_get_double(vs_json_get(root, "d"), &d) && d == 2.5);
 	CHECK(!vs_json_get_int64(vs_json_get(root, "d"), &i));
@@ -62,7 +62,7 @@ TEST(parses_all_types_in_order)
 	CHECK(vs_json_get_bool(vs_json_get(root, "f"), &b) && !b);
 	CHECK(vs_json_is(vs_json_get(root, "z"), VS_JSON_NULL));
 	CHECK_EQ_U64(vs_json_count(vs_json_get(root, "a")), 3);
-	CHECK(strcmp(vs_json_str(vs_json_at(vs_json_get(root, "a"), 1)), "two") == 0);
+	CHECK_STREQ(vs_json_str(vs_json_at(vs_json_get(root, "a"), 1)), "two");
 	CHECK(vs_json_is(vs_json_at(vs_json_get(root, "a"), 2), VS_JSON_ARRAY));
 	CHECK(vs_json_at(vs_json_get(root, "a"), 3) == NULL);
 	CHECK(vs_json_is(vs_json_get(root, "o"), VS_JSON_OBJECT));
@@ -72,7 +72,7 @@ TEST(parses_all_types_in_order)
 	CHECK(vs_json_get(vs_json_get(root, "a"), "s") == NULL);
 	CHECK(vs_json_str(vs_json_get(root, "n")) == NULL);
 	CHECK(!vs_json_get_bool(vs_json_get(root, "s"), &b));
-	CHECK(strcmp(vs_json_type_name(VS_JSON_OBJECT), "object") == 0);
+	CHECK_STREQ(vs_json_type_name(VS_JSON_OBJECT), "object");
 }
 
 TEST(scalar_top_level_values)
@@ -102,16 +102,16 @@ TEST(string_escapes_decode)
 		printf("#   %s\n", err.msg);
 		return;
 	}
-	CHECK(strcmp(vs_json_str(vs_json_at(a, 0)), "\"\\/\b\f\n\r\t") == 0);
-	CHECK(strcmp(vs_json_str(vs_json_at(a, 1)), "\xc3\xa9\xe2\x82\xac") == 0);
+	CHECK_STREQ(vs_json_str(vs_json_at(a, 0)), "\"\\/\b\f\n\r\t");
+	CHECK_STREQ(vs_json_str(vs_json_at(a, 1)), "\xc3\xa9\xe2\x82\xac");
 	/* U+1F600 from a surrogate pair is one 4-byte UTF-8 sequence. */
-	CHECK(strcmp(vs_json_str(vs_json_at(a, 2)), "\xf0\x9f\x98\x80") == 0);
+	CHECK_STREQ(vs_json_str(vs_json_at(a, 2)), "\xf0\x9f\x98\x80");
 	CHECK_EQ_U64(vs_json_at(a, 2)->str.len, 4);
 	/* \u0000 survives, visible through len. */
 	CHECK_EQ_U64(vs_json_at(a, 3)->str.len, 3);
 	CHECK(memcmp(vs_json_at(a, 3)->str.s, "a\0b", 4) == 0);
-	CHECK(strcmp(vs_json_str(vs_json_at(a, 4)), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == 0);
-	CHECK(strcmp(vs_json_str(vs_json_at(a, 5)), "") == 0);
+	CHECK_STREQ(vs_json_str(vs_json_at(a, 4)), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	CHECK_STREQ(vs_json_str(vs_json_at(a, 5)), "");
 }
 
 TEST(bad_strings_rejected)

@@ -9,9 +9,9 @@
 #include "util/cleanup.h"
 #include "../tap.h"
 
-#define STRV(...)                                                \
-	((struct vs_strv){ .v = (char *[]){ __VA_ARGS__, NULL }, \
-			   .count = sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *) })
+#define STRV(...)                                                               \
+	((struct vs_strv){ .v = (char **)(const char *[]){ __VA_ARGS__, NULL }, \
+			   .count = sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *) })
 
 static int parse1(const char *opt, struct vs_mount_opts *o, struct vs_error *err)
 {

@@ -573,7 +573,7 @@ TEST(notify_listener_end_to_end)
 			resp->val = 4242;
 			resp->error = 0;
 			resp->flags = 0;
-			CHECK(seccomp_notify_respond(nfd, resp) == 0);
+			CHECK_EQ(seccomp_notify_respond(nfd, resp), 0);
 		} else {
 			CHECK(!"no notification received");
 		}
@@ -783,7 +783,7 @@ TEST(default_profile_follows_capabilities)
 	CHECK(loaded_and_ran(&s, true, call_admin, &r));
 	CHECK(r.ret[0] == -1 && r.err[0] != EPERM && r.err[0] != ENOSYS); /* reaches the kernel */
 	if (geteuid() == 0)
-		CHECK(r.ret[1] == 0);
+		CHECK_EQ(r.ret[1], 0);
 	CHECK(r.ret[2] == -1 && r.err[2] == EPERM); /* still no CAP_SYS_BOOT */
 	vs_defaults_seccomp_free(&s);
 }

@@ -147,7 +147,7 @@ static void check_full_process(int *failed_, const struct vs_spec_process *p)
 	}
 	CHECK(STRV_IS(&p->args, "sh", "-c", "echo hi"));
 	CHECK(STRV_IS(&p->env, "PATH=/usr/bin:/bin", "TERM=xterm"));
-	CHECK(streq(p->cwd, "/home/user"));
+	CHECK_STREQ(p->cwd, "/home/user");
 	CHECK(p->has_caps);
 	/* CAP_AUDIT_WRITE 29, CAP_KILL 5, CAP_NET_BIND_SERVICE 10, CAP_CHECKPOINT_RESTORE 40, CAP_CHOWN 0 */
 	CHECK_EQ_U64(p->caps.bounding, CAP(29) | CAP(5) | CAP(10) | CAP(40));
@@ -164,25 +164,25 @@ static void check_full_process(int *failed_, const struct vs_spec_process *p)
 		CHECK_EQ_U64(p->rlimits[1].hard, UINT64_MAX);
 	}
 	CHECK(p->no_new_privileges);
-	CHECK(streq(p->apparmor_profile, "container-default"));
-	CHECK(streq(p->selinux_label, "system_u:system_r:container_t:s0:c1,c2"));
+	CHECK_STREQ(p->apparmor_profile, "container-default");
+	CHECK_STREQ(p->selinux_label, "system_u:system_r:container_t:s0:c1,c2");
 	CHECK(p->has_oom_score_adj && p->oom_score_adj == -500);
 }
 
 static void check_full_top(int *failed_, const struct vs_spec *s)
 {
-	CHECK(streq(s->oci_version, "1.1.0"));
-	CHECK(streq(s->root_path, "/bundles/c1/rootfs"));
+	CHECK_STREQ(s->oci_version, "1.1.0");
+	CHECK_STREQ(s->root_path, "/bundles/c1/rootfs");
 	CHECK(s->root_readonly);
-	CHECK(streq(s->hostname, "box"));
-	CHECK(streq(s->domainname, "example.org"));
+	CHECK_STREQ(s->hostname, "box");
+	CHECK_STREQ(s->domainname, "example.org");
 	CHECK_EQ_U64(s->mounts_count, 4);
 	if (s->mounts_count == 4) {
 		CHECK(streq(s->mounts[0].destination, "/proc") && streq(s->mounts[0].type, "proc") &&
 		      streq(s->mounts[0].source, "proc") && s->mounts[0].options.count == 0);
 		CHECK(STRV_IS(&s->mounts[1].options, "nosuid", "strictatime", "mode=755", "size=65536k"));
 		/* Relative bind sources are relative to the bundle. */
-		CHECK(streq(s->mounts[2].source, "/bundles/c1/volumes/data"));
+		CHECK_STREQ(s->mounts[2].source, "/bundles/c1/volumes/data");
 		CHECK(STRV_IS(&s->mounts[2].options, "rbind", "ro"));
 		CHECK(s->mounts[3].type == NULL && streq(s->mounts[3].source, "/host/srv"));
 		CHECK(s->mounts[3].uid_mappings_count == 1 &&
@@ -200,14 +200,14 @@ static void check_full_top(int *failed_, const struct vs_spec *s)
 	CHECK_EQ_U64(s->hooks.count[VS_HOOK_POSTSTOP], 1);
 	if (s->hooks.count[VS_HOOK_PRESTART] == 1 && s->hooks.count[VS_HOOK_CREATE_RUNTIME] == 2) {
 		const struct vs_spec_hook *h = &s->hooks.list[VS_HOOK_PRESTART][0];
-		CHECK(streq(h->path, "/usr/bin/prestart"));
+		CHECK_STREQ(h->path, "/usr/bin/prestart");
 		CHECK(STRV_IS(&h->args, "prestart", "a"));
 		CHECK(STRV_IS(&h->env, "K=V"));
 		CHECK(h->has_timeout && h->timeout == 5);
 		CHECK(!s->hooks.list[VS_HOOK_CREATE_RUNTIME][0].has_timeout);
-		CHECK(streq(s->hooks.list[VS_HOOK_CREATE_RUNTIME][1].path, "/bin/cr2"));
+		CHECK_STREQ(s->hooks.list[VS_HOOK_CREATE_RUNTIME][1].path, "/bin/cr2");
 		CHECK(s->hooks.list[VS_HOOK_CREATE_RUNTIME][1].timeout == 1);
-		CHECK(streq(s->hooks.list[VS_HOOK_POSTSTOP][0].path, "/bin/pst"));
+		CHECK_STREQ(s->hooks.list[VS_HOOK_POSTSTOP][0].path, "/bin/pst");
 	}
 	CHECK(STRV_IS(&s->annotation_keys, "org.example.key", "io.podman.annotations.autoremove"));
 	CHECK(STRV_IS(&s->annotation_values, "value", "FALSE"));
@@ -243,13 +243,13 @@ static void check_full_linux(int *failed_, const struct vs_spec *s)
 		      !d[1].has_uid);
 		CHECK(d[2].type == 'p' && streq(d[2].path, "/dev/fifo"));
 	}
-	CHECK(streq(l->cgroups_path, "/machine/c1"));
+	CHECK_STREQ(l->cgroups_path, "/machine/c1");
 	CHECK(STRV_IS(&l->sysctl_keys, "net.ipv4.ip_forward", "kernel.shmmax"));
 	CHECK(STRV_IS(&l->sysctl_values, "1", "4096"));
-	CHECK(streq(l->rootfs_propagation, "rslave"));
+	CHECK_STREQ(l->rootfs_propagation, "rslave");
 	CHECK(STRV_IS(&l->masked_paths, "/proc/kcore", "/sys/firmware"));
 	CHECK(STRV_IS(&l->readonly_paths, "/proc/sys", "/proc/sysrq-trigger"));
-	CHECK(streq(l->mount_label, "system_u:object_r:container_file_t:s0"));
+	CHECK_STREQ(l->mount_label, "system_u:object_r:container_file_t:s0");
 	CHECK(l->has_personality && streq(l->personality_domain, "LINUX32"));
 }
 
@@ -328,7 +328,7 @@ TEST(full_config_every_field)
 	struct vs_spec s;
 	struct vs_error err;
 	int ret = parse_sq(full_config, "/bundles/c1", &s, &err);
-	CHECK(ret == 0);
+	CHECK_EQ(ret, 0);
 	if (ret) {
 		printf("#   %s\n", err.msg);
 		return;
@@ -355,7 +355,7 @@ TEST(minimal_config)
 	CHECK(s.annotation_keys.count == 0 && s.linux.namespaces_count == 0 && !s.linux.has_resources);
 	CHECK(s.linux.seccomp == NULL && !s.linux.has_personality && !s.linux.has_time_offsets);
 	for (int k = 0; k < VS_HOOK_KINDS; k++)
-		CHECK(s.hooks.count[k] == 0);
+		CHECK_EQ(s.hooks.count[k], 0);
 	CHECK(vs_spec_namespace_find(&s, VS_NS_PID) == NULL);
 	vs_spec_free(&s);
 	vs_spec_free(NULL);
@@ -390,7 +390,7 @@ TEST(runc_spec_default)
 	struct vs_spec s;
 	struct vs_error err;
 	CHECK(parse_sq(cfg, "/tmp/bundle/", &s, &err) == 0);
-	CHECK(streq(s.root_path, "/tmp/bundle/rootfs"));
+	CHECK_STREQ(s.root_path, "/tmp/bundle/rootfs");
 	CHECK(s.process.caps.ambient == (CAP(29) | CAP(5) | CAP(10)));
 	CHECK(s.mounts_count == 5 && s.linux.namespaces_count == 6 && s.linux.masked_paths.count == 10);
 	CHECK(s.linux.resources.devices_count == 1 && !s.linux.resources.devices[0].allow);
@@ -409,11 +409,11 @@ TEST(root_path_resolution)
 	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
 	CHECK(parse_sq("{'ociVersion': '1.1.0', 'root': {'path': 'rootfs'}}", "bundles/x", &s, &err) == 0);
 	snprintf(want, sizeof(want), "%s/bundles/x/rootfs", cwd);
-	CHECK(streq(s.root_path, want));
+	CHECK_STREQ(s.root_path, want);
 	vs_spec_free(&s);
 	CHECK(parse_sq("{'ociVersion': '1.1.0', 'root': {'path': 'rootfs'}}", NULL, &s, &err) == 0);
 	snprintf(want, sizeof(want), "%s/rootfs", cwd);
-	CHECK(streq(s.root_path, want));
+	CHECK_STREQ(s.root_path, want);
 	vs_spec_free(&s);
 }
 
@@ -428,7 +428,7 @@ TEST(tolerates_extensions_nulls_and_duplicates)
 	    " 'linux': {'namespaces': [{'type': 'mount', 'x': []}], 'resources': {'rdma': {}},"
 	    "  'seccomp': null, 'futureThing': {'a': [1]}}, 'mounts': null, 'zzz': true}",
 	    "/b", &s, &err);
-	CHECK(ret == 0);
+	CHECK_EQ(ret, 0);
 	if (ret) {
 		printf("#   %s\n", err.msg);
 		return;
@@ -447,7 +447,7 @@ TEST(user_namespace_joined_without_mappings)
 	CHECK(parse_sq("{'ociVersion': '1.1.0', 'root': {'path': '/r'}, 'linux': {'namespaces':"
 		       " [{'type': 'user', 'path': '/proc/1/ns/user'}]}}",
 		       "/b", &s, &err) == 0);
-	CHECK(streq(vs_spec_namespace_find(&s, VS_NS_USER)->path, "/proc/1/ns/user"));
+	CHECK_STREQ(vs_spec_namespace_find(&s, VS_NS_USER)->path, "/proc/1/ns/user");
 	vs_spec_free(&s);
 	/* Empty strings read as unset where the spec gives them no meaning. */
 	CHECK(parse_sq("{'ociVersion': '1.1.0', 'root': {'path': '/r'}, 'linux': {'namespaces':"
@@ -737,8 +737,8 @@ TEST(namespace_names)
 	static const char *const want[VS_NS_COUNT] = { "mount",	  "pid",  "uts",    "ipc",
 						       "network", "user", "cgroup", "time" };
 	for (int t = 0; t < VS_NS_COUNT; t++)
-		CHECK(streq(vs_ns_type_name((enum vs_ns_type)t), want[t]));
-	CHECK(streq(vs_ns_type_name(VS_NS_COUNT), "unknown"));
+		CHECK_STREQ(vs_ns_type_name((enum vs_ns_type)t), want[t]);
+	CHECK_STREQ(vs_ns_type_name(VS_NS_COUNT), "unknown");
 }
 
 static int write_file(const char *path, const char *text)
@@ -768,13 +768,13 @@ TEST(load_from_bundle)
 
 	json = dq(
 	    "{'ociVersion': '1.1.0', 'root': {'path': 'rootfs'}, 'process': {'args': ['sh'], 'cwd': '/'}}");
-	CHECK(write_file(path, json) == 0);
+	CHECK_EQ(write_file(path, json), 0);
 	free(json);
 	CHECK(vs_spec_load(dir, &s, &err) == 0);
 	{
 		char want[300];
 		snprintf(want, sizeof(want), "%s/rootfs", dir);
-		CHECK(streq(s.root_path, want));
+		CHECK_STREQ(s.root_path, want);
 		CHECK(STRV_IS(&s.process.args, "sh"));
 	}
 	vs_spec_free(&s);
@@ -783,9 +783,9 @@ TEST(load_from_bundle)
 			 "{\n  \"ociVersion\": \"1.1.0\",\n  \"root\": {\"path\": \"r\"},\n  \"linux\": "
 			 "{\"namespaces\": [{\"type\": \"pidd\"}]}\n}\n") == 0);
 	CHECK(vs_spec_load(dir, &s, &err) == -1);
-	CHECK(strcmp(err.msg, "config.json: linux.namespaces[0].type: unknown namespace type `pidd`") == 0);
+	CHECK_STREQ(err.msg, "config.json: linux.namespaces[0].type: unknown namespace type `pidd`");
 
-	CHECK(write_file(path, "{\n  \"ociVersion\": \"1.1.0\",\n  \"root\" {}\n}\n") == 0);
+	CHECK_EQ(write_file(path, "{\n  \"ociVersion\": \"1.1.0\",\n  \"root\" {}\n}\n"), 0);
 	CHECK(vs_spec_load(dir, &s, &err) == -1);
 	CHECK(strcmp(err.msg,
 		     "config.json: line 3, column 10: expected ':' after the object key, found character "

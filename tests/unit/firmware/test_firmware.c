@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../tap.h"
+#include "devices/legacy/uart.h"
 #include "machine/layout.h"
 
 #define BIOS_END 0x100000ull
@@ -557,12 +558,21 @@ static void check_acpi(int *failed_, int ncpus, uint64_t base)
 	struct vs_guest_mem mem;
 	struct vs_firmware_config cfg;
 	struct acpi_found f = { .base = base };
+	struct vs_devices devices = { 0 };
+	struct vs_uart *uart = vs_uart_create(NULL, NULL);
+	struct vs_device com1;
+	struct vs_error err = { 0 };
 	int used;
-	if (!setup(&mem)) {
+	if (!uart || !setup(&mem)) {
+		vs_uart_destroy(uart);
 		CHECK(0);
 		return;
 	}
+	/* The board's COM1, as pc.c adds it: the DSDT describes it. */
+	com1 = vs_uart_device(uart, VS_PORT_COM1, VS_IRQ_COM1, 1);
+	CHECK(vs_devices_add(&devices, &com1, &err) == 0);
 	vs_firmware_default_config(&cfg, ncpus);
+	cfg.devices = &devices;
 	used = build_acpi(failed_, &mem, &cfg, base);
 	if (used > 0) {
 		check_rsdp(failed_, &mem, &f);
@@ -577,6 +587,7 @@ static void check_acpi(int *failed_, int ncpus, uint64_t base)
 		CHECK(f.madt + 44 <= base + (uint64_t)used);
 		CHECK(f.dsdt + 36 <= base + (uint64_t)used);
 	}
+	vs_devices_release(&devices);
 	vs_guest_mem_release(&mem);
 }
 
