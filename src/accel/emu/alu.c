@@ -125,8 +125,6 @@ uint64_t vs_emu_shift(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t
 
 /* SHLD/SHRD: shift `dst`, filling from `src`. */
 uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src,
-		       unsigned count);
-uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src,
 		       unsigned count)
 {
 	unsigned bits = size * 8;
