@@ -583,6 +583,14 @@ void vs_emu_fpu_op(struct vs_emu_cpu *c, struct insn *d, uint8_t map, uint8_t op
 void vs_emu_hlt(struct vs_emu_cpu *c);
 /* RFLAGS written by POPF/IRET: IF only at CPL <= IOPL, IOPL only at CPL 0. */
 void vs_emu_write_rflags(struct vs_emu_cpu *c, uint64_t v, unsigned size);
+/* STI / MOV SS / POP SS: no interrupt before the next instruction
+ * completes. The run loop steps that one instruction on its own. */
+static inline void set_shadow(struct vs_emu_cpu *c)
+{
+	c->shadow = true;
+	atomic_store_explicit(&c->attention, 1, memory_order_relaxed);
+}
+
 /* Note that IF may have become 1: check for a waiting interrupt. */
 static inline void irq_window(struct vs_emu_cpu *c)
 {

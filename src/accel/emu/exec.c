@@ -260,7 +260,7 @@ static void pop_seg(struct vs_emu_cpu *c, struct insn *d, int seg)
 	vs_emu_load_seg(c, seg, sel);
 	sp_set(c, sp + d->opsize);
 	if (seg == S_SS)
-		c->shadow = true;
+		set_shadow(c);
 }
 
 static void enter(struct vs_emu_cpu *c, struct insn *d)
@@ -623,7 +623,7 @@ void vs_emu_step(struct vs_emu_cpu *c)
 			vs_emu_undefined(c, &d);
 		vs_emu_load_seg(c, d.reg & 7, (uint16_t)rm_read(c, &d, 2));
 		if ((d.reg & 7) == S_SS)
-			c->shadow = true;
+			set_shadow(c);
 		break;
 	case 0x8f:
 		vs_emu_modrm(c, &d, 0);
@@ -899,7 +899,7 @@ void vs_emu_step(struct vs_emu_cpu *c)
 			raise_gp(c, 0);
 		if (op == 0xfb) {
 			if (!(c->rflags & F_IF))
-				c->shadow = true;
+				set_shadow(c);
 			c->rflags |= F_IF;
 			irq_window(c);
 		} else {
