@@ -30,8 +30,8 @@
 #define SEL_DATA 0x10
 #define SEL_CODE32 0x18
 #define SEL_CODE16 0x20
-#define SEL_UCODE64 0x2b
-#define SEL_UDATA 0x33
+#define SEL_UDATA 0x2b /* user data, then user code: the order SYSRET needs */
+#define SEL_UCODE64 0x33
 #define SEL_TSS 0x38
 
 /* A guest code blob assembled into the test binary: NAME and NAME_end. */
