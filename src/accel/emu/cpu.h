@@ -195,6 +195,8 @@ struct vs_emu_cpu {
 	bool wake;
 	bool shutdown;
 	char shutdown_detail[96];
+	uint64_t icount;      /* instructions (and faults) executed */
+	uint64_t icount_stop; /* vcpu_run returns when icount reaches it; 0: never */
 
 	struct vs_emu_fpu fpu;
 };

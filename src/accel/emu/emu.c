@@ -278,6 +278,11 @@ static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
 			c->state = CPU_WAIT_SIPI; /* stays down until INIT/SIPI */
 			return 0;
 		}
+		if (c->icount_stop && c->icount >= c->icount_stop) {
+			c->icount_stop = 0;
+			exit->kind = VS_EXIT_INTR;
+			return 0;
+		}
 		atomic_store(&c->attention, 0);
 		look = atomic_load(&c->irq_kicked) || c->state == CPU_HALTED ||
 		       (c->irq_waiting && (c->rflags & F_IF) && !c->shadow);
@@ -295,10 +300,18 @@ static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
 				continue;
 		}
 		if (c->state != CPU_RUNNING) {
+			if (!c->irqchip) {
+				/* Nothing could ever wake it. */
+				exit->kind = VS_EXIT_HLT;
+				return 0;
+			}
 			wait_for_wake(c);
 			continue;
 		}
 		if (setjmp(jb) != 0) {
+			/* A fault counts as an instruction, so that a guest stuck
+			 * faulting still reaches a step limit. */
+			c->icount++;
 			handle_exception(c);
 			continue;
 		}
@@ -306,11 +319,25 @@ static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
 			/* One instruction under the interrupt shadow. */
 			c->shadow = false;
 			vs_emu_step(c);
+			c->icount++;
 			continue;
 		}
-		while (!atomic_load_explicit(&c->attention, memory_order_relaxed))
+		while (!atomic_load_explicit(&c->attention, memory_order_relaxed)) {
 			vs_emu_step(c);
+			if (unlikely(++c->icount == c->icount_stop))
+				atomic_store(&c->attention, 1);
+		}
 	}
+}
+
+void vs_emu_set_step_limit(struct vs_vcpu *v, uint64_t steps)
+{
+	v->cpu.icount_stop = steps ? v->cpu.icount + steps : 0;
+}
+
+uint64_t vs_emu_instructions(struct vs_vcpu *v)
+{
+	return v->cpu.icount;
 }
 
 void vs_emu_report(struct vs_accel *acc, FILE *out)
