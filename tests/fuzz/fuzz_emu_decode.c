@@ -12,7 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define STEPS 20000
+#define STEPS 4000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,7 @@
 /* Integer instructions in 64-bit mode: ALU and flags, shifts, multiply
  * and divide, bit operations, string instructions, LOCK'd operations. */
+#include <time.h>
+
 #include "harness.h"
 #include "../tap.h"
 
@@ -211,8 +213,30 @@ TEST(unimplemented_opcode_raises_ud_and_is_counted)
 	emu_t_fini(&T);
 }
 
+/* Speed, reported and not checked (the machine is shared and noisy): an
+ * integer loop of 3 instructions per iteration, and a memory-heavy loop. */
+GUEST_CODE(g_bench, "mov $10000000, %ecx\n xor %eax, %eax\n 1: add %rcx, %rax\n dec %rcx\n jnz 1b\n"
+		    "mov $2000000, %ecx\n mov $0x100000, %rsi\n 2: mov (%rsi), %rdx\n add %rdx, 8(%rsi)\n"
+		    "lea 1(%rdx), %rdx\n mov %rdx, (%rsi)\n dec %ecx\n jnz 2b\n" STOP);
+TEST(speed_of_integer_loops)
+{
+	struct timespec a, b;
+	double s;
+	if (!setup(g_bench, g_bench_end))
+		SKIP("no guest");
+	vs_accel_emu_ops.vcpu_set_state(T.vcpu, &T.st, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	emu_t_resume(&T);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	CHECK_EQ_U64(T.st.rax, 50000005000000ull);
+	printf("# %llu instructions in %.3f s: %.1f MIPS\n", (unsigned long long)vs_emu_instructions(T.vcpu), s,
+	       (double)vs_emu_instructions(T.vcpu) / s / 1e6);
+	emu_t_fini(&T);
+}
+
 VS_TAP_MAIN(TAP_CASE(add_sets_carry_and_zero), TAP_CASE(sub_overflow_32bit_zero_extends),
 	    TAP_CASE(counted_loop), TAP_CASE(adc_sbb_setcc), TAP_CASE(shifts_and_rotates),
 	    TAP_CASE(multiply_divide), TAP_CASE(divide_error_is_delivered), TAP_CASE(bit_operations),
 	    TAP_CASE(rep_string_operations), TAP_CASE(locked_operations), TAP_CASE(call_ret_enter_leave),
-	    TAP_CASE(unimplemented_opcode_raises_ud_and_is_counted))
+	    TAP_CASE(unimplemented_opcode_raises_ud_and_is_counted), TAP_CASE(speed_of_integer_loops))
