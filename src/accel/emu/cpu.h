@@ -132,6 +132,8 @@ struct insn {
 	uint64_t ea; /* linear address of the memory operand */
 	uint64_t off;
 	uint16_t opcode; /* map << 8 | byte, for the #UD statistics */
+	/* Fetch window: host bytes of the code page from ip on. */
+	const uint8_t *fp, *fend;
 };
 
 enum run_state { CPU_RUNNING, CPU_HALTED, CPU_WAIT_SIPI };
@@ -498,13 +500,14 @@ static inline void rm_write(struct vs_emu_cpu *c, const struct insn *d, unsigned
 }
 
 /* Instruction fetch through the current code page. */
+uint8_t vs_emu_fetch8_slow(struct vs_emu_cpu *c, struct insn *d);
 static inline uint8_t fetch8(struct vs_emu_cpu *c, struct insn *d)
 {
-	uint64_t la = c->long64 ? d->ip : (uint32_t)(c->seg[S_CS].base + d->ip);
-	if (unlikely((la & ~0xfffull) + 1 != c->fetch_page))
-		vs_emu_fetch_slow(c, la);
-	d->ip++;
-	return c->fetch_host[la & 0xfff];
+	if (likely(d->fp < d->fend)) {
+		d->ip++;
+		return *d->fp++;
+	}
+	return vs_emu_fetch8_slow(c, d);
 }
 static inline uint64_t fetch_n(struct vs_emu_cpu *c, struct insn *d, unsigned n)
 {

@@ -76,9 +76,27 @@ uint64_t vs_emu_flags(struct vs_emu_cpu *c)
 	return c->rflags | 2;
 }
 
+/* CF alone, without materialising the other flags (INC/DEC keep CF, ADC
+ * and SBB read it: both are common in loops). */
 bool vs_emu_cf(struct vs_emu_cpu *c)
 {
-	return (vs_emu_flags(c) & F_CF) != 0;
+	uint64_t m = size_mask(c->lf_size);
+	switch (c->lf_op) {
+	case LF_NONE:
+		return c->rflags & F_CF;
+	case LF_ADD:
+		return (c->lf_res & m) < (c->lf_a & m);
+	case LF_ADC:
+		return c->lf_cf ? (c->lf_res & m) <= (c->lf_a & m) : (c->lf_res & m) < (c->lf_a & m);
+	case LF_SUB:
+		return (c->lf_a & m) < (c->lf_b & m);
+	case LF_SBB:
+		return c->lf_cf ? (c->lf_a & m) <= (c->lf_b & m) : (c->lf_a & m) < (c->lf_b & m);
+	case LF_LOGIC:
+		return false;
+	default: /* INC, DEC */
+		return c->lf_cf;
+	}
 }
 
 void vs_emu_set_flags(struct vs_emu_cpu *c, uint64_t value, uint64_t mask)

@@ -169,6 +169,26 @@ void vs_emu_fetch_slow(struct vs_emu_cpu *c, uint64_t la)
 	c->fetch_page = (la & ~0xfffull) + 1;
 }
 
+/* First byte of an instruction, or the first on a new page: find the
+ * code page and open a fetch window up to its end (or the end of a 16-bit
+ * code segment's offset range). */
+uint8_t vs_emu_fetch8_slow(struct vs_emu_cpu *c, struct insn *d)
+{
+	uint64_t ip = c->code_size == 2 ? d->ip & 0xffff : d->ip;
+	uint64_t la = c->long64 ? ip : (uint32_t)(c->seg[S_CS].base + ip);
+	uint64_t avail = 4096 - (la & 0xfff);
+	const uint8_t *p;
+	if ((la & ~0xfffull) + 1 != c->fetch_page)
+		vs_emu_fetch_slow(c, la);
+	if (c->code_size == 2 && avail > 0x10000 - ip)
+		avail = 0x10000 - ip;
+	p = c->fetch_host + (la & 0xfff);
+	d->fp = p + 1;
+	d->fend = p + avail;
+	d->ip++;
+	return *p;
+}
+
 void vs_emu_read_block(struct vs_emu_cpu *c, uint64_t la, void *buf, unsigned len, unsigned acc)
 {
 	uint8_t *out = buf;

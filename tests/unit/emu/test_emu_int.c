@@ -230,8 +230,8 @@ TEST(speed_of_integer_loops)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	CHECK_EQ_U64(T.st.rax, 50000005000000ull);
-	printf("# %llu instructions in %.3f s: %.1f MIPS\n", (unsigned long long)vs_emu_instructions(T.vcpu), s,
-	       (double)vs_emu_instructions(T.vcpu) / s / 1e6);
+	printf("# %llu instructions in %.3f s: %.1f MIPS\n", (unsigned long long)vs_emu_instructions(T.vcpu),
+	       s, (double)vs_emu_instructions(T.vcpu) / s / 1e6);
 	emu_t_fini(&T);
 }
 
