@@ -100,7 +100,7 @@ static void tables(struct emu_t *t)
 		0x00af9a000000ffffull, /* 0x08 64-bit code */
 		0x00cf92000000ffffull, /* 0x10 data */
 		0x00cf9a000000ffffull, /* 0x18 32-bit code */
-		0x00009a000000ffffull, /* 0x20 16-bit code */
+		0x00009a010000ffffull, /* 0x20 16-bit code, base CODE */
 		0x00cff2000000ffffull, /* 0x28 user data */
 		0x00affa000000ffffull, /* 0x30 user 64-bit code */
 		0,		       /* 0x38 TSS (16 bytes), filled below */

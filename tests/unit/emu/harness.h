@@ -29,8 +29,8 @@
 #define SEL_CODE64 0x08
 #define SEL_DATA 0x10
 #define SEL_CODE32 0x18
-#define SEL_CODE16 0x20
-#define SEL_UDATA 0x2b /* user data, then user code: the order SYSRET needs */
+#define SEL_CODE16 0x20 /* base CODE, 64 KiB */
+#define SEL_UDATA 0x2b	/* user data, then user code: the order SYSRET needs */
 #define SEL_UCODE64 0x33
 #define SEL_TSS 0x38
 
