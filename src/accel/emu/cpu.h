@@ -377,6 +377,12 @@ static inline void set_arith(struct vs_emu_cpu *c, uint64_t flags)
 }
 uint64_t vs_emu_szp(uint64_t res, unsigned size); /* SF, ZF, PF of a result */
 
+/* Bits 63..47 all equal (48-bit linear addresses). */
+static inline bool is_canonical(uint64_t v)
+{
+	return ((v + (1ull << 47)) >> 48) == 0;
+}
+
 static inline uint64_t size_mask(unsigned size)
 {
 	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;

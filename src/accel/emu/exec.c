@@ -172,7 +172,7 @@ static void jump(struct vs_emu_cpu *c, struct insn *d, uint64_t target)
 
 static void check_canonical_ip(struct vs_emu_cpu *c, uint64_t ip)
 {
-	if (c->long64 && (uint64_t)(((int64_t)ip << 16) >> 16) != ip)
+	if (c->long64 && !is_canonical(ip))
 		raise_gp(c, 0);
 }
 

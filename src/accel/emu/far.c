@@ -147,7 +147,7 @@ void vs_emu_sysret(struct vs_emu_cpu *c, bool rex_w)
 		raise_ud(c);
 	if (c->cpl != 0 || !c->long64)
 		raise_gp(c, 0);
-	if (rex_w && (uint64_t)(((int64_t)rip << 16) >> 16) != rip)
+	if (rex_w && !is_canonical(rip))
 		raise_gp(c, 0);
 	if (rex_w)
 		flat_seg(&c->seg[S_CS], (uint16_t)((sel + 16) | 3), true, true, 3);

@@ -133,8 +133,11 @@ bool vs_emu_cond(struct vs_emu_cpu *c, unsigned cc)
 		default:
 			break;
 		}
-	} else if (c->lf_op == LF_LOGIC && (cc >> 1) == 2) {
-		r = (c->lf_res & size_mask(c->lf_size)) == 0;
+	}
+	if (c->lf_op != LF_NONE && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+		/* ZF and SF come straight from the result of any lazy op. */
+		uint64_t res = c->lf_res & size_mask(c->lf_size);
+		r = (cc >> 1) == 2 ? res == 0 : (res & sign_bit(c->lf_size)) != 0;
 		return (cc & 1) ? !r : r;
 	}
 	f = vs_emu_flags(c);

@@ -30,11 +30,6 @@ void vs_emu_tlb_flush_page(struct vs_emu_cpu *c, uint64_t la)
 	c->fetch_page = 0;
 }
 
-static bool canonical(uint64_t la)
-{
-	return (uint64_t)(((int64_t)la << 16) >> 16) == la;
-}
-
 /* The LAPIC page shadows RAM at 0xfee00000 while the APIC base MSR
  * enables it. */
 static bool is_lapic(struct vs_emu_cpu *c, uint64_t gpa)
@@ -54,7 +49,7 @@ uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint6
 	struct tlb_entry *e;
 	uint8_t *host;
 	uint64_t tag;
-	if ((c->efer & EFER_LMA) && !canonical(la))
+	if ((c->efer & EFER_LMA) && !is_canonical(la))
 		vs_emu_raise(c, EX_GP, 0, true); /* #SS for stack accesses; close enough */
 	if (vs_x86_page_walk(c->mem, &p, la, access, true, &w) < 0) {
 		c->cr2 = la;

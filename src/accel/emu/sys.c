@@ -183,11 +183,6 @@ static bool msr_read(struct vs_emu_cpu *c, uint32_t msr, uint64_t *v)
 	}
 }
 
-static bool canonical(uint64_t v)
-{
-	return (uint64_t)(((int64_t)v << 16) >> 16) == v;
-}
-
 static bool msr_write(struct vs_emu_cpu *c, uint32_t msr, uint64_t v)
 {
 	switch (msr) {
@@ -238,7 +233,7 @@ static bool msr_write(struct vs_emu_cpu *c, uint32_t msr, uint64_t v)
 	case 0xc0000100:
 	case 0xc0000101:
 	case 0xc0000102:
-		if (!canonical(v))
+		if (!is_canonical(v))
 			return false;
 		if (msr == 0xc0000082)
 			c->lstar = v;
