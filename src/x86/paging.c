@@ -122,3 +122,15 @@ protection:
 	w->error |= VS_PF_P;
 	return -1;
 }
+
+bool vs_x86_rip_to_gpa(const struct vs_guest_mem *mem, const struct vs_cpu_state *s, uint64_t *gpa)
+{
+	struct vs_x86_paging p = { s->cr0, s->cr3, s->cr4, s->efer };
+	struct vs_x86_walk w;
+	bool lm64 = (s->efer & VS_EFER_LMA) && s->cs.l;
+	uint64_t la = lm64 ? s->rip : (uint32_t)(s->cs.base + s->rip);
+	if (vs_x86_page_walk(mem, &p, la, 0, false, &w) < 0)
+		return false;
+	*gpa = w.gpa;
+	return true;
+}

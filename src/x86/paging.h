@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "hw/guest_mem.h"
+#include "x86/cpu_state.h"
 
 /* Access kinds, also the low bits of a #PF error code. */
 #define VS_PF_P (1u << 0)    /* the fault was a protection violation (not "not present") */
@@ -36,5 +37,10 @@ struct vs_x86_walk {
  * w->error set (the #PF error code). With paging off, la is the address. */
 int vs_x86_page_walk(const struct vs_guest_mem *mem, const struct vs_x86_paging *p, uint64_t la,
 		     unsigned access, bool set_ad, struct vs_x86_walk *w);
+
+/* Guest-physical address of the instruction at CS:RIP in state `s`, for
+ * the crash report: no accessed bits are set, no permission is checked
+ * beyond presence. False when it is not mapped. */
+bool vs_x86_rip_to_gpa(const struct vs_guest_mem *mem, const struct vs_cpu_state *s, uint64_t *gpa);
 
 #endif
