@@ -357,6 +357,16 @@ void vs_emu_undefined(struct vs_emu_cpu *c, const struct insn *d)
 	raise_ud(c);
 }
 
+/* Bit b set: byte b may be a prefix (legacy prefixes; 40-4F are REX in
+ * 64-bit mode and INC/DEC otherwise, sorted out in the switch). */
+static const uint64_t prefix_map[4] = {
+	(1ull << 0x26) | (1ull << 0x2e) | (1ull << 0x36) | (1ull << 0x3e),
+	0xffffull | (1ull << (0x64 - 64)) | (1ull << (0x65 - 64)) | (1ull << (0x66 - 64)) |
+	    (1ull << (0x67 - 64)),
+	0,
+	(1ull << (0xf0 - 192)) | (1ull << (0xf2 - 192)) | (1ull << (0xf3 - 192)),
+};
+
 static void decode_prefixes(struct vs_emu_cpu *c, struct insn *d, uint8_t *opcode)
 {
 	unsigned n = 0;
@@ -364,6 +374,11 @@ static void decode_prefixes(struct vs_emu_cpu *c, struct insn *d, uint8_t *opcod
 		uint8_t b = fetch8(c, d);
 		if (++n > 15)
 			raise_gp(c, 0);
+		/* Most instructions have no prefix: skip the switch for them. */
+		if (likely(!((prefix_map[b >> 6] >> (b & 63)) & 1))) {
+			*opcode = b;
+			goto done;
+		}
 		switch (b) {
 		case 0x26:
 		case 0x2e:
@@ -407,6 +422,7 @@ static void decode_prefixes(struct vs_emu_cpu *c, struct insn *d, uint8_t *opcod
 				continue;
 			}
 			*opcode = b;
+		done:
 			if (c->long64) {
 				d->opsize = (d->rex & 8) ? 8 : d->has66 ? 2 : 4;
 			} else {
@@ -430,6 +446,14 @@ void vs_emu_step(struct vs_emu_cpu *c)
 	d.ip = c->rip;
 	d.seg = S_DS;
 	d.addrsize = c->code_size;
+	if (c->code_size != 2) {
+		/* Open the fetch window here while the code page is current. */
+		uint64_t la = c->long64 ? d.ip : (uint32_t)(c->seg[S_CS].base + d.ip);
+		if (likely((la & ~0xfffull) + 1 == c->fetch_page)) {
+			d.fp = c->fetch_host + (la & 0xfff);
+			d.fend = c->fetch_host + 4096;
+		}
+	}
 	decode_prefixes(c, &d, &op);
 	d.opcode = op;
 	size = d.opsize;
