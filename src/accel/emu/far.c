@@ -124,6 +124,7 @@ static void flat_seg(struct vs_segment *s, uint16_t sel, bool code, bool l, uint
 void vs_emu_syscall(struct vs_emu_cpu *c, uint64_t next)
 {
 	uint16_t sel = (uint16_t)(c->star >> 32) & ~3u;
+	bool from64 = c->long64; /* 64-bit callers enter at LSTAR, compatibility mode at CSTAR */
 	uint64_t flags;
 	if (!(c->efer & EFER_SCE))
 		raise_ud(c);
@@ -136,7 +137,7 @@ void vs_emu_syscall(struct vs_emu_cpu *c, uint64_t next)
 	flat_seg(&c->seg[S_SS], (uint16_t)(sel + 8), false, false, 0);
 	c->rflags = (flags & ~c->sfmask & ~F_RF) | 2;
 	vs_emu_update_mode(c);
-	c->rip = c->long64 ? c->lstar : (uint32_t)c->cstar;
+	c->rip = from64 ? c->lstar : c->cstar;
 }
 
 void vs_emu_sysret(struct vs_emu_cpu *c, bool rex_w)
