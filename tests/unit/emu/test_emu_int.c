@@ -127,7 +127,7 @@ TEST(divide_error_is_delivered)
 
 GUEST_CODE(g_bits, "mov $0x10, %eax\n bsf %eax, %ebx\n bsr %eax, %ecx\n mov $5, %edx\n bts $1, %edx\n"
 		   "setc %sil\n btr $0, %edx\n setc %dil\n mov $0x12345678, %r8d\n bswap %r8d\n"
-		   "movzbl %r8b, %r9d\n movsbq %al, %r10\n mov $-1, %r11d\n movsxd %r11d, %r11\n" STOP);
+		   "movzbl %r8b, %r9d\n movsbq %al, %r10\n mov $-1, %r11d\n movslq %r11d, %r11\n" STOP);
 TEST(bit_operations)
 {
 	if (!setup(g_bits, g_bits_end))
