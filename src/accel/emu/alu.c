@@ -142,11 +142,15 @@ uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t 
 		res = r & m;
 		cf = left ? (wide >> (32 - count)) & 1 : (wide >> (count - 1)) & 1;
 	} else if (left) {
-		res = ((dst << count) | (count < bits ? src >> (bits - count) : 0)) & m;
-		cf = (dst >> (bits - count)) & 1;
+		/* dst:src shifted as one double-width value (count may equal
+		 * the width for 16-bit operands). */
+		unsigned __int128 wide = ((unsigned __int128)dst << bits) | src;
+		res = (uint64_t)((wide << count) >> bits) & m;
+		cf = (uint64_t)(wide >> (2 * bits - count)) & 1;
 	} else {
-		res = ((dst >> count) | (count < bits ? src << (bits - count) : 0)) & m;
-		cf = (dst >> (count - 1)) & 1;
+		unsigned __int128 wide = ((unsigned __int128)src << bits) | dst;
+		res = (uint64_t)(wide >> count) & m;
+		cf = (uint64_t)(wide >> (count - 1)) & 1;
 	}
 	of = msb(res, size) ^ msb(dst, size);
 	set_arith(c, vs_emu_szp(res, size) | (cf ? F_CF : 0) | (of ? F_OF : 0));
