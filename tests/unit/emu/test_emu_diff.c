@@ -104,6 +104,57 @@ INSN(i_div, "div %rbx");
 INSN(i_div32, "div %ebx");
 INSN(i_div8, "div %bl");
 INSN(i_idiv, "idiv %rbx");
+INSN(i_shl16, "shl %cl, %ax");
+INSN(i_rol16, "rol %cl, %bx");
+INSN(i_rcl8, "rcl %cl, %al");
+INSN(i_sar64, "sar %cl, %rax");
+INSN(i_shr8, "shr %cl, %bl");
+INSN(i_ror32, "ror %cl, %eax");
+INSN(i_rcl64, "rcl %cl, %rax");
+INSN(i_rcr32, "rcr %cl, %eax");
+INSN(i_shld16, "shld %cl, %bx, %ax");
+INSN(i_shld32, "shld $7, %ebx, %eax");
+INSN(i_shrd64i, "shrd $1, %rbx, %rax");
+INSN(i_adc8, "adc %bl, %al");
+INSN(i_sbb64, "sbb %rbx, %rax");
+INSN(i_sbb32i, "sbb $0x12345, %eax");
+INSN(i_neg8, "neg %bl");
+INSN(i_inc16, "inc %bx");
+INSN(i_dec64, "dec %rax");
+INSN(i_imul32, "imul %ebx");
+INSN(i_mul16, "mul %bx");
+INSN(i_div16, "div %bx");
+INSN(i_bsf16, "bsf %bx, %ax");
+INSN(i_bsr64, "bsr %rbx, %rax");
+INSN(i_bts64, "bts %rbx, %rax");
+INSN(i_xadd8, "xadd %bl, %al");
+INSN(i_cmpxchg64, "cmpxchg %rbx, %rcx");
+INSN(i_cmpxchg8, "cmpxchg %bl, %cl");
+INSN(i_cbw, "cbtw");
+INSN(i_cwd, "cwtd");
+INSN(i_cdq, "cltd");
+INSN(i_cltq, "cltq");
+INSN(i_movsbw, "movsbw %bl, %ax");
+INSN(i_movswq, "movswq %bx, %rax");
+INSN(i_movslq, "movslq %ebx, %rax");
+INSN(i_and8i, "and $0x81, %al");
+INSN(i_or16i, "or $-2, %bx");
+INSN(i_test32i, "test $0x80000001, %eax");
+INSN(i_cmp8i, "cmp $0x80, %al");
+INSN(i_add16i, "add $0x1234, %ax");
+INSN(i_xchg64, "xchg %rbx, %rax");
+INSN(i_setb, "setb %cl");
+INSN(i_setbe, "setbe %dl");
+INSN(i_setl, "setl %sil");
+INSN(i_seto, "seto %dil");
+INSN(i_sets, "sets %bh");
+INSN(i_cmovns, "cmovns %bx, %ax");
+INSN(i_cmovo, "cmovo %rbx, %rax");
+INSN(i_cmovp, "cmovp %ebx, %eax");
+INSN(i_bswap32, "bswap %ebx");
+INSN(i_not8, "not %bh");
+INSN(i_stc, "stc");
+INSN(i_clc, "clc");
 
 enum kind { PLAIN, SHIFT, DIVIDE, IDIVIDE };
 
@@ -186,6 +237,57 @@ static const struct diff_case insns[] = {
 	C(i_div32, 0, DIVIDE, 32),
 	C(i_div8, 0, DIVIDE, 8),
 	C(i_idiv, 0, IDIVIDE, 64),
+	C(i_shl16, ALL_FLAGS & ~AF, SHIFT, 16),
+	C(i_rol16, CF | OF, SHIFT, 16),
+	C(i_rcl8, CF | OF, SHIFT, 8),
+	C(i_sar64, ALL_FLAGS & ~AF, SHIFT, 64),
+	C(i_shr8, ALL_FLAGS & ~AF, SHIFT, 8),
+	C(i_ror32, CF | OF, SHIFT, 32),
+	C(i_rcl64, CF | OF, SHIFT, 64),
+	C(i_rcr32, CF | OF, SHIFT, 32),
+	C(i_shld16, ALL_FLAGS & ~AF, SHIFT, 16),
+	C(i_shld32, ALL_FLAGS & ~AF & ~OF, PLAIN, 32),
+	C(i_shrd64i, ALL_FLAGS & ~AF, PLAIN, 64),
+	C(i_adc8, ALL_FLAGS, PLAIN, 8),
+	C(i_sbb64, ALL_FLAGS, PLAIN, 64),
+	C(i_sbb32i, ALL_FLAGS, PLAIN, 32),
+	C(i_neg8, ALL_FLAGS, PLAIN, 8),
+	C(i_inc16, ALL_FLAGS, PLAIN, 16),
+	C(i_dec64, ALL_FLAGS, PLAIN, 64),
+	C(i_imul32, CF | OF, PLAIN, 32),
+	C(i_mul16, CF | OF, PLAIN, 16),
+	C(i_div16, 0, DIVIDE, 16),
+	C(i_bsf16, ZF, PLAIN, 16),
+	C(i_bsr64, ZF, PLAIN, 64),
+	C(i_bts64, CF, PLAIN, 64),
+	C(i_xadd8, ALL_FLAGS, PLAIN, 8),
+	C(i_cmpxchg64, ALL_FLAGS, PLAIN, 64),
+	C(i_cmpxchg8, ALL_FLAGS, PLAIN, 8),
+	C(i_cbw, ALL_FLAGS, PLAIN, 16),
+	C(i_cwd, ALL_FLAGS, PLAIN, 16),
+	C(i_cdq, ALL_FLAGS, PLAIN, 32),
+	C(i_cltq, ALL_FLAGS, PLAIN, 64),
+	C(i_movsbw, ALL_FLAGS, PLAIN, 16),
+	C(i_movswq, ALL_FLAGS, PLAIN, 64),
+	C(i_movslq, ALL_FLAGS, PLAIN, 64),
+	C(i_and8i, ALL_FLAGS & ~AF, PLAIN, 8),
+	C(i_or16i, ALL_FLAGS & ~AF, PLAIN, 16),
+	C(i_test32i, ALL_FLAGS & ~AF, PLAIN, 32),
+	C(i_cmp8i, ALL_FLAGS, PLAIN, 8),
+	C(i_add16i, ALL_FLAGS, PLAIN, 16),
+	C(i_xchg64, ALL_FLAGS, PLAIN, 64),
+	C(i_setb, ALL_FLAGS, PLAIN, 8),
+	C(i_setbe, ALL_FLAGS, PLAIN, 8),
+	C(i_setl, ALL_FLAGS, PLAIN, 8),
+	C(i_seto, ALL_FLAGS, PLAIN, 8),
+	C(i_sets, ALL_FLAGS, PLAIN, 8),
+	C(i_cmovns, ALL_FLAGS, PLAIN, 16),
+	C(i_cmovo, ALL_FLAGS, PLAIN, 64),
+	C(i_cmovp, ALL_FLAGS, PLAIN, 32),
+	C(i_bswap32, ALL_FLAGS, PLAIN, 32),
+	C(i_not8, ALL_FLAGS, PLAIN, 8),
+	C(i_stc, ALL_FLAGS, PLAIN, 8),
+	C(i_clc, ALL_FLAGS, PLAIN, 8),
 };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -259,7 +361,7 @@ static uint64_t shift_flags(const struct diff_case *dc, const struct regs *r)
 	unsigned count = (unsigned)(r->rcx & (dc->bits == 64 ? 63 : 31));
 	if (count == 0)
 		return ALL_FLAGS;
-	if (dc->bits == 16 && count > 16 && (dc->start == i_shrd16))
+	if (dc->bits == 16 && count > 16 && (dc->start == i_shrd16 || dc->start == i_shld16))
 		return 0; /* undefined result too */
 	if (count != 1)
 		return dc->flags & ~OF;
