@@ -562,9 +562,10 @@ void vs_emu_step(struct vs_emu_cpu *c)
 			vs_emu_undefined(c, &d); /* ARPL */
 		}
 		break;
-	case 0x68:
+	case 0x68: /* PUSH imm: sign-extended to the 64-bit stack slot in 64-bit mode */
+		size = c->long64 && size != 2 ? 8 : size;
 		v = fetch_imm(c, &d, size);
-		push(c, c->long64 && size != 2 ? 8 : size, v);
+		push(c, size, v);
 		break;
 	case 0x6a:
 		v = (uint64_t)(int64_t)(int8_t)fetch8(c, &d);
