@@ -224,6 +224,7 @@ static void service_irqchip(struct vs_emu_cpu *c)
 		c->exc_vector = EX_NMI;
 		c->exc_has_error = false;
 		handle_exception(c);
+		atomic_store(&c->irq_kicked, true); /* look again for interrupts */
 		return;
 	}
 	c->irq_waiting = false;
@@ -241,8 +242,10 @@ static void service_irqchip(struct vs_emu_cpu *c)
 		c->exc_vector = v;
 		c->exc_has_error = false;
 		/* An external interrupt is delivered like a fault without an
-		 * error code; a failure during delivery escalates the same way. */
+		 * error code; a failure during delivery escalates the same way.
+		 * More may be pending behind it: look again next time. */
 		handle_exception(c);
+		atomic_store(&c->irq_kicked, true);
 	}
 }
 
