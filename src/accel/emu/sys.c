@@ -11,7 +11,7 @@
 	 (1u << 15) | (1u << 16) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 #define ID81_EDX ((1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29))
 #define ID81_ECX (1u << 0) /* LAHF/SAHF in 64-bit mode */
-#define ID7_EBX (1u << 9)  /* ERMS */
+#define ID7_EBX ((1u << 1) | (1u << 9)) /* TSC_ADJUST, ERMS */
 #define MAX_BASIC 0x16u
 #define MAX_EXT 0x80000008u
 
@@ -128,6 +128,9 @@ static bool msr_read(struct vs_emu_cpu *c, uint32_t msr, uint64_t *v)
 		*v = c->irqchip ? vs_irqchip_apic_base(c->irqchip, c->index)
 				: 0xfee00000ull | (1u << 11) | (c->index == 0 ? 1u << 8 : 0);
 		return true;
+	case 0x3b: /* IA32_TSC_ADJUST: what was added to the TSC by writes */
+		*v = (uint64_t)c->tsc_offset;
+		return true;
 	case 0x8b: /* microcode revision */
 	case 0xfe: /* MTRRcap: no MTRRs */
 	case 0x2ff:
@@ -186,8 +189,11 @@ static bool msr_read(struct vs_emu_cpu *c, uint32_t msr, uint64_t *v)
 static bool msr_write(struct vs_emu_cpu *c, uint32_t msr, uint64_t v)
 {
 	switch (msr) {
-	case 0x10:
+	case 0x10: /* writing the TSC moves TSC_ADJUST by the same amount */
 		c->tsc_offset = (int64_t)(v - vs_timebase_tsc(c->tb));
+		return true;
+	case 0x3b:
+		c->tsc_offset = (int64_t)v;
 		return true;
 	case 0x1b:
 		if (c->irqchip && vs_irqchip_set_apic_base(c->irqchip, c->index, v) < 0)
