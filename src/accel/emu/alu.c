@@ -237,3 +237,58 @@ void vs_emu_muldiv(struct vs_emu_cpu *c, struct insn *d, unsigned op, unsigned s
 	}
 	}
 }
+
+/* Decimal adjust (DAA, DAS, AAA, AAS) and ASCII multiply/divide (AAM,
+ * AAD): legacy modes only, the caller checks. */
+void vs_emu_bcd(struct vs_emu_cpu *c, uint8_t op, uint8_t imm)
+{
+	uint64_t f = vs_emu_flags(c);
+	uint8_t al = (uint8_t)c->r[R_AX], ah = (uint8_t)(c->r[R_AX] >> 8);
+	bool cf = f & F_CF, af = f & F_AF;
+	uint64_t out = 0;
+	switch (op) {
+	case 0x27:   /* DAA */
+	case 0x2f: { /* DAS */
+		uint8_t old = al;
+		bool new_cf = false;
+		if ((al & 0xf) > 9 || af) {
+			new_cf = cf || (op == 0x27 ? al > 0xf9 : al < 6);
+			al = (uint8_t)(op == 0x27 ? al + 6 : al - 6);
+			out |= F_AF;
+		}
+		if (old > 0x99 || cf) {
+			al = (uint8_t)(op == 0x27 ? al + 0x60 : al - 0x60);
+			new_cf = true;
+		}
+		out |= (new_cf ? F_CF : 0) | vs_emu_szp(al, 1);
+		break;
+	}
+	case 0x37:   /* AAA */
+	case 0x3f: { /* AAS */
+		uint16_t ax = (uint16_t)((ah << 8) | al);
+		if ((al & 0xf) > 9 || af) {
+			ax = (uint16_t)(op == 0x37 ? ax + 0x106
+						   : ((ax - 6) & 0xff) | ((uint16_t)(ah - 1) << 8));
+			out |= F_AF | F_CF;
+		}
+		al = ax & 0xf;
+		ah = (uint8_t)(ax >> 8);
+		out |= vs_emu_szp(al, 1);
+		break;
+	}
+	case 0xd4: /* AAM */
+		if (imm == 0)
+			vs_emu_raise(c, EX_DE, 0, false);
+		ah = al / imm;
+		al = al % imm;
+		out = vs_emu_szp(al, 1);
+		break;
+	default: /* AAD */
+		al = (uint8_t)(al + ah * imm);
+		ah = 0;
+		out = vs_emu_szp(al, 1);
+		break;
+	}
+	c->r[R_AX] = (c->r[R_AX] & ~0xffffull) | ((uint64_t)ah << 8) | al;
+	set_arith(c, out);
+}

@@ -571,6 +571,7 @@ uint64_t vs_emu_shift(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t
 uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src,
 		       unsigned count);
 void vs_emu_string(struct vs_emu_cpu *c, struct insn *d, uint8_t op);
+void vs_emu_bcd(struct vs_emu_cpu *c, uint8_t op, uint8_t imm);
 void vs_emu_muldiv(struct vs_emu_cpu *c, struct insn *d, unsigned op, unsigned size);
 void vs_emu_cpuid(struct vs_emu_cpu *c);
 void vs_emu_rdmsr(struct vs_emu_cpu *c);

@@ -523,6 +523,20 @@ void vs_emu_step(struct vs_emu_cpu *c)
 	case 0x0f:
 		vs_emu_exec_0f(c, &d);
 		return;
+	case 0x27:
+	case 0x2f:
+	case 0x37:
+	case 0x3f:
+		if (c->long64)
+			vs_emu_undefined(c, &d);
+		vs_emu_bcd(c, op, 0);
+		break;
+	case 0xd4:
+	case 0xd5:
+		if (c->long64)
+			vs_emu_undefined(c, &d);
+		vs_emu_bcd(c, op, fetch8(c, &d));
+		break;
 	case 0x40 ... 0x4f: /* INC/DEC r (REX in 64-bit mode, handled above) */
 		d.mod = 3;
 		d.rm = op & 7;
@@ -558,8 +572,17 @@ void vs_emu_step(struct vs_emu_cpu *c)
 		if (c->long64) { /* MOVSXD */
 			v = (uint64_t)(int64_t)(int32_t)rm_read(c, &d, 4);
 			reg_set(c, &d, d.reg, size, v);
-		} else {
-			vs_emu_undefined(c, &d); /* ARPL */
+		} else { /* ARPL: raise the RPL of a selector */
+			if (!(c->cr0 & CR0_PE) || (c->rflags & F_VM))
+				vs_emu_undefined(c, &d);
+			v = rm_read(c, &d, 2);
+			w = reg_get(c, &d, d.reg, 2);
+			if ((v & 3) < (w & 3)) {
+				rm_write(c, &d, 2, (v & ~3ull) | (w & 3));
+				vs_emu_set_flags(c, F_ZF, F_ZF);
+			} else {
+				vs_emu_set_flags(c, 0, F_ZF);
+			}
 		}
 		break;
 	case 0x68: /* PUSH imm: sign-extended to the 64-bit stack slot in 64-bit mode */

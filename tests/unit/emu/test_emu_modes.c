@@ -86,6 +86,25 @@ TEST(real_mode_addressing_and_loops)
 	emu_t_fini(&T);
 }
 
+/* Decimal and ASCII adjustments (legacy modes only). */
+GUEST_CODE(g_bcd, ".code32\n mov $0x79, %al\n add $0x35, %al\n daa\n mov %eax, %ebx\n setc %cl\n"
+		  "mov $0x47, %al\n aam\n mov %eax, %edx\n aad\n mov %eax, %esi\n"
+		  "mov $0x35, %al\n sub $0x47, %al\n das\n mov %eax, %edi\n"
+		  "xor %eax, %eax\n mov $0x0f, %al\n aaa\n mov %eax, %ebp\n" STOP);
+TEST(decimal_adjust)
+{
+	if (!setup32(g_bcd, g_bcd_end))
+		SKIP("no guest");
+	emu_t_run(&T);
+	CHECK_EQ_U64(T.st.rbx & 0xff, 0x14);
+	CHECK_EQ_U64(T.st.rcx & 0xff, 1);
+	CHECK_EQ_U64(T.st.rdx & 0xffff, 0x0701);
+	CHECK_EQ_U64(T.st.rsi & 0xffff, 0x0047);
+	CHECK_EQ_U64(T.st.rdi & 0xff, 0x88);
+	CHECK_EQ_U64(T.st.rbp & 0xffff, 0x0105);
+	emu_t_fini(&T);
+}
+
 /* Two vCPUs add to one counter with LOCK XADD and LOCK INC: no update may
  * be lost. */
 GUEST_CODE(g_smp, "mov $200000, %ecx\n mov $1, %eax\n 1: lock xadd %eax, 0x300000\n mov $1, %eax\n"
@@ -148,4 +167,5 @@ TEST(locked_operations_are_atomic_across_vcpus)
 }
 
 VS_TAP_MAIN(TAP_CASE(operand_sizes_in_32bit_code), TAP_CASE(far_call_to_16bit_code_and_32bit_idt),
-	    TAP_CASE(real_mode_addressing_and_loops), TAP_CASE(locked_operations_are_atomic_across_vcpus))
+	    TAP_CASE(real_mode_addressing_and_loops), TAP_CASE(decimal_adjust),
+	    TAP_CASE(locked_operations_are_atomic_across_vcpus))
