@@ -155,6 +155,10 @@ static void alu_rm(struct vs_emu_cpu *c, struct insn *d, unsigned op, unsigned s
 		vs_emu_alu(c, 7, size, rm_read(c, d, size), src);
 		return;
 	}
+	if (!d->is_mem) { /* the common register case, without the RMW protocol */
+		reg_set(c, d, d->rm, size, vs_emu_alu(c, op, size, reg_get(c, d, d->rm, size), src));
+		return;
+	}
 	do {
 		old = vs_emu_rmw_load(c, d, size, &r);
 		v = vs_emu_alu(c, op, size, old, src);
@@ -191,10 +195,16 @@ static void incdec(struct vs_emu_cpu *c, struct insn *d, unsigned size, bool dec
 	struct rmw r;
 	uint64_t old, v;
 	bool cf = vs_emu_cf(c);
-	do {
-		old = vs_emu_rmw_load(c, d, size, &r);
+	if (!d->is_mem) {
+		old = reg_get(c, d, d->rm, size);
 		v = (dec ? old - 1 : old + 1) & size_mask(size);
-	} while (!vs_emu_rmw_store(c, d, size, &r, old, v));
+		reg_set(c, d, d->rm, size, v);
+	} else {
+		do {
+			old = vs_emu_rmw_load(c, d, size, &r);
+			v = (dec ? old - 1 : old + 1) & size_mask(size);
+		} while (!vs_emu_rmw_store(c, d, size, &r, old, v));
+	}
 	set_lazy(c, dec ? LF_DEC : LF_INC, size, old, 1, v);
 	c->lf_cf = cf;
 }
@@ -378,6 +388,10 @@ static void decode_prefixes(struct vs_emu_cpu *c, struct insn *d, uint8_t *opcod
 		if (likely(!((prefix_map[b >> 6] >> (b & 63)) & 1))) {
 			*opcode = b;
 			goto done;
+		}
+		if ((b & 0xf0) == 0x40 && c->long64) { /* REX, the usual 64-bit prefix */
+			d->rex = b;
+			continue;
 		}
 		switch (b) {
 		case 0x26:
