@@ -531,8 +531,23 @@ static inline uint64_t fetch_imm(struct vs_emu_cpu *c, struct insn *d, unsigned 
 }
 
 /* Decode the ModRM byte (and SIB, displacement) into d; `imm` is the
- * number of immediate bytes that follow (for RIP-relative addresses). */
-void vs_emu_modrm(struct vs_emu_cpu *c, struct insn *d, unsigned imm);
+ * number of immediate bytes that follow (for RIP-relative addresses).
+ * Register operands are decoded inline, memory operands out of line. */
+void vs_emu_modrm_mem(struct vs_emu_cpu *c, struct insn *d, unsigned imm);
+static inline void vs_emu_modrm(struct vs_emu_cpu *c, struct insn *d, unsigned imm)
+{
+	uint8_t m = fetch8(c, d);
+	d->modrm = m;
+	d->mod = m >> 6;
+	d->reg = (uint8_t)(((m >> 3) & 7) | ((d->rex & 4) << 1));
+	d->rm = m & 7;
+	if (d->mod == 3) {
+		d->rm |= (uint8_t)((d->rex & 1) << 3);
+		d->is_mem = false;
+		return;
+	}
+	vs_emu_modrm_mem(c, d, imm);
+}
 
 /* A RIP-relative operand followed by `n` immediate bytes the decoder did
  * not know of when it read the ModRM byte (group 3 TEST). */

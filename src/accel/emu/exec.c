@@ -2,20 +2,10 @@
  * prefixes, opcode, ModRM/SIB/displacement, immediates, then execution. */
 #include "accel/emu/cpu.h"
 
-void vs_emu_modrm(struct vs_emu_cpu *c, struct insn *d, unsigned imm)
+void vs_emu_modrm_mem(struct vs_emu_cpu *c, struct insn *d, unsigned imm)
 {
-	uint8_t m = fetch8(c, d);
 	uint64_t off = 0;
 	int def_seg = S_DS;
-	d->modrm = m;
-	d->mod = m >> 6;
-	d->reg = (uint8_t)(((m >> 3) & 7) | ((d->rex & 4) << 1));
-	d->rm = m & 7;
-	if (d->mod == 3) {
-		d->rm |= (uint8_t)((d->rex & 1) << 3);
-		d->is_mem = false;
-		return;
-	}
 	d->is_mem = true;
 	if (d->addrsize == 2) {
 		static const int8_t base[8] = { R_BX, R_BX, R_BP, R_BP, R_SI, R_DI, R_BP, R_BX };
@@ -377,7 +367,8 @@ static const uint64_t prefix_map[4] = {
 	(1ull << (0xf0 - 192)) | (1ull << (0xf2 - 192)) | (1ull << (0xf3 - 192)),
 };
 
-static void decode_prefixes(struct vs_emu_cpu *c, struct insn *d, uint8_t *opcode)
+static inline __attribute__((always_inline)) void decode_prefixes(struct vs_emu_cpu *c, struct insn *d,
+								  uint8_t *opcode)
 {
 	unsigned n = 0;
 	for (;;) {
