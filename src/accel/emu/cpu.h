@@ -582,6 +582,48 @@ bool vs_emu_rmw_store(struct vs_emu_cpu *c, const struct insn *d, unsigned size,
 void vs_emu_step(struct vs_emu_cpu *c);
 void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d);
 uint64_t vs_emu_alu(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t a, uint64_t b);
+/* ADD, SUB/CMP and the logic ops inline; ADC/SBB (which read CF) out of
+ * line. */
+static inline uint64_t alu_fast(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t a, uint64_t b)
+{
+	uint64_t m = size_mask(size), res;
+	switch (op & 7) {
+	case 0:
+		res = (a + b) & m;
+		set_lazy(c, LF_ADD, size, a, b, res);
+		return res;
+	case 5:
+	case 7:
+		res = (a - b) & m;
+		set_lazy(c, LF_SUB, size, a, b, res);
+		return res;
+	case 4:
+		res = a & b & m;
+		set_lazy(c, LF_LOGIC, size, a, b, res);
+		return res;
+	case 6:
+		res = (a ^ b) & m;
+		set_lazy(c, LF_LOGIC, size, a, b, res);
+		return res;
+	default:
+		return vs_emu_alu(c, op, size, a, b);
+	}
+}
+/* Jcc/SETcc/CMOVcc after CMP or SUB (unsigned and signed orders) and ZF
+ * after any lazy op, inline; the rest in flags.c. */
+static inline bool cond_fast(struct vs_emu_cpu *c, unsigned cc)
+{
+	if (c->lf_op == LF_SUB && (cc >> 1) == 1) {
+		uint64_t m = size_mask(c->lf_size);
+		bool r = (c->lf_a & m) < (c->lf_b & m);
+		return (cc & 1) ? !r : r;
+	}
+	if (c->lf_op != LF_NONE && (cc >> 1) == 2) {
+		bool r = (c->lf_res & size_mask(c->lf_size)) == 0;
+		return (cc & 1) ? !r : r;
+	}
+	return vs_emu_cond(c, cc);
+}
 uint64_t vs_emu_shift(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t v, unsigned count);
 uint64_t vs_emu_shiftd(struct vs_emu_cpu *c, bool left, unsigned size, uint64_t dst, uint64_t src,
 		       unsigned count);

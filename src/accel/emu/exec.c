@@ -142,16 +142,16 @@ static void alu_rm(struct vs_emu_cpu *c, struct insn *d, unsigned op, unsigned s
 	struct rmw r;
 	uint64_t old, v;
 	if ((op & 7) == 7) {
-		vs_emu_alu(c, 7, size, rm_read(c, d, size), src);
+		alu_fast(c, 7, size, rm_read(c, d, size), src);
 		return;
 	}
 	if (!d->is_mem) { /* the common register case, without the RMW protocol */
-		reg_set(c, d, d->rm, size, vs_emu_alu(c, op, size, reg_get(c, d, d->rm, size), src));
+		reg_set(c, d, d->rm, size, alu_fast(c, op, size, reg_get(c, d, d->rm, size), src));
 		return;
 	}
 	do {
 		old = vs_emu_rmw_load(c, d, size, &r);
-		v = vs_emu_alu(c, op, size, old, src);
+		v = alu_fast(c, op, size, old, src);
 	} while (!vs_emu_rmw_store(c, d, size, &r, old, v));
 }
 
@@ -482,23 +482,23 @@ void vs_emu_step(struct vs_emu_cpu *c)
 			break;
 		case 2:
 			vs_emu_modrm(c, &d, 0);
-			v = vs_emu_alu(c, alu, 1, reg_get(c, &d, d.reg, 1), rm_read(c, &d, 1));
+			v = alu_fast(c, alu, 1, reg_get(c, &d, d.reg, 1), rm_read(c, &d, 1));
 			if (alu != 7)
 				reg_set(c, &d, d.reg, 1, v);
 			break;
 		case 3:
 			vs_emu_modrm(c, &d, 0);
-			v = vs_emu_alu(c, alu, size, reg_get(c, &d, d.reg, size), rm_read(c, &d, size));
+			v = alu_fast(c, alu, size, reg_get(c, &d, d.reg, size), rm_read(c, &d, size));
 			if (alu != 7)
 				reg_set(c, &d, d.reg, size, v);
 			break;
 		case 4:
-			v = vs_emu_alu(c, alu, 1, c->r[R_AX], fetch8(c, &d));
+			v = alu_fast(c, alu, 1, c->r[R_AX], fetch8(c, &d));
 			if (alu != 7)
 				reg_set(c, &d, R_AX, 1, v);
 			break;
 		default:
-			v = vs_emu_alu(c, alu, size, c->r[R_AX], fetch_imm(c, &d, size));
+			v = alu_fast(c, alu, size, c->r[R_AX], fetch_imm(c, &d, size));
 			if (alu != 7)
 				reg_set(c, &d, R_AX, size, v);
 			break;
@@ -618,7 +618,7 @@ void vs_emu_step(struct vs_emu_cpu *c)
 		return;
 	case 0x70 ... 0x7f:
 		v = (uint64_t)(int64_t)(int8_t)fetch8(c, &d);
-		if (vs_emu_cond(c, op & 15))
+		if (cond_fast(c, op & 15))
 			jump(c, &d, d.ip + v);
 		break;
 	case 0x80:

@@ -216,7 +216,7 @@ void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d)
 	case 0x40 ... 0x4f:
 		vs_emu_modrm(c, d, 0);
 		v = rm_read(c, d, size);
-		if (vs_emu_cond(c, op & 15))
+		if (cond_fast(c, op & 15))
 			reg_set(c, d, d->reg, size, v);
 		else if (size == 4)
 			reg_set(c, d, d->reg, 4, reg_get(c, d, d->reg, 4)); /* zero-extends anyway */
@@ -224,7 +224,7 @@ void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d)
 	case 0x80 ... 0x8f:
 		v = fetch_n(c, d, size == 2 ? 2 : 4);
 		v = size == 2 ? (uint64_t)(int64_t)(int16_t)v : (uint64_t)(int64_t)(int32_t)v;
-		if (vs_emu_cond(c, op & 15)) {
+		if (cond_fast(c, op & 15)) {
 			d->ip += v;
 			if (c->code_size == 2 || (size == 2 && !c->long64))
 				d->ip &= 0xffff;
@@ -232,7 +232,7 @@ void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d)
 		break;
 	case 0x90 ... 0x9f:
 		vs_emu_modrm(c, d, 0);
-		rm_write(c, d, 1, vs_emu_cond(c, op & 15));
+		rm_write(c, d, 1, cond_fast(c, op & 15));
 		break;
 	case 0xa0:
 	case 0xa8: {
