@@ -82,10 +82,11 @@ static enum vs_emu_fpu_status cvt_from_int(struct vs_fpu_ctx *c)
 		} else {
 			x_cvtdq2pd(d, s, &mx);
 		}
-		if (vs_fpu_sse_flags(fpu, mx) != VS_EMU_FPU_OK)
-			return VS_EMU_FPU_XM;
+		/* The MMX transition happens even when #XM follows. */
 		if (!insn->is_mem)
 			vs_fpu_mmx_enter(fpu);
+		if (vs_fpu_sse_flags(fpu, mx) != VS_EMU_FPU_OK)
+			return VS_EMU_FPU_XM;
 	} else {
 		uint64_t v = 0;
 
@@ -131,10 +132,10 @@ static enum vs_emu_fpu_status cvt_to_int(struct vs_fpu_ctx *c)
 		} else {
 			(trunc ? x_cvttpd2dq : x_cvtpd2dq)(s, s, &mx);
 		}
+		vs_fpu_mmx_enter(fpu);
 		if (vs_fpu_sse_flags(fpu, mx) != VS_EMU_FPU_OK)
 			return VS_EMU_FPU_XM;
 		memcpy(&r, s, 8);
-		vs_fpu_mmx_enter(fpu);
 		vs_fpu_mm_set(fpu, insn->reg & 7, r);
 		return VS_EMU_FPU_OK;
 	case 0xf3:
