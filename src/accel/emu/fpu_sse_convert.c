@@ -178,32 +178,32 @@ enum vs_emu_fpu_status vs_fpu_sse_convert(struct vs_fpu_ctx *c, bool *handled)
 	case 0x5a:
 		switch (p) {
 		case 0:
-			return vs_fpu_xmm_run(c, x_cvtps2pd, 8, true);
+			return vs_fpu_xmm_run(c, x_cvtps2pd, 8, true, 0);
 		case 0x66:
-			return vs_fpu_xmm_run(c, x_cvtpd2ps, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtpd2ps, 16, true, VS_FPU_UF(4, 2));
 		case 0xf3:
-			return vs_fpu_xmm_run(c, x_cvtss2sd, 4, true);
+			return vs_fpu_xmm_run(c, x_cvtss2sd, 4, true, 0);
 		default:
-			return vs_fpu_xmm_run(c, x_cvtsd2ss, 8, true);
+			return vs_fpu_xmm_run(c, x_cvtsd2ss, 8, true, VS_FPU_UF(4, 1));
 		}
 	case 0x5b:
 		switch (p) {
 		case 0:
-			return vs_fpu_xmm_run(c, x_cvtdq2ps, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtdq2ps, 16, true, 0);
 		case 0x66:
-			return vs_fpu_xmm_run(c, x_cvtps2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtps2dq, 16, true, 0);
 		case 0xf3:
-			return vs_fpu_xmm_run(c, x_cvttps2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvttps2dq, 16, true, 0);
 		}
 		return VS_EMU_FPU_UD;
 	case 0xe6:
 		switch (p) {
 		case 0x66:
-			return vs_fpu_xmm_run(c, x_cvttpd2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvttpd2dq, 16, true, 0);
 		case 0xf3:
-			return vs_fpu_xmm_run(c, x_cvtdq2pd, 8, true);
+			return vs_fpu_xmm_run(c, x_cvtdq2pd, 8, true, 0);
 		case 0xf2:
-			return vs_fpu_xmm_run(c, x_cvtpd2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtpd2dq, 16, true, 0);
 		}
 		return VS_EMU_FPU_UD;
 	}

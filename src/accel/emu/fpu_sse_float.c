@@ -143,8 +143,14 @@ enum vs_emu_fpu_status vs_fpu_sse_float(struct vs_fpu_ctx *c, bool *handled)
 		return VS_EMU_FPU_OK;
 	}
 	fn = float_ops[insn->opcode][pi];
-	if (fn)
-		return vs_fpu_xmm_run(c, fn, scalar_len[pi], true);
+	if (fn) {
+		static const uint8_t lanes[4] = { VS_FPU_UF(4, 4), VS_FPU_UF(8, 2), VS_FPU_UF(4, 1),
+						  VS_FPU_UF(8, 1) };
+		uint8_t op = insn->opcode;
+		bool can_underflow = op == 0x58 || op == 0x59 || op == 0x5c || op == 0x5e;
+
+		return vs_fpu_xmm_run(c, fn, scalar_len[pi], true, can_underflow ? lanes[pi] : 0);
+	}
 	*handled = false;
 	return VS_EMU_FPU_UD;
 }

@@ -30,7 +30,68 @@ enum vs_emu_fpu_status vs_fpu_mm_src(struct vs_fpu_ctx *c, uint64_t *out)
 	return vs_fpu_read(c, insn->ea, out, 8) < 0 ? VS_EMU_FPU_FAULT : VS_EMU_FPU_OK;
 }
 
-enum vs_emu_fpu_status vs_fpu_xmm_run(struct vs_fpu_ctx *c, vs_fpu_xop fn, unsigned len, bool fp)
+static bool tiny(const uint8_t *p, unsigned size)
+{
+	if (size == 4) {
+		uint32_t v;
+
+		memcpy(&v, p, 4);
+		return !(v & 0x7f800000) && (v & 0x007fffff);
+	} else {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		return !(v & 0x7ff0000000000000ull) && (v & 0x000fffffffffffffull);
+	}
+}
+
+static void fill_ones(uint8_t *p, unsigned lane)
+{
+	static const uint32_t f1 = 0x3f800000;
+	static const uint64_t d1 = 0x3ff0000000000000ull;
+
+	for (unsigned i = 0; i < 16; i += lane)
+		memcpy(p + i, lane == 4 ? (const void *)&f1 : (const void *)&d1, lane);
+}
+
+/* The flags of an operation that can overflow or underflow, when the
+ * guest unmasks some exception. The host runs masked, and masked and
+ * unmasked differ per lane: unmasked, underflow also fires on a tiny exact
+ * result. So each lane runs alone (the others 1.0, which raise nothing)
+ * and the flags are put together as hardware does: an unmasked
+ * pre-computation exception in any lane hides the post-computation ones.
+ * Known gap: with overflow or underflow unmasked, hardware reports
+ * precision for the exponent-adjusted result, the unit for the masked one. */
+static uint32_t unmasked_flags(const struct vs_emu_fpu *fpu, vs_fpu_xop fn, const uint8_t *d0,
+			       const uint8_t *s, uint8_t uf)
+{
+	unsigned size = uf >> 4, count = uf & 15, in = count > 1 ? 16 / count : 16;
+	uint32_t masks = (fpu->mxcsr >> 7) & MXCSR_FLAGS, pre = 0, post = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		uint8_t d2[16], s2[16];
+		uint32_t mx = vs_fpu_host_mxcsr(fpu), f;
+
+		if (count == 1) {
+			memcpy(d2, d0, 16);
+			memcpy(s2, s, 16);
+		} else {
+			fill_ones(d2, in);
+			fill_ones(s2, in);
+			memcpy(d2 + i * in, d0 + i * in, in);
+			memcpy(s2 + i * in, s + i * in, in);
+		}
+		fn(d2, s2, &mx);
+		f = mx & MXCSR_FLAGS;
+		if (!(masks & 0x10) && tiny(d2 + i * size, size))
+			f |= 0x10;
+		pre |= f & 0x07;
+		post |= f & 0x38;
+	}
+	return (pre & ~masks) ? pre : pre | post;
+}
+
+enum vs_emu_fpu_status vs_fpu_xmm_run(struct vs_fpu_ctx *c, vs_fpu_xop fn, unsigned len, bool fp, uint8_t uf)
 {
 	struct vs_emu_fpu *fpu = c->fpu;
 	uint8_t d[16], s[16];
@@ -41,6 +102,8 @@ enum vs_emu_fpu_status vs_fpu_xmm_run(struct vs_fpu_ctx *c, vs_fpu_xop fn, unsig
 		return st;
 	memcpy(d, fpu->xmm[c->insn->reg & 15], 16);
 	fn(d, s, &mx);
+	if (fp && uf && (fpu->mxcsr & MXCSR_MASKS) != MXCSR_MASKS)
+		mx = unmasked_flags(fpu, fn, fpu->xmm[c->insn->reg & 15], s, uf);
 	if (fp && vs_fpu_sse_flags(fpu, mx) != VS_EMU_FPU_OK)
 		return VS_EMU_FPU_XM;
 	memcpy(fpu->xmm[c->insn->reg & 15], d, 16);
@@ -201,7 +264,7 @@ enum vs_emu_fpu_status vs_fpu_sse_int(struct vs_fpu_ctx *c, bool *handled)
 	if (op >= 0x71 && op <= 0x73)
 		return shift_imm(c);
 	if (insn->mandatory == 0x66 && xmm_ops[op])
-		return vs_fpu_xmm_run(c, xmm_ops[op], 16, false);
+		return vs_fpu_xmm_run(c, xmm_ops[op], 16, false, 0);
 	if (insn->mandatory == 0 && mmx_ops[op])
 		return vs_fpu_mm_run(c, mmx_ops[op]);
 	*handled = false;
