@@ -198,6 +198,10 @@ enum vs_fpu_x87_fmt {
 	X87_TI64,
 };
 uint16_t vs_fpu_host_x87_load(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const void *mem, struct vs_f80 *r);
+/* st(0) op m32/m64/m16int/m32int (op a vs_fpu_x87_binop up to X87_DIVR,
+ * or -1 for FCOM: then r is untouched); mem is read as the format says. */
+uint16_t vs_fpu_host_x87_mem(int op, enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a,
+			     const void *mem, struct vs_f80 *r);
 uint16_t vs_fpu_host_x87_store(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a, void *mem);
 
 /* x87 arithmetic part (fpu_x87_arith.c), called by the x87 decoder. */

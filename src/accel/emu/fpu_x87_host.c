@@ -11,11 +11,11 @@
 #define HOST_END "fnclex\n\tfldcw %[save]\n\t"
 
 /* Two operands in, st0 out, st1 dropped. */
-#define BIN_KEEP(insn)                                                        \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn     \
-					"\n\tfnstsw %[sw]\n\tfstpt %[r]\n\t"  \
-					"fstp %%st(0)\n\t" HOST_END           \
-			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save) \
+#define BIN_KEEP(insn)                                                                 \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn              \
+					"\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" \
+					"fstp %%st(0)\n\t" HOST_END                    \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)          \
 			     : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw))
 
 /* Two operands in, the instruction pops once, one result left. */
@@ -25,10 +25,15 @@
 			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)         \
 			     : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw))
 
+/* Operations whose stack shape does not depend on the outcome run with the
+ * guest's own exception masks: the host x87 reports an exception only at
+ * the next waiting instruction, and FNCLEX right after FNSTSW drops it. So
+ * unmasked overflow and underflow deliver hardware's exponent-adjusted
+ * result and its flags. The others (which pop or push) run masked. */
 uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struct vs_f80 *a,
 			     const struct vs_f80 *b, struct vs_f80 *r)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = op >= X87_PATAN ? fcw | 0x3f : fcw, save, sw = 0;
 
 	/* With %st as destination AT&T and Intel agree on the operand order:
 	 * "fsub %st(1), %st" is st0 = st0 - st1. */
@@ -73,9 +78,10 @@ uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struc
 	return sw;
 }
 
-#define UN1(insn)                                                                                           \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn "\n\tfnstsw %[sw]\n\tfstpt %[r0]\n\t" HOST_END \
-			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)                             \
+#define UN1(insn)                                                                                \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                     \
+					"\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r0]\n\t" HOST_END \
+			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)                  \
 			     : [a] "m"(*a), [cw] "m"(cw))
 /* Two results; when the instruction did not push (C2: operand out of
  * range) the second store underflows harmlessly and r1 is ignored. */
@@ -92,7 +98,7 @@ uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struc
 uint16_t vs_fpu_host_x87_un(enum vs_fpu_x87_unop op, uint16_t fcw, const struct vs_f80 *a, struct vs_f80 *r0,
 			    struct vs_f80 *r1)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = op <= X87_COS ? fcw : fcw | 0x3f, save, sw = 0;
 
 	switch (op) {
 	case X87_SQRT:
@@ -232,6 +238,65 @@ uint16_t vs_fpu_host_x87_store(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const stru
 		break;
 	case X87_TI64:
 		STORE("fisttpll");
+		break;
+	}
+	return sw;
+}
+
+/* st(0) op memory, with the memory operand as the instruction reads it
+ * (so denormal, NaN propagation and conversion flags are hardware's). */
+#define MEMOP(insn)                                                                                  \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                         \
+					" %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" HOST_END \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                        \
+			     : [a] "m"(*a), [m] "m"(*(const uint8_t(*)[8])mem), [cw] "m"(cw))
+#define MEMCMP(insn)                                                                         \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                 \
+					" %[m]\n\tfnstsw %[sw]\n\tfstp %%st(0)\n\t" HOST_END \
+			     : [sw] "=m"(sw), [save] "=m"(save)                              \
+			     : [a] "m"(*a), [m] "m"(*(const uint8_t(*)[8])mem), [cw] "m"(cw))
+#define MEMFMTS(m32, m64, i16, i32) \
+	switch (fmt) {              \
+	case X87_M32:               \
+		m32;                \
+		break;              \
+	case X87_M64:               \
+		m64;                \
+		break;              \
+	case X87_I16:               \
+		i16;                \
+		break;              \
+	default:                    \
+		i32;                \
+		break;              \
+	}
+
+uint16_t vs_fpu_host_x87_mem(int op, enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a,
+			     const void *mem, struct vs_f80 *r)
+{
+	uint16_t cw = op < 0 ? fcw | 0x3f : fcw, save, sw = 0;
+
+	switch (op) {
+	case X87_ADD:
+		MEMFMTS(MEMOP("fadds"), MEMOP("faddl"), MEMOP("fiadds"), MEMOP("fiaddl"));
+		break;
+	case X87_MUL:
+		MEMFMTS(MEMOP("fmuls"), MEMOP("fmull"), MEMOP("fimuls"), MEMOP("fimull"));
+		break;
+	case X87_SUB:
+		MEMFMTS(MEMOP("fsubs"), MEMOP("fsubl"), MEMOP("fisubs"), MEMOP("fisubl"));
+		break;
+	case X87_SUBR:
+		MEMFMTS(MEMOP("fsubrs"), MEMOP("fsubrl"), MEMOP("fisubrs"), MEMOP("fisubrl"));
+		break;
+	case X87_DIV:
+		MEMFMTS(MEMOP("fdivs"), MEMOP("fdivl"), MEMOP("fidivs"), MEMOP("fidivl"));
+		break;
+	case X87_DIVR:
+		MEMFMTS(MEMOP("fdivrs"), MEMOP("fdivrl"), MEMOP("fidivrs"), MEMOP("fidivrl"));
+		break;
+	default: /* compare: only the status word */
+		MEMFMTS(MEMCMP("fcoms"), MEMCMP("fcoml"), MEMCMP("ficoms"), MEMCMP("ficoml"));
 		break;
 	}
 	return sw;
