@@ -217,8 +217,8 @@ static void binary_st01(struct vs_emu_fpu *fpu, enum vs_fpu_x87_binop op)
 			fpu->fsw &= (uint16_t)~FSW_C2;
 		return;
 	}
-	/* Quotient bits and "incomplete"; an invalid operand leaves C0/C3. */
-	if ((op == X87_PREM || op == X87_PREM1) && (sw & FSW_IE))
+	/* Quotient bits and "incomplete"; a NaN or invalid operand leaves C0/C3. */
+	if ((op == X87_PREM || op == X87_PREM1) && ((sw & FSW_IE) || (r.se & 0x7fff) == 0x7fff))
 		fpu->fsw &= (uint16_t)~FSW_C2;
 	else if (op == X87_PREM || op == X87_PREM1)
 		fpu->fsw = (uint16_t)((fpu->fsw & ~FSW_CC) | (sw & FSW_CC));

@@ -4,11 +4,11 @@
  * C1 rounding indications and exception flags are those of hardware. */
 #include "accel/emu/fpu_internal.h"
 
-/* Every snippet saves the host control word, runs under the guest's one
- * with all exceptions masked, reads the status and leaves the host's x87
- * as it found it (empty stack, no flags, its own control word). */
+/* Every snippet saves the host control word, runs under the guest's one,
+ * reads the status and leaves the host's x87 as the ABI wants it: FNINIT
+ * (empty stack, no flags, nothing pending) and the host's control word. */
 #define HOST_BEGIN "fnstcw %[save]\n\tfldcw %[cw]\n\tfnclex\n\t"
-#define HOST_END "fnclex\n\tfldcw %[save]\n\t"
+#define HOST_END "fninit\n\tfldcw %[save]\n\t"
 
 /* Two operands in, st0 out, st1 dropped. */
 #define BIN_KEEP(insn)                                                                 \
@@ -19,21 +19,21 @@
 			     : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw))
 
 /* Two operands in, the instruction pops once, one result left. */
-#define BIN_POP(insn)                                                                 \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn             \
-					"\n\tfnstsw %[sw]\n\tfstpt %[r]\n\t" HOST_END \
-			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)         \
+#define BIN_POP(insn)                                                                           \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn                       \
+					"\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" HOST_END \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                   \
 			     : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw))
 
-/* Operations whose stack shape does not depend on the outcome run with the
- * guest's own exception masks: the host x87 reports an exception only at
- * the next waiting instruction, and FNCLEX right after FNSTSW drops it. So
- * unmasked overflow and underflow deliver hardware's exponent-adjusted
- * result and its flags. The others (which pop or push) run masked. */
+/* Operations run with the guest's own exception masks: the host x87
+ * reports an exception only at the next waiting instruction, and FNCLEX
+ * right after FNSTSW drops it. So unmasked overflow and underflow deliver
+ * hardware's exponent-adjusted result and flags; after an unmasked invalid,
+ * denormal or divide-by-zero the outputs are not used. */
 uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struct vs_f80 *a,
 			     const struct vs_f80 *b, struct vs_f80 *r)
 {
-	uint16_t cw = op >= X87_PATAN ? fcw | 0x3f : fcw, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	/* With %st as destination AT&T and Intel agree on the operand order:
 	 * "fsub %st(1), %st" is st0 = st0 - st1. */
@@ -85,10 +85,11 @@ uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struc
 			     : [a] "m"(*a), [cw] "m"(cw))
 /* Two results; when the instruction did not push (C2: operand out of
  * range) the second store underflows harmlessly and r1 is ignored. */
-#define UN2(insn)                                                                                     \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                          \
-					"\n\tfnstsw %[sw]\n\tfstpt %[r0]\n\tfstpt %[r1]\n\t" HOST_END \
-			     : [r0] "=m"(*r0), [r1] "=m"(*r1), [sw] "=m"(sw), [save] "=m"(save)       \
+#define UN2(insn)                                                                                    \
+	__asm__ __volatile__(HOST_BEGIN                                                              \
+			     "fldt %[a]\n\t" insn                                                    \
+			     "\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r0]\n\tfstpt %[r1]\n\t" HOST_END \
+			     : [r0] "=m"(*r0), [r1] "=m"(*r1), [sw] "=m"(sw), [save] "=m"(save)      \
 			     : [a] "m"(*a), [cw] "m"(cw))
 #define CONST(insn)                                                                         \
 	__asm__ __volatile__(HOST_BEGIN insn "\n\tfnstsw %[sw]\n\tfstpt %[r0]\n\t" HOST_END \
@@ -98,7 +99,7 @@ uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struc
 uint16_t vs_fpu_host_x87_un(enum vs_fpu_x87_unop op, uint16_t fcw, const struct vs_f80 *a, struct vs_f80 *r0,
 			    struct vs_f80 *r1)
 {
-	uint16_t cw = op <= X87_COS ? fcw : fcw | 0x3f, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	switch (op) {
 	case X87_SQRT:
