@@ -67,6 +67,7 @@ static inline void h_fpe_handler(int sig, siginfo_t *si, void *uc_)
 }
 
 static uint8_t *h_code;
+static uint64_t h_rng = 0x9e3779b97f4a7c15ull;
 
 static inline void h_init(void)
 {
@@ -78,6 +79,9 @@ static inline void h_init(void)
 		if (h_code == MAP_FAILED)
 			h_code = NULL;
 	}
+	/* H_SEED=n explores other operands; the default seed is fixed. */
+	if (getenv("H_SEED"))
+		h_rng ^= strtoull(getenv("H_SEED"), NULL, 0) * 0x9e3779b97f4a7c15ull;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = h_fpe_handler;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
@@ -223,8 +227,6 @@ static inline int h_emu_fx(struct vs_emu_fpu *fpu, uint8_t *img, bool save)
 }
 
 /* ---- random operands -------------------------------------------------- */
-
-static uint64_t h_rng = 0x9e3779b97f4a7c15ull;
 
 static inline uint64_t h_rand(void)
 {

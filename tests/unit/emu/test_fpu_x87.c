@@ -170,8 +170,8 @@ TEST(x87_register_forms_match_host)
 		for (unsigned modrm = 0xc0; modrm <= 0xff; modrm++) {
 			if (!reg_form_valid(esc, modrm))
 				continue;
-			bad += run_form((uint8_t)esc, false, (uint8_t)((modrm >> 3) & 7), (uint8_t)(modrm & 7),
-					ITER / 4);
+			bad += run_form((uint8_t)esc, false, (uint8_t)((modrm >> 3) & 7),
+					(uint8_t)(modrm & 7), ITER / 4);
 			forms++;
 		}
 	printf("#   %u encodings x %d runs, %u mismatching\n", forms, ITER / 4, bad);
