@@ -85,7 +85,9 @@ enum vs_emu_fpu_status vs_fpu_sse_flags(struct vs_emu_fpu *fpu, uint32_t host_fl
  * FTZ, all exceptions masked, no flags. */
 static inline uint32_t vs_fpu_host_mxcsr(const struct vs_emu_fpu *fpu)
 {
-	return (fpu->mxcsr & ~(uint32_t)MXCSR_FLAGS) | MXCSR_MASKS;
+	/* Reserved bits never reach the host's LDMXCSR (#GP there), whatever
+	 * the core may have put in the struct. */
+	return (fpu->mxcsr & VS_FPU_MXCSR_MASK & ~(uint32_t)MXCSR_FLAGS) | MXCSR_MASKS;
 }
 
 /* A host SSE operation on 16-byte images: d = d op s under *mxcsr (the

@@ -171,7 +171,7 @@ static enum vs_emu_fpu_status store_mem(struct vs_fpu_ctx *c, int fmt, bool pop)
 		/* Unmasked invalid, overflow or underflow: memory untouched,
 		 * and no precision or rounding report for the lost result. */
 		if (sw & ~fpu->fcw & (FSW_OE | FSW_UE))
-			sw &= (uint16_t)~(FSW_PE | FSW_C1);
+			sw &= (uint16_t) ~(FSW_PE | FSW_C1);
 		vs_fpu_x87_flags(fpu, sw);
 		if (sw & ~fpu->fcw & (FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE))
 			return VS_EMU_FPU_OK;

@@ -91,7 +91,8 @@ static enum vs_emu_fpu_status arith_mem(struct vs_fpu_ctx *c, unsigned esc, unsi
 		commit = vs_fpu_x87_flags(fpu, sw);
 	}
 	if (reg == 2 || reg == 3) { /* condition codes even when unmasked */
-		fpu->fsw = (uint16_t)((fpu->fsw & ~(FSW_C0 | FSW_C2 | FSW_C3)) | (sw & (FSW_C0 | FSW_C2 | FSW_C3)));
+		fpu->fsw =
+		    (uint16_t)((fpu->fsw & ~(FSW_C0 | FSW_C2 | FSW_C3)) | (sw & (FSW_C0 | FSW_C2 | FSW_C3)));
 		if (commit && reg == 3)
 			vs_fpu_x87_pop(fpu);
 	} else if (commit) {
