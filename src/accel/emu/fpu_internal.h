@@ -108,6 +108,18 @@ typedef void (*vs_fpu_mop)(uint64_t *d, const uint64_t *s);
 				     : [s] "m"(*(const uint8_t(*)[16])s)                               \
 				     : "xmm0", "xmm1");                                                \
 	}
+/* The same for an operation MXCSR does not affect (integer, logic,
+ * shuffles): no MXCSR switch, which costs more than the operation. */
+#define VS_FPU_IOP(name, insn)                                                             \
+	static void name(uint8_t *d, const uint8_t *s, uint32_t *mx)                       \
+	{                                                                                  \
+		(void)mx;                                                                  \
+		__asm__ __volatile__("movdqu %[d], %%xmm0\n\tmovdqu %[s], %%xmm1\n\t" insn \
+				     " %%xmm1, %%xmm0\n\tmovdqu %%xmm0, %[d]"              \
+				     : [d] "+m"(*(uint8_t(*)[16])d)                        \
+				     : [s] "m"(*(const uint8_t(*)[16])s)                   \
+				     : "xmm0", "xmm1");                                    \
+	}
 /* Generates a vs_fpu_mop running "insn %mm1, %mm0"; EMMS leaves the
  * host's x87 registers empty again. */
 #define VS_FPU_MOP(name, insn)                                                                           \

@@ -25,7 +25,7 @@
 
 #define GEN4(op, a, b, c, d) \
 	VS_FPU_XOP(x_##a, #a) VS_FPU_XOP(x_##b, #b) VS_FPU_XOP(x_##c, #c) VS_FPU_XOP(x_##d, #d)
-#define GEN2(op, a, b) VS_FPU_XOP(x_##a, #a) VS_FPU_XOP(x_##b, #b)
+#define GEN2(op, a, b) VS_FPU_IOP(x_##a, #a) VS_FPU_IOP(x_##b, #b)
 FLOAT_OPS(GEN4)
 PACKED_OPS(GEN2)
 VS_FPU_XOP(x_rsqrtps, "rsqrtps")

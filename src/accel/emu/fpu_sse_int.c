@@ -186,11 +186,11 @@ enum vs_emu_fpu_status vs_fpu_mm_run(struct vs_fpu_ctx *c, vs_fpu_mop fn)
 	X(0xfd, paddw)     \
 	X(0xfe, paddd)
 
-#define GEN(op, name) VS_FPU_XOP(x_##name, #name) VS_FPU_MOP(m_##name, #name)
+#define GEN(op, name) VS_FPU_IOP(x_##name, #name) VS_FPU_MOP(m_##name, #name)
 INT_OPS(GEN)
 #undef GEN
-VS_FPU_XOP(x_punpcklqdq, "punpcklqdq")
-VS_FPU_XOP(x_punpckhqdq, "punpckhqdq")
+VS_FPU_IOP(x_punpcklqdq, "punpcklqdq")
+VS_FPU_IOP(x_punpckhqdq, "punpckhqdq")
 
 #define XENT(op, name) [op] = x_##name,
 #define MENT(op, name) [op] = m_##name,
