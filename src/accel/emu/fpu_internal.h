@@ -79,8 +79,11 @@ unsigned vs_fpu_x87_tag_of(const struct vs_f80 *v);
  * of them is unmasked (the caller then leaves the destination as it was). */
 enum vs_emu_fpu_status vs_fpu_sse_flags(struct vs_emu_fpu *fpu, uint32_t host_flags);
 /* Lanes of an operation that can overflow or underflow, for the unmasked
- * case: VS_FPU_UF(result lane bytes, lanes); inputs are 16/lanes wide. */
-#define VS_FPU_UF(size, count) ((uint8_t)((size) << 4 | (count)))
+ * case: VS_FPU_UF(result lane bytes, lanes, operation); inputs are
+ * 16/lanes wide. The operation (a vs_fpu_x87_binop, or VS_FPU_UF_CVT for
+ * a double-to-float conversion) lets the unit recompute precision. */
+#define VS_FPU_UF_CVT 15
+#define VS_FPU_UF(size, count, op) ((uint16_t)(((op) + 1) << 8 | (size) << 4 | (count)))
 /* The MXCSR to run a host operation with: the guest's rounding, DAZ and
  * FTZ, all exceptions masked, no flags. */
 static inline uint32_t vs_fpu_host_mxcsr(const struct vs_emu_fpu *fpu)
@@ -134,7 +137,8 @@ typedef void (*vs_fpu_mop)(uint64_t *d, const uint64_t *s);
 
 /* xmm[reg] = xmm[reg] op src (len bytes of memory, 16 aligned); fp: merge
  * MXCSR flags and leave the destination alone on an unmasked one. */
-enum vs_emu_fpu_status vs_fpu_xmm_run(struct vs_fpu_ctx *c, vs_fpu_xop fn, unsigned len, bool fp, uint8_t uf);
+enum vs_emu_fpu_status vs_fpu_xmm_run(struct vs_fpu_ctx *c, vs_fpu_xop fn, unsigned len, bool fp,
+				      uint16_t uf);
 /* mm[reg] = mm[reg] op mm/m64, with the MMX transition. */
 enum vs_emu_fpu_status vs_fpu_mm_run(struct vs_fpu_ctx *c, vs_fpu_mop fn);
 

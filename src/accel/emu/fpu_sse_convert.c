@@ -180,11 +180,11 @@ enum vs_emu_fpu_status vs_fpu_sse_convert(struct vs_fpu_ctx *c, bool *handled)
 		case 0:
 			return vs_fpu_xmm_run(c, x_cvtps2pd, 8, true, 0);
 		case 0x66:
-			return vs_fpu_xmm_run(c, x_cvtpd2ps, 16, true, VS_FPU_UF(4, 2));
+			return vs_fpu_xmm_run(c, x_cvtpd2ps, 16, true, VS_FPU_UF(4, 2, VS_FPU_UF_CVT));
 		case 0xf3:
 			return vs_fpu_xmm_run(c, x_cvtss2sd, 4, true, 0);
 		default:
-			return vs_fpu_xmm_run(c, x_cvtsd2ss, 8, true, VS_FPU_UF(4, 1));
+			return vs_fpu_xmm_run(c, x_cvtsd2ss, 8, true, VS_FPU_UF(4, 1, VS_FPU_UF_CVT));
 		}
 	case 0x5b:
 		switch (p) {

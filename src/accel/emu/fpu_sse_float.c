@@ -144,12 +144,16 @@ enum vs_emu_fpu_status vs_fpu_sse_float(struct vs_fpu_ctx *c, bool *handled)
 	}
 	fn = float_ops[insn->opcode][pi];
 	if (fn) {
-		static const uint8_t lanes[4] = { VS_FPU_UF(4, 4), VS_FPU_UF(8, 2), VS_FPU_UF(4, 1),
-						  VS_FPU_UF(8, 1) };
+		static const uint8_t size[4] = { 4, 8, 4, 8 }, count[4] = { 4, 2, 1, 1 };
 		uint8_t op = insn->opcode;
-		bool can_underflow = op == 0x58 || op == 0x59 || op == 0x5c || op == 0x5e;
+		int x87op = op == 0x58	 ? X87_ADD
+			    : op == 0x59 ? X87_MUL
+			    : op == 0x5c ? X87_SUB
+			    : op == 0x5e ? X87_DIV
+					 : -1;
 
-		return vs_fpu_xmm_run(c, fn, scalar_len[pi], true, can_underflow ? lanes[pi] : 0);
+		return vs_fpu_xmm_run(c, fn, scalar_len[pi], true,
+				      x87op < 0 ? 0 : VS_FPU_UF(size[pi], count[pi], x87op));
 	}
 	*handled = false;
 	return VS_EMU_FPU_UD;

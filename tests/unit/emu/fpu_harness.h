@@ -401,7 +401,7 @@ static inline void h_random_image(uint8_t *fx, bool unmask_x87, uint32_t mxcsr_m
 	memcpy(fx + 0, &fcw, 2);
 	memcpy(fx + 2, &fsw, 2);
 	fx[4] = (uint8_t)h_rand();
-	mxcsr = (uint32_t)((mxcsr_masks == 0x1f80 ? h_rand() & 0x3f : 0) | mxcsr_masks | (h_pick(4) << 13) |
+	mxcsr = (uint32_t)((h_rand() & 0x3f) | mxcsr_masks | (h_pick(4) << 13) |
 			   (h_pick(2) ? 0x40 : 0) | (h_pick(2) ? 0x8000 : 0));
 	memcpy(fx + 24, &mxcsr, 4);
 	memcpy(fx + 28, &mmask, 4);

@@ -188,11 +188,8 @@ static unsigned run_spec(const struct spec *s, unsigned iters, bool unmask)
 		uint32_t masks = 0x1f80;
 		struct h_result r;
 
-		/* Invalid, denormal and divide-by-zero unmasked; overflow,
-		 * underflow and precision stay masked: see unmasked_flags()
-		 * in fpu_sse_int.c for the known gap. */
 		if (unmask && (s->flags & FLOAT))
-			masks &= ~(uint32_t)((h_rand() & 0x07) << 7);
+			masks &= ~(uint32_t)((h_rand() & 0x3f) << 7);
 		h_random_image(fx, false, masks);
 		h_random_world(mem, gpr, &rflags);
 		in.is_mem = (s->flags & MEMONLY) || (!(s->flags & REGONLY) && h_pick(2));
