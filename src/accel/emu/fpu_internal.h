@@ -1,11 +1,17 @@
 /* Internals of the emulator's floating-point and vector unit (fpu_*.c).
  *
- * Arithmetic runs on the host's own x87 and SSE units (the host is x86-64):
- * the guest's control word or MXCSR is loaded around each operation with
- * every exception masked, the host's flags are read back and merged into
- * the guest's status, and the unit decides what an unmasked exception
- * means. Rounding, precision control, denormals, NaN propagation and the
- * exception flags are then those of real hardware, bit for bit. */
+ * Arithmetic runs on the host's own x87 and SSE units (the host is x86-64),
+ * so rounding, precision control, denormals, DAZ/FTZ, NaN propagation and
+ * the exception flags are those of real hardware, bit for bit:
+ *   - x87: each operation runs under the guest's control word, masks
+ *     included (the host reports an x87 exception only at its next waiting
+ *     instruction, and the snippets clear it first: fpu_x87_host.c);
+ *   - SSE: each operation runs under the guest's MXCSR with every exception
+ *     masked (a SIMD exception would trap at once); when the guest unmasks
+ *     some, the per-lane differences of the unmasked case are put back
+ *     (fpu_sse_int.c, unmasked_flags()).
+ * The unit then decides what an unmasked exception means for the guest:
+ * #MF at the next waiting x87 instruction, #XM at once. */
 #ifndef VESSEL_ACCEL_EMU_FPU_INTERNAL_H
 #define VESSEL_ACCEL_EMU_FPU_INTERNAL_H
 

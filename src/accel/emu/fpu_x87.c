@@ -168,10 +168,9 @@ static enum vs_emu_fpu_status store_mem(struct vs_fpu_ctx *c, int fmt, bool pop)
 		uint16_t sw = vs_fpu_host_x87_store((enum vs_fpu_x87_fmt)fmt, fpu->fcw, &v, buf);
 
 		len = fmt_len[fmt];
-		/* Unmasked invalid, overflow or underflow: memory untouched,
-		 * and no precision or rounding report for the lost result. */
-		if (sw & ~fpu->fcw & (FSW_OE | FSW_UE))
-			sw &= (uint16_t) ~(FSW_PE | FSW_C1);
+		/* The host ran the store under the guest's masks: its flags and
+		 * C1 are hardware's. Unmasked invalid, overflow or underflow:
+		 * memory untouched. */
 		vs_fpu_x87_flags(fpu, sw);
 		if (sw & ~fpu->fcw & (FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE))
 			return VS_EMU_FPU_OK;

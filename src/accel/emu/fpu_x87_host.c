@@ -1,13 +1,19 @@
 /* The host's x87 unit as the guest's arithmetic: each operation loads its
- * operands as 80-bit values under the guest's precision and rounding
- * control (exceptions masked) and returns the host status word, so results,
- * C1 rounding indications and exception flags are those of hardware. */
+ * operands as 80-bit values under the guest's control word (precision,
+ * rounding and exception masks) and returns the host status word, so
+ * results, C1 rounding indications and exception flags are hardware's,
+ * unmasked exceptions included (overflow and underflow then deliver the
+ * exponent-adjusted result). The host x87 reports an unmasked exception
+ * only at the next waiting instruction: every snippet reads the status
+ * with FNSTSW and clears it with FNCLEX (neither waits) before anything
+ * that waits, so the host never sees #MF. */
 #include "accel/emu/fpu_internal.h"
 
-/* Every snippet saves the host control word, runs under the guest's one,
- * reads the status and leaves the host's x87 as the ABI wants it: FNINIT
- * (empty stack, no flags, nothing pending) and the host's control word. */
-#define HOST_BEGIN "fnstcw %[save]\n\tfldcw %[cw]\n\tfnclex\n\t"
+/* Every snippet saves the host control word, clears the host's flags
+ * before loading the guest's control word (so nothing becomes pending),
+ * and leaves the host's x87 as the ABI wants it: FNINIT (empty stack, no
+ * flags) and the host's control word. */
+#define HOST_BEGIN "fnstcw %[save]\n\tfnclex\n\tfldcw %[cw]\n\t"
 #define HOST_END "fninit\n\tfldcw %[save]\n\t"
 
 /* Two operands in, st0 out, st1 dropped. */
@@ -25,11 +31,8 @@
 			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                   \
 			     : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw))
 
-/* Operations run with the guest's own exception masks: the host x87
- * reports an exception only at the next waiting instruction, and FNCLEX
- * right after FNSTSW drops it. So unmasked overflow and underflow deliver
- * hardware's exponent-adjusted result and flags; after an unmasked invalid,
- * denormal or divide-by-zero the outputs are not used. */
+/* After an unmasked invalid, denormal or divide-by-zero the outputs are
+ * not used (the guest's destination stays as it was). */
 uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struct vs_f80 *a,
 			     const struct vs_f80 *b, struct vs_f80 *r)
 {
@@ -91,9 +94,9 @@ uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struc
 			     "\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r0]\n\tfstpt %[r1]\n\t" HOST_END \
 			     : [r0] "=m"(*r0), [r1] "=m"(*r1), [sw] "=m"(sw), [save] "=m"(save)      \
 			     : [a] "m"(*a), [cw] "m"(cw))
-#define CONST(insn)                                                                         \
-	__asm__ __volatile__(HOST_BEGIN insn "\n\tfnstsw %[sw]\n\tfstpt %[r0]\n\t" HOST_END \
-			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)             \
+#define CONST(insn)                                                                                   \
+	__asm__ __volatile__(HOST_BEGIN insn "\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r0]\n\t" HOST_END \
+			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)                       \
 			     : [cw] "m"(cw))
 
 uint16_t vs_fpu_host_x87_un(enum vs_fpu_x87_unop op, uint16_t fcw, const struct vs_f80 *a, struct vs_f80 *r0,
@@ -168,14 +171,14 @@ uint16_t vs_fpu_host_x87_cmp(bool unordered, const struct vs_f80 *a, const struc
 	return sw;
 }
 
-#define LOAD(insn)                                                                              \
-	__asm__ __volatile__(HOST_BEGIN insn " %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\t" HOST_END \
-			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                   \
+#define LOAD(insn)                                                                                        \
+	__asm__ __volatile__(HOST_BEGIN insn " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" HOST_END \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                             \
 			     : [m] "m"(*(const uint8_t(*)[10])mem), [cw] "m"(cw))
 
 uint16_t vs_fpu_host_x87_load(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const void *mem, struct vs_f80 *r)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	switch (fmt) {
 	case X87_M32:
@@ -205,12 +208,12 @@ uint16_t vs_fpu_host_x87_load(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const void 
 
 #define STORE(insn)                                                                               \
 	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn " %[m]\n\tfnstsw %[sw]\n\t" HOST_END \
-			     : [m] "=m"(*(uint8_t(*)[10])mem), [sw] "=m"(sw), [save] "=m"(save)   \
+			     : [m] "+m"(*(uint8_t(*)[10])mem), [sw] "=m"(sw), [save] "=m"(save)   \
 			     : [a] "m"(*a), [cw] "m"(cw))
 
 uint16_t vs_fpu_host_x87_store(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a, void *mem)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	switch (fmt) {
 	case X87_M32:
