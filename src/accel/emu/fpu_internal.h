@@ -1,11 +1,17 @@
 /* Internals of the emulator's floating-point and vector unit (fpu_*.c).
  *
- * Arithmetic runs on the host's own x87 and SSE units (the host is x86-64):
- * the guest's control word or MXCSR is loaded around each operation with
- * every exception masked, the host's flags are read back and merged into
- * the guest's status, and the unit decides what an unmasked exception
- * means. Rounding, precision control, denormals, NaN propagation and the
- * exception flags are then those of real hardware, bit for bit. */
+ * Arithmetic runs on the host's own x87 and SSE units (the host is x86-64),
+ * so rounding, precision control, denormals, DAZ/FTZ, NaN propagation and
+ * the exception flags are those of real hardware, bit for bit:
+ *   - x87: each operation runs under the guest's control word, masks
+ *     included (the host reports an x87 exception only at its next waiting
+ *     instruction, and the snippets clear it first: fpu_x87_host.c);
+ *   - SSE: each operation runs under the guest's MXCSR with every exception
+ *     masked (a SIMD exception would trap at once); when the guest unmasks
+ *     some, the per-lane differences of the unmasked case are put back
+ *     (fpu_sse_int.c, unmasked_flags()).
+ * The unit then decides what an unmasked exception means for the guest:
+ * #MF at the next waiting x87 instruction, #XM at once. */
 #ifndef VESSEL_ACCEL_EMU_FPU_INTERNAL_H
 #define VESSEL_ACCEL_EMU_FPU_INTERNAL_H
 
@@ -78,11 +84,19 @@ unsigned vs_fpu_x87_tag_of(const struct vs_f80 *v);
 /* Merges host SSE flags into the guest's MXCSR: VS_EMU_FPU_XM when one
  * of them is unmasked (the caller then leaves the destination as it was). */
 enum vs_emu_fpu_status vs_fpu_sse_flags(struct vs_emu_fpu *fpu, uint32_t host_flags);
+/* Lanes of an operation that can overflow or underflow, for the unmasked
+ * case: VS_FPU_UF(result lane bytes, lanes, operation); inputs are
+ * 16/lanes wide. The operation (a vs_fpu_x87_binop, or VS_FPU_UF_CVT for
+ * a double-to-float conversion) lets the unit recompute precision. */
+#define VS_FPU_UF_CVT 15
+#define VS_FPU_UF(size, count, op) ((uint16_t)(((op) + 1) << 8 | (size) << 4 | (count)))
 /* The MXCSR to run a host operation with: the guest's rounding, DAZ and
  * FTZ, all exceptions masked, no flags. */
 static inline uint32_t vs_fpu_host_mxcsr(const struct vs_emu_fpu *fpu)
 {
-	return (fpu->mxcsr & ~(uint32_t)MXCSR_FLAGS) | MXCSR_MASKS;
+	/* Reserved bits never reach the host's LDMXCSR (#GP there), whatever
+	 * the core may have put in the struct. */
+	return (fpu->mxcsr & VS_FPU_MXCSR_MASK & ~(uint32_t)MXCSR_FLAGS) | MXCSR_MASKS;
 }
 
 /* A host SSE operation on 16-byte images: d = d op s under *mxcsr (the
@@ -103,6 +117,18 @@ typedef void (*vs_fpu_mop)(uint64_t *d, const uint64_t *s);
 				     : [s] "m"(*(const uint8_t(*)[16])s)                               \
 				     : "xmm0", "xmm1");                                                \
 	}
+/* The same for an operation MXCSR does not affect (integer, logic,
+ * shuffles): no MXCSR switch, which costs more than the operation. */
+#define VS_FPU_IOP(name, insn)                                                             \
+	static void name(uint8_t *d, const uint8_t *s, uint32_t *mx)                       \
+	{                                                                                  \
+		(void)mx;                                                                  \
+		__asm__ __volatile__("movdqu %[d], %%xmm0\n\tmovdqu %[s], %%xmm1\n\t" insn \
+				     " %%xmm1, %%xmm0\n\tmovdqu %%xmm0, %[d]"              \
+				     : [d] "+m"(*(uint8_t(*)[16])d)                        \
+				     : [s] "m"(*(const uint8_t(*)[16])s)                   \
+				     : "xmm0", "xmm1");                                    \
+	}
 /* Generates a vs_fpu_mop running "insn %mm1, %mm0"; EMMS leaves the
  * host's x87 registers empty again. */
 #define VS_FPU_MOP(name, insn)                                                                           \
@@ -117,7 +143,8 @@ typedef void (*vs_fpu_mop)(uint64_t *d, const uint64_t *s);
 
 /* xmm[reg] = xmm[reg] op src (len bytes of memory, 16 aligned); fp: merge
  * MXCSR flags and leave the destination alone on an unmasked one. */
-enum vs_emu_fpu_status vs_fpu_xmm_run(struct vs_fpu_ctx *c, vs_fpu_xop fn, unsigned len, bool fp);
+enum vs_emu_fpu_status vs_fpu_xmm_run(struct vs_fpu_ctx *c, vs_fpu_xop fn, unsigned len, bool fp,
+				      uint16_t uf);
 /* mm[reg] = mm[reg] op mm/m64, with the MMX transition. */
 enum vs_emu_fpu_status vs_fpu_mm_run(struct vs_fpu_ctx *c, vs_fpu_mop fn);
 
@@ -195,6 +222,10 @@ enum vs_fpu_x87_fmt {
 	X87_TI64,
 };
 uint16_t vs_fpu_host_x87_load(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const void *mem, struct vs_f80 *r);
+/* st(0) op m32/m64/m16int/m32int (op a vs_fpu_x87_binop up to X87_DIVR,
+ * or -1 for FCOM: then r is untouched); mem is read as the format says. */
+uint16_t vs_fpu_host_x87_mem(int op, enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a,
+			     const void *mem, struct vs_f80 *r);
 uint16_t vs_fpu_host_x87_store(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a, void *mem);
 
 /* x87 arithmetic part (fpu_x87_arith.c), called by the x87 decoder. */

@@ -82,10 +82,11 @@ static enum vs_emu_fpu_status cvt_from_int(struct vs_fpu_ctx *c)
 		} else {
 			x_cvtdq2pd(d, s, &mx);
 		}
-		if (vs_fpu_sse_flags(fpu, mx) != VS_EMU_FPU_OK)
-			return VS_EMU_FPU_XM;
+		/* The MMX transition happens even when #XM follows. */
 		if (!insn->is_mem)
 			vs_fpu_mmx_enter(fpu);
+		if (vs_fpu_sse_flags(fpu, mx) != VS_EMU_FPU_OK)
+			return VS_EMU_FPU_XM;
 	} else {
 		uint64_t v = 0;
 
@@ -131,10 +132,10 @@ static enum vs_emu_fpu_status cvt_to_int(struct vs_fpu_ctx *c)
 		} else {
 			(trunc ? x_cvttpd2dq : x_cvtpd2dq)(s, s, &mx);
 		}
+		vs_fpu_mmx_enter(fpu);
 		if (vs_fpu_sse_flags(fpu, mx) != VS_EMU_FPU_OK)
 			return VS_EMU_FPU_XM;
 		memcpy(&r, s, 8);
-		vs_fpu_mmx_enter(fpu);
 		vs_fpu_mm_set(fpu, insn->reg & 7, r);
 		return VS_EMU_FPU_OK;
 	case 0xf3:
@@ -177,32 +178,32 @@ enum vs_emu_fpu_status vs_fpu_sse_convert(struct vs_fpu_ctx *c, bool *handled)
 	case 0x5a:
 		switch (p) {
 		case 0:
-			return vs_fpu_xmm_run(c, x_cvtps2pd, 8, true);
+			return vs_fpu_xmm_run(c, x_cvtps2pd, 8, true, 0);
 		case 0x66:
-			return vs_fpu_xmm_run(c, x_cvtpd2ps, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtpd2ps, 16, true, VS_FPU_UF(4, 2, VS_FPU_UF_CVT));
 		case 0xf3:
-			return vs_fpu_xmm_run(c, x_cvtss2sd, 4, true);
+			return vs_fpu_xmm_run(c, x_cvtss2sd, 4, true, 0);
 		default:
-			return vs_fpu_xmm_run(c, x_cvtsd2ss, 8, true);
+			return vs_fpu_xmm_run(c, x_cvtsd2ss, 8, true, VS_FPU_UF(4, 1, VS_FPU_UF_CVT));
 		}
 	case 0x5b:
 		switch (p) {
 		case 0:
-			return vs_fpu_xmm_run(c, x_cvtdq2ps, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtdq2ps, 16, true, 0);
 		case 0x66:
-			return vs_fpu_xmm_run(c, x_cvtps2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtps2dq, 16, true, 0);
 		case 0xf3:
-			return vs_fpu_xmm_run(c, x_cvttps2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvttps2dq, 16, true, 0);
 		}
 		return VS_EMU_FPU_UD;
 	case 0xe6:
 		switch (p) {
 		case 0x66:
-			return vs_fpu_xmm_run(c, x_cvttpd2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvttpd2dq, 16, true, 0);
 		case 0xf3:
-			return vs_fpu_xmm_run(c, x_cvtdq2pd, 8, true);
+			return vs_fpu_xmm_run(c, x_cvtdq2pd, 8, true, 0);
 		case 0xf2:
-			return vs_fpu_xmm_run(c, x_cvtpd2dq, 16, true);
+			return vs_fpu_xmm_run(c, x_cvtpd2dq, 16, true, 0);
 		}
 		return VS_EMU_FPU_UD;
 	}

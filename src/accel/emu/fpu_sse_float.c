@@ -25,7 +25,7 @@
 
 #define GEN4(op, a, b, c, d) \
 	VS_FPU_XOP(x_##a, #a) VS_FPU_XOP(x_##b, #b) VS_FPU_XOP(x_##c, #c) VS_FPU_XOP(x_##d, #d)
-#define GEN2(op, a, b) VS_FPU_XOP(x_##a, #a) VS_FPU_XOP(x_##b, #b)
+#define GEN2(op, a, b) VS_FPU_IOP(x_##a, #a) VS_FPU_IOP(x_##b, #b)
 FLOAT_OPS(GEN4)
 PACKED_OPS(GEN2)
 VS_FPU_XOP(x_rsqrtps, "rsqrtps")
@@ -143,8 +143,18 @@ enum vs_emu_fpu_status vs_fpu_sse_float(struct vs_fpu_ctx *c, bool *handled)
 		return VS_EMU_FPU_OK;
 	}
 	fn = float_ops[insn->opcode][pi];
-	if (fn)
-		return vs_fpu_xmm_run(c, fn, scalar_len[pi], true);
+	if (fn) {
+		static const uint8_t size[4] = { 4, 8, 4, 8 }, count[4] = { 4, 2, 1, 1 };
+		uint8_t op = insn->opcode;
+		int x87op = op == 0x58	 ? X87_ADD
+			    : op == 0x59 ? X87_MUL
+			    : op == 0x5c ? X87_SUB
+			    : op == 0x5e ? X87_DIV
+					 : -1;
+
+		return vs_fpu_xmm_run(c, fn, scalar_len[pi], true,
+				      x87op < 0 ? 0 : VS_FPU_UF(size[pi], count[pi], x87op));
+	}
 	*handled = false;
 	return VS_EMU_FPU_UD;
 }

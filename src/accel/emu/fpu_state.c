@@ -46,10 +46,16 @@ enum vs_emu_fpu_status vs_fpu_mmx_begin(struct vs_fpu_ctx *c)
 
 enum vs_emu_fpu_status vs_fpu_sse_flags(struct vs_emu_fpu *fpu, uint32_t host_flags)
 {
-	uint32_t flags = host_flags & MXCSR_FLAGS;
+	uint32_t flags = host_flags & MXCSR_FLAGS, masks = fpu->mxcsr >> 7;
+	uint32_t pre = flags & 0x07; /* invalid, denormal, divide: detected before computing */
 
+	/* An unmasked pre-computation exception stops the operation: the
+	 * post-computation flags (overflow, underflow, precision) of other
+	 * lanes are not reported, as on hardware. */
+	if (pre & ~masks)
+		flags = pre;
 	fpu->mxcsr |= flags;
-	return (flags & ~(fpu->mxcsr >> 7) & MXCSR_FLAGS) ? VS_EMU_FPU_XM : VS_EMU_FPU_OK;
+	return (flags & ~masks & MXCSR_FLAGS) ? VS_EMU_FPU_XM : VS_EMU_FPU_OK;
 }
 
 /* FXSAVE image: the 64-bit layout (REX.W in long mode) stores FIP and FDP

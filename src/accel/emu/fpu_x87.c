@@ -82,6 +82,11 @@ bool vs_fpu_x87_flags(struct vs_emu_fpu *fpu, uint16_t host_sw)
 	uint16_t x = host_sw & (FSW_XF | FSW_SF);
 	uint16_t unmasked = x & ~fpu->fcw & FSW_XF;
 
+	/* An unmasked invalid, denormal or divide-by-zero stops the operation
+	 * before it computes: no overflow, underflow or precision then. */
+	if (unmasked & (FSW_IE | FSW_DE | FSW_ZE))
+		x &= FSW_IE | FSW_DE | FSW_ZE | FSW_SF;
+
 	fpu->fsw = (uint16_t)((fpu->fsw & ~FSW_C1) | (host_sw & FSW_C1) | x);
 	if (unmasked)
 		fpu->fsw |= FSW_ES | FSW_B;
@@ -163,8 +168,10 @@ static enum vs_emu_fpu_status store_mem(struct vs_fpu_ctx *c, int fmt, bool pop)
 		uint16_t sw = vs_fpu_host_x87_store((enum vs_fpu_x87_fmt)fmt, fpu->fcw, &v, buf);
 
 		len = fmt_len[fmt];
+		/* The host ran the store under the guest's masks: its flags and
+		 * C1 are hardware's. Unmasked invalid, overflow or underflow:
+		 * memory untouched. */
 		vs_fpu_x87_flags(fpu, sw);
-		/* Unmasked invalid, overflow or underflow: memory untouched. */
 		if (sw & ~fpu->fcw & (FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE))
 			return VS_EMU_FPU_OK;
 	}
@@ -409,22 +416,19 @@ static enum vs_emu_fpu_status x87_mem(struct vs_fpu_ctx *c, unsigned esc, unsign
 	return VS_EMU_FPU_UD;
 }
 
+/* FLD ST(i): an empty source (underflow) wins over a full stack
+ * (overflow); either way the masked response pushes the indefinite. */
 static void fld_sti(struct vs_emu_fpu *fpu, unsigned i)
 {
 	struct vs_f80 v = vs_fpu_x87_get(fpu, i);
 
-	if (vs_fpu_x87_empty(fpu, i)) {
-		if (!vs_fpu_x87_stack_fault(fpu, false))
-			return;
-		v = vs_fpu_x87_indefinite;
-		if (!vs_fpu_x87_empty(fpu, 7)) {
-			vs_fpu_x87_stack_fault(fpu, true);
-			return;
-		}
-		vs_fpu_x87_push(fpu, &v);
+	if (!vs_fpu_x87_empty(fpu, 7) || vs_fpu_x87_empty(fpu, i)) {
+		if (vs_fpu_x87_stack_fault(fpu, !vs_fpu_x87_empty(fpu, i)))
+			vs_fpu_x87_push(fpu, &vs_fpu_x87_indefinite);
 		return;
 	}
-	push_checked(fpu, &v, 0);
+	fpu->fsw &= (uint16_t)~FSW_C1;
+	vs_fpu_x87_push(fpu, &v);
 }
 
 static void fst_sti(struct vs_emu_fpu *fpu, unsigned i, bool pop)
@@ -544,11 +548,13 @@ static enum vs_emu_fpu_status x87_reg(struct vs_fpu_ctx *c, unsigned esc, unsign
 	case 7 << 8 | 0xd8:
 		fst_sti(fpu, i, true);
 		return VS_EMU_FPU_OK;
-	case 5 << 8 | 0xc0: /* ffree */
+	case 5 << 8 | 0xc0: /* ffree (C1 cleared, as hardware does) */
 		tag_set(fpu, phys(fpu, i), 3);
+		fpu->fsw &= (uint16_t)~FSW_C1;
 		return VS_EMU_FPU_OK;
 	case 7 << 8 | 0xc0: /* ffreep */
 		tag_set(fpu, phys(fpu, i), 3);
+		fpu->fsw &= (uint16_t)~FSW_C1;
 		vs_fpu_x87_pop(fpu);
 		return VS_EMU_FPU_OK;
 	}

@@ -38,18 +38,22 @@ static void compare(struct vs_fpu_ctx *c, const struct vs_f80 *a, const struct v
 	struct vs_emu_fpu *fpu = c->fpu;
 	uint16_t cc;
 
+	uint16_t c1 = fpu->fsw & FSW_C1;
+	bool commit;
+
+	/* The condition codes are set even when the exception is unmasked. */
 	if (!operands_ok) {
-		if (!vs_fpu_x87_stack_fault(fpu, false))
-			return;
+		commit = vs_fpu_x87_stack_fault(fpu, false);
 		cc = FSW_C0 | FSW_C2 | FSW_C3;
 	} else {
 		uint16_t sw = vs_fpu_host_x87_cmp(unordered, a, b);
 
-		if (!vs_fpu_x87_flags(fpu, sw | (src_sw & FSW_XF)))
-			return;
+		commit = vs_fpu_x87_flags(fpu, sw | (src_sw & FSW_XF));
 		cc = sw & (FSW_C0 | FSW_C2 | FSW_C3);
+		if (to_rflags)
+			fpu->fsw = (uint16_t)((fpu->fsw & ~FSW_C1) | c1);
 	}
-	if (to_rflags) {
+	if (to_rflags) { /* FCOMI leaves C1 as it was (but for a stack fault) */
 		uint64_t f = *c->env->rflags & ~(RF_CF | RF_PF | RF_AF | RF_ZF | RF_SF | RF_OF);
 
 		f |= (cc & FSW_C0 ? RF_CF : 0) | (cc & FSW_C2 ? RF_PF : 0) | (cc & FSW_C3 ? RF_ZF : 0);
@@ -57,27 +61,43 @@ static void compare(struct vs_fpu_ctx *c, const struct vs_f80 *a, const struct v
 	} else {
 		fpu->fsw = (uint16_t)((fpu->fsw & ~(FSW_C0 | FSW_C2 | FSW_C3)) | cc);
 	}
-	while (pops--)
+	while (commit && pops--)
 		vs_fpu_x87_pop(fpu);
 }
 
-/* D8/DA/DC/DE with a memory operand: st(0) = st(0) op m. */
+/* D8/DA/DC/DE with a memory operand: st(0) = st(0) op m, run on the host
+ * with the memory form itself. */
 static enum vs_emu_fpu_status arith_mem(struct vs_fpu_ctx *c, unsigned esc, unsigned reg)
 {
 	static const enum vs_fpu_x87_fmt fmts[4] = { X87_M32, X87_I32, X87_M64, X87_I16 };
 	static const unsigned lens[4] = { 4, 4, 8, 2 };
 	struct vs_emu_fpu *fpu = c->fpu;
 	uint8_t buf[10] = { 0 };
-	struct vs_f80 a = vs_fpu_x87_get(fpu, 0), b;
+	struct vs_f80 a = vs_fpu_x87_get(fpu, 0), r;
+	bool ok = !vs_fpu_x87_empty(fpu, 0), commit = true;
 	uint16_t sw;
 
 	if (vs_fpu_read(c, c->insn->ea, buf, lens[esc >> 1]) < 0)
 		return VS_EMU_FPU_FAULT;
-	sw = vs_fpu_host_x87_load(fmts[esc >> 1], fpu->fcw, buf, &b);
-	if (reg == 2 || reg == 3)
-		compare(c, &a, &b, !vs_fpu_x87_empty(fpu, 0), sw, false, reg == 3, false);
-	else
-		arith(fpu, op_of_reg[reg], 0, &a, &b, !vs_fpu_x87_empty(fpu, 0), sw, false);
+	if (!ok) {
+		commit = vs_fpu_x87_stack_fault(fpu, false);
+		r = vs_fpu_x87_indefinite;
+		sw = FSW_C0 | FSW_C2 | FSW_C3;
+	} else if (reg == 2 || reg == 3) {
+		sw = vs_fpu_host_x87_mem(-1, fmts[esc >> 1], fpu->fcw, &a, buf, &r);
+		commit = vs_fpu_x87_flags(fpu, sw);
+	} else {
+		sw = vs_fpu_host_x87_mem(op_of_reg[reg], fmts[esc >> 1], fpu->fcw, &a, buf, &r);
+		commit = vs_fpu_x87_flags(fpu, sw);
+	}
+	if (reg == 2 || reg == 3) { /* condition codes even when unmasked */
+		fpu->fsw =
+		    (uint16_t)((fpu->fsw & ~(FSW_C0 | FSW_C2 | FSW_C3)) | (sw & (FSW_C0 | FSW_C2 | FSW_C3)));
+		if (commit && reg == 3)
+			vs_fpu_x87_pop(fpu);
+	} else if (commit) {
+		vs_fpu_x87_set(fpu, 0, &r);
+	}
 	return VS_EMU_FPU_OK;
 }
 
@@ -112,7 +132,6 @@ static void fcmov(struct vs_fpu_ctx *c, unsigned esc, unsigned reg, unsigned i)
 			vs_fpu_x87_set(fpu, 0, &vs_fpu_x87_indefinite);
 		return;
 	}
-	fpu->fsw &= (uint16_t)~FSW_C1;
 	if (fcmov_cond(*c->env->rflags, esc, reg))
 		vs_fpu_x87_set(fpu, 0, &v);
 }
@@ -123,6 +142,8 @@ static void unary(struct vs_emu_fpu *fpu, enum vs_fpu_x87_unop op)
 	struct vs_f80 a = vs_fpu_x87_get(fpu, 0), r, r1;
 	uint16_t sw;
 
+	if (op == X87_SIN || op == X87_COS)
+		fpu->fsw &= (uint16_t)~FSW_C2; /* cleared unless out of range */
 	if (vs_fpu_x87_empty(fpu, 0)) {
 		if (vs_fpu_x87_stack_fault(fpu, false))
 			vs_fpu_x87_set(fpu, 0, &vs_fpu_x87_indefinite);
@@ -145,6 +166,8 @@ static void unary_push(struct vs_emu_fpu *fpu, enum vs_fpu_x87_unop op)
 	struct vs_f80 a = vs_fpu_x87_get(fpu, 0), r0, r1;
 	uint16_t sw;
 
+	if (op != X87_XTRACT)
+		fpu->fsw &= (uint16_t)~FSW_C2; /* cleared unless out of range */
 	if (vs_fpu_x87_empty(fpu, 0)) {
 		if (!vs_fpu_x87_stack_fault(fpu, false))
 			return;
@@ -180,6 +203,8 @@ static void binary_st01(struct vs_emu_fpu *fpu, enum vs_fpu_x87_binop op)
 	uint16_t sw;
 
 	if (vs_fpu_x87_empty(fpu, 0) || vs_fpu_x87_empty(fpu, 1)) {
+		if (op == X87_PREM || op == X87_PREM1)
+			fpu->fsw &= (uint16_t)~FSW_C2;
 		if (!vs_fpu_x87_stack_fault(fpu, false))
 			return;
 		vs_fpu_x87_set(fpu, pops ? 1 : 0, &vs_fpu_x87_indefinite);
@@ -188,9 +213,15 @@ static void binary_st01(struct vs_emu_fpu *fpu, enum vs_fpu_x87_binop op)
 		return;
 	}
 	sw = vs_fpu_host_x87_bin(op, fpu->fcw, &a, &b, &r);
-	if (!vs_fpu_x87_flags(fpu, sw))
+	if (!vs_fpu_x87_flags(fpu, sw)) {
+		if (op == X87_PREM || op == X87_PREM1)
+			fpu->fsw &= (uint16_t)~FSW_C2;
 		return;
-	if (op == X87_PREM || op == X87_PREM1) /* quotient bits and "incomplete" */
+	}
+	/* Quotient bits and "incomplete"; a NaN or invalid operand leaves C0/C3. */
+	if ((op == X87_PREM || op == X87_PREM1) && ((sw & FSW_IE) || (r.se & 0x7fff) == 0x7fff))
+		fpu->fsw &= (uint16_t)~FSW_C2;
+	else if (op == X87_PREM || op == X87_PREM1)
 		fpu->fsw = (uint16_t)((fpu->fsw & ~FSW_CC) | (sw & FSW_CC));
 	if (pops) {
 		vs_fpu_x87_set(fpu, 1, &r);

@@ -1,34 +1,42 @@
 /* The host's x87 unit as the guest's arithmetic: each operation loads its
- * operands as 80-bit values under the guest's precision and rounding
- * control (exceptions masked) and returns the host status word, so results,
- * C1 rounding indications and exception flags are those of hardware. */
+ * operands as 80-bit values under the guest's control word (precision,
+ * rounding and exception masks) and returns the host status word, so
+ * results, C1 rounding indications and exception flags are hardware's,
+ * unmasked exceptions included (overflow and underflow then deliver the
+ * exponent-adjusted result). The host x87 reports an unmasked exception
+ * only at the next waiting instruction: every snippet reads the status
+ * with FNSTSW and clears it with FNCLEX (neither waits) before anything
+ * that waits, so the host never sees #MF. */
 #include "accel/emu/fpu_internal.h"
 
-/* Every snippet saves the host control word, runs under the guest's one
- * with all exceptions masked, reads the status and leaves the host's x87
- * as it found it (empty stack, no flags, its own control word). */
-#define HOST_BEGIN "fnstcw %[save]\n\tfldcw %[cw]\n\tfnclex\n\t"
-#define HOST_END "fnclex\n\tfldcw %[save]\n\t"
+/* Every snippet saves the host control word, clears the host's flags
+ * before loading the guest's control word (so nothing becomes pending),
+ * and leaves the host's x87 as the ABI wants it: FNINIT (empty stack, no
+ * flags) and the host's control word. */
+#define HOST_BEGIN "fnstcw %[save]\n\tfnclex\n\tfldcw %[cw]\n\t"
+#define HOST_END "fninit\n\tfldcw %[save]\n\t"
 
 /* Two operands in, st0 out, st1 dropped. */
-#define BIN_KEEP(insn)                                                        \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn     \
-					"\n\tfnstsw %[sw]\n\tfstpt %[r]\n\t"  \
-					"fstp %%st(0)\n\t" HOST_END           \
-			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save) \
+#define BIN_KEEP(insn)                                                                 \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn              \
+					"\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" \
+					"fstp %%st(0)\n\t" HOST_END                    \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)          \
 			     : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw))
 
 /* Two operands in, the instruction pops once, one result left. */
-#define BIN_POP(insn)                                                                 \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn             \
-					"\n\tfnstsw %[sw]\n\tfstpt %[r]\n\t" HOST_END \
-			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)         \
+#define BIN_POP(insn)                                                                           \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[b]\n\tfldt %[a]\n\t" insn                       \
+					"\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" HOST_END \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                   \
 			     : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw))
 
+/* After an unmasked invalid, denormal or divide-by-zero the outputs are
+ * not used (the guest's destination stays as it was). */
 uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struct vs_f80 *a,
 			     const struct vs_f80 *b, struct vs_f80 *r)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	/* With %st as destination AT&T and Intel agree on the operand order:
 	 * "fsub %st(1), %st" is st0 = st0 - st1. */
@@ -73,26 +81,28 @@ uint16_t vs_fpu_host_x87_bin(enum vs_fpu_x87_binop op, uint16_t fcw, const struc
 	return sw;
 }
 
-#define UN1(insn)                                                                                           \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn "\n\tfnstsw %[sw]\n\tfstpt %[r0]\n\t" HOST_END \
-			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)                             \
+#define UN1(insn)                                                                                \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                     \
+					"\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r0]\n\t" HOST_END \
+			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)                  \
 			     : [a] "m"(*a), [cw] "m"(cw))
 /* Two results; when the instruction did not push (C2: operand out of
  * range) the second store underflows harmlessly and r1 is ignored. */
-#define UN2(insn)                                                                                     \
-	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                          \
-					"\n\tfnstsw %[sw]\n\tfstpt %[r0]\n\tfstpt %[r1]\n\t" HOST_END \
-			     : [r0] "=m"(*r0), [r1] "=m"(*r1), [sw] "=m"(sw), [save] "=m"(save)       \
+#define UN2(insn)                                                                                    \
+	__asm__ __volatile__(HOST_BEGIN                                                              \
+			     "fldt %[a]\n\t" insn                                                    \
+			     "\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r0]\n\tfstpt %[r1]\n\t" HOST_END \
+			     : [r0] "=m"(*r0), [r1] "=m"(*r1), [sw] "=m"(sw), [save] "=m"(save)      \
 			     : [a] "m"(*a), [cw] "m"(cw))
-#define CONST(insn)                                                                         \
-	__asm__ __volatile__(HOST_BEGIN insn "\n\tfnstsw %[sw]\n\tfstpt %[r0]\n\t" HOST_END \
-			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)             \
+#define CONST(insn)                                                                                   \
+	__asm__ __volatile__(HOST_BEGIN insn "\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r0]\n\t" HOST_END \
+			     : [r0] "=m"(*r0), [sw] "=m"(sw), [save] "=m"(save)                       \
 			     : [cw] "m"(cw))
 
 uint16_t vs_fpu_host_x87_un(enum vs_fpu_x87_unop op, uint16_t fcw, const struct vs_f80 *a, struct vs_f80 *r0,
 			    struct vs_f80 *r1)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	switch (op) {
 	case X87_SQRT:
@@ -161,14 +171,14 @@ uint16_t vs_fpu_host_x87_cmp(bool unordered, const struct vs_f80 *a, const struc
 	return sw;
 }
 
-#define LOAD(insn)                                                                              \
-	__asm__ __volatile__(HOST_BEGIN insn " %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\t" HOST_END \
-			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                   \
+#define LOAD(insn)                                                                                        \
+	__asm__ __volatile__(HOST_BEGIN insn " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" HOST_END \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                             \
 			     : [m] "m"(*(const uint8_t(*)[10])mem), [cw] "m"(cw))
 
 uint16_t vs_fpu_host_x87_load(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const void *mem, struct vs_f80 *r)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	switch (fmt) {
 	case X87_M32:
@@ -198,12 +208,12 @@ uint16_t vs_fpu_host_x87_load(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const void 
 
 #define STORE(insn)                                                                               \
 	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn " %[m]\n\tfnstsw %[sw]\n\t" HOST_END \
-			     : [m] "=m"(*(uint8_t(*)[10])mem), [sw] "=m"(sw), [save] "=m"(save)   \
+			     : [m] "+m"(*(uint8_t(*)[10])mem), [sw] "=m"(sw), [save] "=m"(save)   \
 			     : [a] "m"(*a), [cw] "m"(cw))
 
 uint16_t vs_fpu_host_x87_store(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a, void *mem)
 {
-	uint16_t cw = fcw | 0x3f, save, sw = 0;
+	uint16_t cw = fcw, save, sw = 0;
 
 	switch (fmt) {
 	case X87_M32:
@@ -232,6 +242,65 @@ uint16_t vs_fpu_host_x87_store(enum vs_fpu_x87_fmt fmt, uint16_t fcw, const stru
 		break;
 	case X87_TI64:
 		STORE("fisttpll");
+		break;
+	}
+	return sw;
+}
+
+/* st(0) op memory, with the memory operand as the instruction reads it
+ * (so denormal, NaN propagation and conversion flags are hardware's). */
+#define MEMOP(insn)                                                                                  \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                         \
+					" %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfstpt %[r]\n\t" HOST_END \
+			     : [r] "=m"(*r), [sw] "=m"(sw), [save] "=m"(save)                        \
+			     : [a] "m"(*a), [m] "m"(*(const uint8_t(*)[8])mem), [cw] "m"(cw))
+#define MEMCMP(insn)                                                                         \
+	__asm__ __volatile__(HOST_BEGIN "fldt %[a]\n\t" insn                                 \
+					" %[m]\n\tfnstsw %[sw]\n\tfstp %%st(0)\n\t" HOST_END \
+			     : [sw] "=m"(sw), [save] "=m"(save)                              \
+			     : [a] "m"(*a), [m] "m"(*(const uint8_t(*)[8])mem), [cw] "m"(cw))
+#define MEMFMTS(m32, m64, i16, i32) \
+	switch (fmt) {              \
+	case X87_M32:               \
+		m32;                \
+		break;              \
+	case X87_M64:               \
+		m64;                \
+		break;              \
+	case X87_I16:               \
+		i16;                \
+		break;              \
+	default:                    \
+		i32;                \
+		break;              \
+	}
+
+uint16_t vs_fpu_host_x87_mem(int op, enum vs_fpu_x87_fmt fmt, uint16_t fcw, const struct vs_f80 *a,
+			     const void *mem, struct vs_f80 *r)
+{
+	uint16_t cw = op < 0 ? fcw | 0x3f : fcw, save, sw = 0;
+
+	switch (op) {
+	case X87_ADD:
+		MEMFMTS(MEMOP("fadds"), MEMOP("faddl"), MEMOP("fiadds"), MEMOP("fiaddl"));
+		break;
+	case X87_MUL:
+		MEMFMTS(MEMOP("fmuls"), MEMOP("fmull"), MEMOP("fimuls"), MEMOP("fimull"));
+		break;
+	case X87_SUB:
+		MEMFMTS(MEMOP("fsubs"), MEMOP("fsubl"), MEMOP("fisubs"), MEMOP("fisubl"));
+		break;
+	case X87_SUBR:
+		MEMFMTS(MEMOP("fsubrs"), MEMOP("fsubrl"), MEMOP("fisubrs"), MEMOP("fisubrl"));
+		break;
+	case X87_DIV:
+		MEMFMTS(MEMOP("fdivs"), MEMOP("fdivl"), MEMOP("fidivs"), MEMOP("fidivl"));
+		break;
+	case X87_DIVR:
+		MEMFMTS(MEMOP("fdivrs"), MEMOP("fdivrl"), MEMOP("fidivrs"), MEMOP("fidivrl"));
+		break;
+	default: /* compare: only the status word */
+		MEMFMTS(MEMCMP("fcoms"), MEMCMP("fcoml"), MEMCMP("ficoms"), MEMCMP("ficoml"));
 		break;
 	}
 	return sw;
