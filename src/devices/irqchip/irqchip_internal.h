@@ -74,7 +74,6 @@ struct vs_pit {
 	struct vs_irqchip *chip;
 	struct vs_pit_channel ch[3];
 	uint8_t port61; /* bits 0-3 as written */
-	int irq_level;
 };
 
 void vs_pit_init(struct vs_pit *pit, struct vs_irqchip *chip);

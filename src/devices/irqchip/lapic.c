@@ -557,7 +557,9 @@ void vs_lapic_set_tsc_deadline(struct vs_lapic *a, uint64_t tsc)
 		a->timer_next_ns = 0;
 		return;
 	}
-	timer_arm(a, vs_timebase_tsc_to_ns(a->chip->cfg.timebase, tsc));
+	/* +1 ns: the conversion rounds down, and the timer must not fire
+	 * while the TSC still reads below the deadline. */
+	timer_arm(a, vs_timebase_tsc_to_ns(a->chip->cfg.timebase, tsc) + 1);
 }
 
 uint64_t vs_lapic_tsc_deadline(const struct vs_lapic *a)

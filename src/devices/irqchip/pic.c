@@ -64,8 +64,13 @@ static void chip_set_line(struct vs_pic8259 *c, unsigned int ir, bool level)
  * the CPU side. */
 static void pic_update(struct vs_pic *pic)
 {
-	bool intr;
-	chip_set_line(&pic->c[0], CASCADE_IR, chip_request(&pic->c[1], false) >= 0);
+	bool intr, slave = chip_request(&pic->c[1], false) >= 0;
+	chip_set_line(&pic->c[0], CASCADE_IR, slave);
+	/* The cascade request follows the slave's INT: a slave request that
+	 * went away (a level line dropped, a mask) is no longer pending on
+	 * the master, rather than becoming a spurious IRQ 15. */
+	if (!slave)
+		pic->c[0].irr &= (uint8_t) ~(1u << CASCADE_IR);
 	intr = chip_request(&pic->c[0], true) >= 0;
 	if (intr != pic->intr) {
 		pic->intr = intr;
@@ -95,8 +100,12 @@ void vs_pic_init(struct vs_pic *pic, struct vs_irqchip *chip)
 	 * edge-only on the PIIX. */
 	pic->c[0].elcr_mask = 0xf8;
 	pic->c[1].elcr_mask = 0xde;
-	/* Unprogrammed chips mask nothing but deliver nothing either: INT
-	 * needs an IRR bit, and no vector base is set until ICW2. */
+	/* Power-on state is undefined on hardware, where a BIOS always
+	 * programs the chips. Without one, start masked: an unprogrammed PIC
+	 * must not hand vectors 0-15 to a guest that uses the I/O APIC and
+	 * never touched it. ICW1 clears the mask as usual. */
+	pic->c[0].imr = 0xff;
+	pic->c[1].imr = 0xff;
 }
 
 void vs_pic_set_irq(struct vs_pic *pic, unsigned int irq, int level)

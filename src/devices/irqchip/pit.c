@@ -117,12 +117,13 @@ static uint64_t edge_period(const struct vs_pit_channel *ch)
 	return ch->count > min ? ch->count : min;
 }
 
-static void set_line(struct vs_pit *pit, int level)
+/* IRQ 0 sees each rising edge of the output as a pulse, as from KVM's
+ * PIT: the line rests low, so reprogramming the mode (which moves the
+ * output level) never looks like an interrupt. */
+static void pulse(struct vs_pit *pit)
 {
-	if (pit->irq_level == level)
-		return;
-	pit->irq_level = level;
-	vs_irqchip_pit_out(pit->chip, level);
+	vs_irqchip_pit_out(pit->chip, 1);
+	vs_irqchip_pit_out(pit->chip, 0);
 }
 
 uint64_t vs_pit_poll(struct vs_pit *pit, uint64_t now)
@@ -130,10 +131,8 @@ uint64_t vs_pit_poll(struct vs_pit *pit, uint64_t now)
 	struct vs_pit_channel *ch = &pit->ch[0];
 	uint64_t d, total, next_tick;
 
-	if (!ch->counting || ch->frozen) {
-		set_line(pit, out_level(ch, now));
+	if (!ch->counting || ch->frozen)
 		return UINT64_MAX;
-	}
 	d = elapsed(ch, now);
 	if (periodic(ch))
 		total = d / edge_period(ch);
@@ -141,10 +140,8 @@ uint64_t vs_pit_poll(struct vs_pit *pit, uint64_t now)
 		total = d >= ch->count ? 1 : 0;
 	if (total > ch->edges) {
 		ch->edges = total;
-		set_line(pit, 0);
-		set_line(pit, 1);
+		pulse(pit);
 	}
-	set_line(pit, out_level(ch, now));
 	if (periodic(ch))
 		next_tick = (ch->edges + 1) * edge_period(ch);
 	else if (ch->edges == 0)
@@ -347,7 +344,6 @@ void vs_pit_init(struct vs_pit *pit, struct vs_irqchip *chip)
 		pit->ch[i].access = 3;
 		pit->ch[i].null_count = true;
 	}
-	pit->irq_level = 0;
 }
 
 static void pit_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t size)
