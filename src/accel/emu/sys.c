@@ -10,7 +10,7 @@
 	((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) | \
 	 (1u << 15) | (1u << 16) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 #define ID81_EDX ((1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29))
-#define ID81_ECX (1u << 0) /* LAHF/SAHF in 64-bit mode */
+#define ID81_ECX (1u << 0)		/* LAHF/SAHF in 64-bit mode */
 #define ID7_EBX ((1u << 1) | (1u << 9)) /* TSC_ADJUST, ERMS */
 #define MAX_BASIC 0x16u
 #define MAX_EXT 0x80000008u
