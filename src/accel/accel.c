@@ -5,6 +5,7 @@
 
 const struct vs_accel_ops *const vs_accels[] = {
 	&vs_accel_kvm_ops,
+	&vs_accel_emu_ops,
 	NULL,
 };
 

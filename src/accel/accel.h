@@ -18,6 +18,7 @@
 struct vs_accel;
 struct vs_vcpu;
 struct vs_irqchip;
+struct vs_timebase;
 
 /* The signal vcpu_kick() may use to interrupt a vCPU thread; vCPU threads
  * must leave it unblocked. */
@@ -101,6 +102,9 @@ struct vs_accel_ops {
 	void (*vcpu_interrupt)(struct vs_vcpu *vcpu);
 	/* Drive an interrupt line (ISA IRQ / GSI) of the interrupt controller. */
 	int (*set_irq)(struct vs_accel *acc, uint32_t gsi, int level);
+	/* Optional: backend statistics for --verbose (emu: opcodes that raised
+	 * #UD because they are not implemented). NULL when there are none. */
+	void (*report)(struct vs_accel *acc, FILE *out);
 };
 
 extern const struct vs_accel_ops vs_accel_kvm_ops;

@@ -298,8 +298,9 @@ def case_smp(fmt, cpus):
 
 
 def case_cpuid(cpus):
-    """CPUID as vessel filters it: hypervisor bit and KVM signature, APIC ID
-    0 on the BSP, and a topology leaf that counts --cpus cores."""
+    """CPUID as vessel filters it: hypervisor bit and the backend's signature
+    (KVM's, or the emulator's own), APIC ID 0 on the BSP, and a topology
+    leaf that counts --cpus cores."""
     def run(env):
         r = env.run(env.kernel("pvh"), "test=cpuid", cpus=cpus)
         c = Check(r)
@@ -308,8 +309,9 @@ def case_cpuid(cpus):
         c.no_sanitizer()
         lines = r.lines()
         c.expect("cpuid: hypervisor bit 1" in lines, "hypervisor bit not set")
-        c.expect(any(ln.startswith("cpuid: hypervisor signature KVMKVMKVM") for ln in lines),
-                 "no KVMKVMKVM signature at leaf 0x40000000")
+        c.expect(any(ln.startswith(("cpuid: hypervisor signature KVMKVMKVM",
+                                    "cpuid: hypervisor signature VesselEmuCPU")) for ln in lines),
+                 "no KVMKVMKVM or VesselEmuCPU signature at leaf 0x40000000")
         c.expect("cpuid: apic id 0 x2apic id 0" in lines, "BSP APIC ID is not 0 in leaves 1 and 0xb")
         c.expect(f"cpuid: topology smt 1 core {cpus}" in lines, f"leaf 0xb does not count {cpus} cores")
         logical = next((int(ln.split()[3]) for ln in lines if ln.startswith("cpuid: logical processors ")), 0)
