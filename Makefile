@@ -26,10 +26,15 @@ $(FUZZ)/build.ninja:
 $(TSAN)/build.ninja:
 	CC=clang meson setup $(TSAN) -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
 
-# The main job on a built-in default: boot the demo guest under KVM, then
+# The main job on a built-in default: boot a real Linux guest (KVM or the
+# emulator, whichever can run it here) through a short workload, then
 # run a command in a container on a busybox root filesystem.
 run: all
-	$(BUILD)/vessel vm run --kernel $(BUILD)/tests/guests/demo-pvh.elf --cmdline "vessel demo" --cpus 2 --console stdio
+	@echo "== a real Linux VM: Debian's cloud kernel and busybox, --accel auto (KVM where it can run Linux, else the emulator)"
+	@guest=$$(scripts/default-guest.sh) && \
+	$(BUILD)/vessel -v vm run --kernel $$guest/vmlinuz --initrd $$guest/initramfs.cpio.gz --mem 512M \
+		--cmdline "console=ttyS0 quiet vessel.run=demo" --console stdio </dev/null
+	@echo "== a container on a busybox root filesystem"
 	@scripts/busybox-rootfs.sh $(BUILD)/demo-rootfs
 	$(BUILD)/vessel ct run --rootfs $(BUILD)/demo-rootfs --memory 64M --pids 32 --hostname vessel-demo -- \
 		/bin/sh -c 'echo "vessel demo container: $$(hostname), pid $$$$, memory limit $$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"; grep -E "CapEff|Seccomp:" /proc/self/status'

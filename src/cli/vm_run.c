@@ -1,7 +1,9 @@
 /* `vessel vm run`: parse, pick the accelerator, boot, report. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -12,11 +14,13 @@
 #include "util/parse.h"
 
 static const char vm_run_usage[] =
-    "usage: vessel vm run --kernel PATH [--initrd PATH] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
+    "usage: vessel vm run [--kernel PATH] [--initrd PATH] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                     [--accel kvm|emu|auto] [--console stdio|none|file:PATH]\n"
     "                     [--disk PATH[,readonly=on][,queues=N]]...\n"
     "\n"
-    "  --kernel PATH    PVH ELF, Linux bzImage or ELF vmlinux (detected from the contents)\n"
+    "  --kernel PATH    PVH ELF, Linux bzImage or ELF vmlinux (detected from the contents);\n"
+    "                   without it, the default guest `make run` prepared (Debian's kernel,\n"
+    "                   busybox, a shell on the console)\n"
     "  --initrd PATH    initial ramdisk (PVH module 0 / Linux ramdisk)\n"
     "  --cmdline STR    kernel command line (default: console=ttyS0)\n"
     "  --mem SIZE       guest RAM, e.g. 512M or 2G (default 256M, minimum 16M)\n"
@@ -80,7 +84,8 @@ static const struct vs_accel_ops *choose_accel(const char *name, const struct vs
 	for (int i = 0; vs_accels[i]; i++) {
 		struct vs_error e = { 0 };
 		if (accel_can_run(vs_accels[i], vm, &e) == 0) {
-			vs_info("accelerator: %s%s%s", vs_accels[i]->name, used ? ", as " : "", why);
+			vs_info("accelerator: %s%s%s%s", vs_accels[i]->name, used ? " (passed over: " : "", why,
+				used ? ")" : "");
 			return vs_accels[i];
 		}
 		used += (size_t)snprintf(why + used, used < sizeof(why) ? sizeof(why) - used : 0, "%s%s: %s",
@@ -90,6 +95,31 @@ static const struct vs_accel_ops *choose_accel(const char *name, const struct vs
 	}
 	vs_error_msg(err, "no accelerator here can run `%s`: %s", vm->cfg.kernel_path, why);
 	return NULL;
+}
+
+/* With no --kernel: the default guest that `make run` (scripts/default-guest.sh)
+ * prepared from Debian's cloud kernel and busybox, with an interactive shell
+ * on the console, as `qemu-system-x86_64 -kernel ... -nographic` users
+ * expect. Looked up in $VESSEL_CACHE/guest (default /var/cache/vessel). */
+static int default_guest(struct vs_vm_config *cfg, char *kernel, char *initrd)
+{
+	const char *cache = getenv("VESSEL_CACHE");
+	if (!cache || !*cache)
+		cache = "/var/cache/vessel";
+	snprintf(kernel, PATH_MAX, "%s/guest/vmlinuz", cache);
+	snprintf(initrd, PATH_MAX, "%s/guest/initramfs.cpio.gz", cache);
+	if (access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0) {
+		vs_cli_error("no kernel given and no default guest in %s/guest: use --kernel PATH, or "
+			     "prepare the default guest with scripts/default-guest.sh (make run does)",
+			     cache);
+		return -1;
+	}
+	cfg->kernel_path = kernel;
+	if (!cfg->initrd_path)
+		cfg->initrd_path = initrd;
+	if (!cfg->cmdline)
+		cfg->cmdline = "console=ttyS0 quiet";
+	return 0;
 }
 
 /* SIGINT/SIGTERM/SIGHUP become a clean stop (terminal restored, threads
@@ -118,6 +148,9 @@ static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char 
 	bool crashed = false;
 	const struct vs_accel_ops *ops;
 	bool vm_accel_was_kvm = false;
+	FILE *backend_report = NULL;
+	char *backend_text = NULL;
+	size_t backend_len = 0;
 	char report[sizeof(vm->report)] = "";
 	sigset_t old_mask;
 	int status = VS_EXIT_USAGE;
@@ -132,6 +165,14 @@ static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char 
 	if (!ops || vs_vm_attach_accel(vm, ops, &err) < 0)
 		goto out_vm;
 	status = vs_vm_run(vm, sfd);
+	/* -v: what the backend noticed (the emulator: opcodes it raised #UD
+	 * for), after the terminal is back to normal below. */
+	if (vs_log_enabled(VS_LOG_DEBUG) && ops->report)
+		backend_report = open_memstream(&backend_text, &backend_len);
+	if (backend_report) {
+		ops->report(vm->accel, backend_report);
+		fclose(backend_report);
+	}
 	memcpy(report, vm->report, sizeof(report));
 	if (vm->stop_signal)
 		snprintf(report, sizeof(report), "vessel: stopped by signal %d (%s)\n", vm->stop_signal,
@@ -150,6 +191,10 @@ out_signals:
 	if (err.msg[0])
 		vs_cli_error("%s", err.msg);
 	fputs(report, stderr);
+	if (backend_text) {
+		fputs(backend_text, stderr);
+		free(backend_text);
+	}
 	if (crashed && vm_accel_was_kvm && vs_kvm_is_pvm())
 		vs_cli_note("%s", pvm_note);
 	return status;
@@ -205,6 +250,7 @@ int vs_cli_vm_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
+	char default_kernel[PATH_MAX], default_initrd[PATH_MAX];
 	const char *accel = "auto";
 	const char *console_spec = "stdio";
 	struct vs_error err = { 0 };
@@ -280,6 +326,8 @@ int vs_cli_vm_run(int argc, char **argv)
 		vs_cli_error("unexpected argument `%s`; see `vessel vm run --help`", argv[optind]);
 		return VS_EXIT_USAGE;
 	}
+	if (!cfg.kernel_path && default_guest(&cfg, default_kernel, default_initrd) < 0)
+		return VS_EXIT_USAGE;
 	/* Placeholders: the check only needs them present. */
 	cfg.console = &(struct vs_console){ .in_fd = -1, .out_fd = -1 };
 	if (vs_vm_config_check(&cfg, &err) < 0) {

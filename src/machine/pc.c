@@ -17,6 +17,7 @@
 #include "util/cleanup.h"
 #include "util/file.h"
 #include "util/iothread.h"
+#include "x86/cpu_state.h"
 
 /* The board routes every device interrupt: to its userspace interrupt
  * controllers when the backend has none, else to the backend's. */
@@ -247,55 +248,16 @@ int vs_pc_load(struct vs_vm *vm, struct vs_error *err)
 	return 0;
 }
 
-/* Linear address of RIP to guest-physical, for the crash report. Handles
- * flat real/protected mode and 4-level long-mode paging. */
-static bool rip_to_gpa(const struct vs_guest_mem *mem, const struct vs_cpu_state *s, uint64_t *gpa)
-{
-	uint64_t la = s->cs.base + s->rip;
-	uint64_t table = s->cr3 & 0x000ffffffffff000ull;
-	if (!(s->cr0 & VS_CR0_PG)) {
-		*gpa = la & 0xffffffffull;
-		return true;
-	}
-	if (!(s->efer & VS_EFER_LMA))
-		return false;
-	la = s->rip;
-	for (int level = 3; level >= 0; level--) {
-		uint64_t entry;
-		unsigned int shift = 12 + 9 * (unsigned int)level;
-		if (vs_gpa_read(mem, table + ((la >> shift) & 511) * 8, &entry, 8) < 0 || !(entry & 1))
-			return false;
-		if (level == 0 || (level <= 2 && (entry & 0x80))) {
-			uint64_t mask = (1ull << shift) - 1;
-			*gpa = (entry & 0x000ffffffffff000ull & ~mask) | (la & mask);
-			return true;
-		}
-		table = entry & 0x000ffffffffff000ull;
-	}
-	return false;
-}
-
 void vs_pc_crash_report(struct vs_vm *vm, struct vs_vcpu *vcpu, int index, const char *what)
 {
 	struct vs_cpu_state s;
 	FILE *f = fmemopen(vm->report, sizeof(vm->report) - 1, "w");
-	uint64_t gpa;
 	if (!f)
 		return;
 	fprintf(f, "guest crashed: %s on vCPU %d\n", what, index);
-	if (vm->accel_ops->vcpu_get_state(vcpu, &s) == 0) {
-		const uint8_t *code;
-		vs_cpu_state_print(&s, f);
-		if (rip_to_gpa(&vm->mem, &s, &gpa) && (code = vs_gpa_ptr(&vm->mem, gpa, 16))) {
-			fprintf(f, "code at RIP (guest-physical 0x%llx):", (unsigned long long)gpa);
-			for (int i = 0; i < 16; i++)
-				fprintf(f, " %02x", code[i]);
-			fprintf(f, "\n");
-		} else {
-			fprintf(f, "code at RIP: not in guest RAM\n");
-		}
-	} else {
+	if (vm->accel_ops->vcpu_get_state(vcpu, &s) == 0)
+		vs_cpu_state_report(&s, &vm->mem, f);
+	else
 		fprintf(f, "(registers unavailable)\n");
-	}
 	fclose(f);
 }

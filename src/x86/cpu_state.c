@@ -1,5 +1,8 @@
 #include "x86/cpu_state.h"
 
+#include "hw/guest_mem.h"
+#include "x86/paging.h"
+
 static void print_seg(FILE *out, const char *name, const struct vs_segment *s)
 {
 	fprintf(out, "%-3s sel=%04x base=%016llx limit=%08x type=%x p=%u dpl=%u db=%u s=%u l=%u g=%u\n", name,
@@ -28,4 +31,19 @@ void vs_cpu_state_print(const struct vs_cpu_state *s, FILE *out)
 	fprintf(out, "CR0=%016llx CR2=%016llx CR3=%016llx CR4=%016llx EFER=%016llx\n",
 		(unsigned long long)s->cr0, (unsigned long long)s->cr2, (unsigned long long)s->cr3,
 		(unsigned long long)s->cr4, (unsigned long long)s->efer);
+}
+
+void vs_cpu_state_report(const struct vs_cpu_state *s, const struct vs_guest_mem *mem, FILE *out)
+{
+	const uint8_t *code;
+	uint64_t gpa;
+	vs_cpu_state_print(s, out);
+	if (vs_x86_rip_to_gpa(mem, s, &gpa) && (code = vs_gpa_ptr(mem, gpa, 16))) {
+		fprintf(out, "code at RIP (guest-physical 0x%llx):", (unsigned long long)gpa);
+		for (int i = 0; i < 16; i++)
+			fprintf(out, " %02x", code[i]);
+		fprintf(out, "\n");
+	} else {
+		fprintf(out, "code at RIP: not in guest RAM\n");
+	}
 }

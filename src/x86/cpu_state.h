@@ -37,7 +37,12 @@ struct vs_cpu_state {
 #define VS_EFER_LME (1ull << 8)
 #define VS_EFER_LMA (1ull << 10)
 
-/* Multi-line human-readable dump (the crash report). */
+/* Multi-line human-readable dump of the registers. */
 void vs_cpu_state_print(const struct vs_cpu_state *s, FILE *out);
+
+/* The crash report both backends give: the registers, then the bytes at
+ * RIP when its address translates to guest RAM (any mode, any paging). */
+struct vs_guest_mem;
+void vs_cpu_state_report(const struct vs_cpu_state *s, const struct vs_guest_mem *mem, FILE *out);
 
 #endif

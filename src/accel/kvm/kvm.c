@@ -55,6 +55,8 @@ int vs_kvm_probe(struct vs_error *err)
 	if (fd < 0)
 		return vs_error_set(err, errno, "cannot open /dev/kvm");
 	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version < 0)
+		return vs_error_set(err, errno, "/dev/kvm is not a KVM device");
 	if (version != KVM_API_VERSION)
 		return vs_error_msg(err, "/dev/kvm speaks API version %d, vessel needs %d", version,
 				    KVM_API_VERSION);
