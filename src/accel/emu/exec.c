@@ -726,9 +726,11 @@ void vs_emu_step(struct vs_emu_cpu *c)
 		vs_emu_far_jump(c, sel, off, true, size, d.ip);
 		return;
 	}
-	case 0x9b: /* FWAIT */
+	case 0x9b: /* FWAIT: also where a pending unmasked x87 exception (FSW.ES) is taken */
 		if ((c->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
 			vs_emu_raise(c, EX_NM, 0, false);
+		if (c->fpu.fsw & 0x80)
+			vs_emu_raise(c, EX_MF, 0, false);
 		break;
 	case 0x9c: /* PUSHF */
 		if ((c->rflags & F_VM) && ((c->rflags & F_IOPL) >> 12) < 3)

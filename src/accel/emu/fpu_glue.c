@@ -76,6 +76,16 @@ void vs_emu_fpu_op(struct vs_emu_cpu *c, struct insn *d, uint8_t map, uint8_t op
 		if (c->cr0 & CR0_TS)
 			vs_emu_raise(c, EX_NM, 0, false);
 	}
+	/* MASKMOVQ/MASKMOVDQU store through DS:rDI (segment overridable), not
+	 * through their register-only ModRM operand. */
+	if (map == 1 && op == 0xf7) {
+		uint64_t di = c->r[7];
+		if (d->addrsize == 4)
+			di = (uint32_t)di;
+		else if (d->addrsize == 2)
+			di = (uint16_t)di;
+		in.ea = seg_la(c, d->seg_override ? d->seg : S_DS, di);
+	}
 	if (vs_emu_fpu_has_imm8(map, op))
 		in.imm8 = fetch8(c, d);
 	vs_emu_flags(c); /* the unit writes RFLAGS directly */

@@ -217,8 +217,49 @@ TEST(triple_fault_shuts_down)
 	emu_t_fini(&T);
 }
 
+/* A pending unmasked x87 exception (here divide by zero with ZE unmasked)
+ * is taken as #MF at the next FWAIT; the handler clears it and FWAIT then
+ * completes. */
+GUEST_CODE(g_mf_handler, "incq 0x300000\n fnclex\n iretq\n");
+GUEST_CODE(g_mf, "fninit\n movw $0x37b, 0x300010\n fldcw 0x300010\n fldz\n fld1\n fdivp\n"
+		 "movq $7, 0x300008\n fwait\n movq $8, 0x300008\n" STOP);
+TEST(fwait_takes_pending_x87_exception_as_mf)
+{
+	if (!setup64(g_mf, g_mf_end))
+		SKIP("no guest");
+	put(HANDLER, g_mf_handler, g_mf_handler_end);
+	emu_t_gate64(&T, 16, HANDLER, 0, 0);
+	T.st.cr0 |= 1ull << 5; /* NE: native x87 error reporting */
+	emu_t_run(&T);
+	CHECK_EQ_U64(emu_t_read64(&T, 0x300000), 1); /* one #MF */
+	CHECK_EQ_U64(emu_t_read64(&T, 0x300008), 8); /* FWAIT completed after it */
+	emu_t_fini(&T);
+}
+
+/* MASKMOVDQU stores the selected bytes of xmm0 at DS:RDI. */
+GUEST_CODE(g_maskmov, "mov $0x300100, %rdi\n movdqu 0x300200, %xmm0\n movdqu 0x300210, %xmm1\n"
+		      "maskmovdqu %xmm1, %xmm0\n" STOP);
+TEST(maskmovdqu_stores_through_rdi)
+{
+	uint8_t *dst, src[16], mask[16];
+	if (!setup64(g_maskmov, g_maskmov_end))
+		SKIP("no guest");
+	for (int i = 0; i < 16; i++) {
+		src[i] = (uint8_t)(0xa0 + i);
+		mask[i] = (i & 1) ? 0x80 : 0; /* odd bytes only */
+	}
+	vs_gpa_write(&T.mem, 0x300200, src, 16);
+	vs_gpa_write(&T.mem, 0x300210, mask, 16);
+	emu_t_run(&T);
+	dst = emu_t_ptr(&T, 0x300100);
+	for (int i = 0; i < 16; i++)
+		CHECK_EQ_U64(dst[i], (i & 1) ? src[i] : 0);
+	emu_t_fini(&T);
+}
+
 VS_TAP_MAIN(TAP_CASE(page_faults_report_cr2_and_error_code), TAP_CASE(tlb_follows_invlpg_and_cr3),
 	    TAP_CASE(privilege_changes_syscall_and_tss_stack), TAP_CASE(ist_stack),
 	    TAP_CASE(real_to_protected_to_long_mode), TAP_CASE(real_mode_interrupt),
 	    TAP_CASE(legacy_paging_with_4m_pages), TAP_CASE(self_modifying_code),
-	    TAP_CASE(triple_fault_shuts_down))
+	    TAP_CASE(triple_fault_shuts_down), TAP_CASE(fwait_takes_pending_x87_exception_as_mf),
+	    TAP_CASE(maskmovdqu_stores_through_rdi))
