@@ -13,6 +13,7 @@ created (a vessel that opens /dev/kvm first still has to report the input
 error, not the missing device, for the keyword checks to pass).
 """
 import fcntl
+import json
 import os
 import shlex
 import shutil
@@ -203,6 +204,32 @@ def pvm_linux_auto_picks_emu(ctx):
     return ("fail" if problems else "ok"), problems, (argv, status, out, err)
 
 
+def doctor_json(ctx):
+    """--json is one JSON object listing every backend, each available or
+    with a reason (and a remedy when it is KVM that is missing)."""
+    argv, status, out, err, elapsed = run(ctx, ["doctor", "--json"])
+    problems = []
+    if status != 0:
+        problems.append(f"exit status {status}, want 0")
+    try:
+        doc = json.loads(out)
+    except ValueError as e:
+        return "fail", [f"not JSON: {e}"], (argv, status, out, err)
+    names = [a.get("name") for a in doc.get("accelerators", [])]
+    if names[:2] != ["kvm", "emu"]:
+        problems.append(f"accelerators {names}, want kvm then emu")
+    for a in doc.get("accelerators", []):
+        if not a.get("available") and not a.get("reason"):
+            problems.append(f"{a.get('name')} unavailable without a reason")
+        if a.get("name") == "kvm" and not a.get("available") and not a.get("remedy"):
+            problems.append("KVM unavailable without a remedy")
+    if doc.get("cgroups") not in ("v1", "v2", "hybrid", "none"):
+        problems.append(f"cgroups {doc.get('cgroups')!r}")
+    if set(doc.get("namespaces", {})) != {"mnt", "pid", "uts", "ipc", "net", "user", "cgroup", "time"}:
+        problems.append("namespaces incomplete")
+    return ("fail" if problems else "ok"), problems, (argv, status, out, err)
+
+
 def root_skip():
     return "running as root: permissions do not stop reads" if os.geteuid() == 0 else None
 
@@ -354,7 +381,9 @@ def cases():
         ("vessel -V", good(["-V"], ["vessel", "0."])),
         ("vessel vm --help", good(["vm", "--help"], ["vm run"])),
         ("vessel vm run --help", good(["vm", "run", "--help"], ["--kernel", "--mem", "--cpus"])),
-        ("vessel doctor", good(["doctor"], ["kvm"])),
+        ("vessel doctor", good(["doctor"], ["kvm", "emu:", "cgroups", "namespaces"])),
+        ("vessel doctor --json", doctor_json),
+        ("vessel doctor --bogus", bad(lambda c: ["doctor", "--bogus"], ["--bogus"])),
         ("vessel ct run --help lists -t, -e, -v, -w, -u",
          good(["ct", "run", "--help"], ["-t, --tty", "-e, --env", "-v, --volume", "-w, --workdir", "-u, --user"])),
         ("man page vessel.1 renders",
