@@ -11,6 +11,7 @@
 #include "devices/legacy/uart.h"
 #include "devices/pci/pci.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
 #include "machine/firmware/firmware.h"
 #include "machine/layout.h"
@@ -93,9 +94,42 @@ static int add_pci(struct vs_vm *vm, struct vs_error *err)
 	return vs_pci_host_register(vm->pci, &vm->pio, &vm->mmio, err);
 }
 
-/* PCI slots: 0 the host bridge, 1 virtio-rng, then the disks. */
+/* PCI slots: 0 the host bridge, 1 virtio-rng, then the disks, then the
+ * NICs (at fixed slots whatever the number of disks, so a guest's
+ * interface names do not change when a disk is added). */
 #define SLOT_RNG 1
 #define SLOT_DISK0 2
+#define SLOT_NIC0 (SLOT_DISK0 + VS_MAX_DISKS)
+
+static int open_backend(const struct vs_net_config *nc, struct vs_net_backend *be, struct vs_error *err)
+{
+	switch (nc->kind) {
+	case VS_NET_USER:
+		return vs_net_slirp_open(nc->fwd, nc->nfwd, be, err);
+	case VS_NET_TAP:
+		return vs_net_tap_open(nc->name, be, err);
+	case VS_NET_SWITCH:
+		return vs_net_switch_open(nc->name, be, err);
+	}
+	return vs_error_msg(err, "unknown network backend %d", (int)nc->kind);
+}
+
+static int add_nic(struct vs_vm *vm, struct vs_virtio_config *env, int i, struct vs_error *err)
+{
+	const struct vs_net_config *nc = &vm->cfg.nics[i];
+	struct vs_virtio_net_config ncfg = { .rx_bps = nc->rx_bps, .tx_bps = nc->tx_bps };
+	struct vs_net_backend be;
+	struct vs_device dev;
+	if (nc->has_mac)
+		memcpy(ncfg.mac, nc->mac, 6);
+	else
+		vs_vm_default_mac(&vm->cfg, i, ncfg.mac);
+	env->slot = SLOT_NIC0 + i;
+	if (open_backend(nc, &be, err) < 0 || vs_virtio_net_create(env, &be, &ncfg, &dev, err) < 0 ||
+	    vs_devices_add(&vm->devices, &dev, err) < 0)
+		return vs_error_prefix(err, "--net #%d: ", i + 1);
+	return 0;
+}
 
 /* The virtio devices and the I/O thread serving their queues. The thread
  * starts at once: nothing reaches it before a vCPU runs. */
@@ -120,6 +154,9 @@ static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 		    vs_devices_add(&vm->devices, &dev, err) < 0)
 			return vs_error_prefix(err, "--disk %s: ", d->path);
 	}
+	for (int i = 0; i < vm->cfg.nnics; i++)
+		if (add_nic(vm, &env, i, err) < 0)
+			return -1;
 	return vs_iothread_start(vm->iothread, err);
 }
 

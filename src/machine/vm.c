@@ -28,6 +28,8 @@ int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err)
 				    (unsigned long long)cfg->mem_size);
 	if (cfg->mem_size & 0xfff)
 		return vs_error_msg(err, "guest memory must be a multiple of 4 KiB");
+	if (cfg->nnics < 0 || cfg->nnics > VS_MAX_NICS)
+		return vs_error_msg(err, "%d NICs given: vessel supports up to %d", cfg->nnics, VS_MAX_NICS);
 	if (cfg->ndisks < 0 || cfg->ndisks > VS_MAX_DISKS)
 		return vs_error_msg(err, "%d disks given: vessel supports up to %d", cfg->ndisks,
 				    VS_MAX_DISKS);
@@ -394,4 +396,29 @@ int vs_vm_run(struct vs_vm *vm, int signal_fd)
 		pthread_join(vm->threads[i], NULL);
 	vm->nthreads = 0;
 	return vm->exit_status;
+}
+
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (h ^ 0xff) * 16777619u; /* a separator, so "ab"+"c" differs from "a"+"bc" */
+}
+
+void vs_vm_default_mac(const struct vs_vm_config *cfg, int index, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+	char idx[16];
+	h = fnv1a(h, cfg->kernel_path);
+	h = fnv1a(h, cfg->cmdline);
+	for (int i = 0; i < cfg->ndisks; i++)
+		h = fnv1a(h, cfg->disks[i].path);
+	snprintf(idx, sizeof(idx), "%d", index);
+	h = fnv1a(h, idx);
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
 }
