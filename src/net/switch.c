@@ -13,8 +13,9 @@
  * A peer whose socket buffer is full loses the frame (as on a congested
  * switch) instead of holding back the sender; a socket file nobody is bound
  * to any more (a VM that was killed) refuses with ECONNREFUSED and is
- * removed by whoever finds it. The peer list is re-read at most every
- * PEER_REFRESH_NS, so a new VM is heard from within that time. */
+ * removed by whoever finds it. The peer list is re-read whenever the
+ * directory's modification time changes (one stat per frame sent), so a
+ * VM joining is heard from at once. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +33,6 @@
 #include "util/cleanup.h"
 
 #define MAX_PEERS 64
-#define PEER_REFRESH_NS 200000000ll
 #define NAME_MAX_LEN 64
 
 struct sw {
@@ -44,15 +44,8 @@ struct sw {
 	char self[24]; /* our file name in dir */
 	char peers[MAX_PEERS][24];
 	int npeers;
-	int64_t refreshed_ns;
+	struct timespec dir_mtime; /* when the peer list was read */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 static bool valid_name(const char *name)
 {
@@ -108,10 +101,13 @@ static void refresh_peers(struct sw *s)
 {
 	DIR *d = opendir(s->dir);
 	struct dirent *e;
+	struct stat st;
 	s->npeers = 0;
-	s->refreshed_ns = now_ns();
 	if (!d)
 		return;
+	/* Before reading: an entry added meanwhile changes it again. */
+	if (fstat(dirfd(d), &st) == 0)
+		s->dir_mtime = st.st_mtim;
 	while ((e = readdir(d)) && s->npeers < MAX_PEERS) {
 		size_t n = strlen(e->d_name);
 		if (n < 6 || n >= sizeof(s->peers[0]) || strcmp(e->d_name + n - 5, ".sock") ||
@@ -142,7 +138,9 @@ static int sw_send(void *be, const struct iovec *iov, int n)
 {
 	struct sw *s = be;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (now_ns() - s->refreshed_ns > PEER_REFRESH_NS)
+	struct stat st;
+	if (stat(s->dir, &st) == 0 &&
+	    (st.st_mtim.tv_sec != s->dir_mtime.tv_sec || st.st_mtim.tv_nsec != s->dir_mtime.tv_nsec))
 		refresh_peers(s);
 	for (int i = 0; i < s->npeers; i++) {
 		struct msghdr msg = {
@@ -154,8 +152,7 @@ static int sw_send(void *be, const struct iovec *iov, int n)
 		snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", s->dir, s->peers[i]);
 		if (sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno == ECONNREFUSED) {
 			/* Nobody is bound there: a VM that died without cleaning up. */
-			unlink(addr.sun_path);
-			s->refreshed_ns = 0;
+			unlink(addr.sun_path); /* changes the directory: re-read next time */
 		}
 	}
 	return 0;
