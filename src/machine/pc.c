@@ -13,6 +13,7 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
+#include "machine/doorbell.h"
 #include "machine/firmware/firmware.h"
 #include "machine/layout.h"
 #include "util/cleanup.h"
@@ -34,6 +35,25 @@ static void irq_to_board(void *opaque, uint32_t gsi, int level)
 	rc = vm->accel_ops->set_irq(vm->accel, gsi, level);
 	if (rc < 0 && vs_ratelimit_ok(&vm->irq_error_log))
 		vs_warn("raising GSI %u on %s failed: %s", gsi, vm->accel_ops->name, strerror(-rc));
+}
+
+/* MSIs likewise: to the userspace LAPICs when the board has them, else
+ * through the backend (KVM_SIGNAL_MSI). Devices exist before any backend
+ * and raise nothing until a vCPU has run. */
+static void msi_to_board(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vs_vm *vm = opaque;
+	int rc;
+	if (vm->irqchip) {
+		vs_irqchip_send_msi(vm->irqchip, addr, data);
+		return;
+	}
+	if (!vm->accel || !vm->accel_ops->send_msi)
+		return;
+	rc = vm->accel_ops->send_msi(vm->accel, addr, data);
+	if (rc < 0 && vs_ratelimit_ok(&vm->irq_error_log))
+		vs_warn("MSI 0x%llx/0x%x on %s failed: %s", (unsigned long long)addr, data,
+			vm->accel_ops->name, strerror(-rc));
 }
 
 static void stop_from_device(void *opaque, enum vs_stop_reason reason, int status)
@@ -63,9 +83,9 @@ static int add_legacy(struct vs_vm *vm, const struct vs_device *dev, const struc
 	return 0;
 }
 
-/* The PCI host and its windows. No MSI sink yet: devices get no MSI-X
- * capability and interrupt through INTx (GSI 16-19). The backends' MSI
- * delivery (KVM_SIGNAL_MSI, the userspace LAPICs) plugs in here. */
+/* The PCI host and its windows. INTx lands on GSI 16-19; MSI-X messages
+ * go to msi_to_board, which every backend can deliver (the userspace
+ * LAPICs for backends with needs_irqchip, send_msi for the others). */
 static int add_pci(struct vs_vm *vm, struct vs_error *err)
 {
 	uint64_t high_end = VS_HIGH_RAM_START;
@@ -84,6 +104,7 @@ static int add_pci(struct vs_vm *vm, struct vs_error *err)
 	cfg.mmio64_base = VS_ALIGN_UP(high_end, VS_GiB);
 	for (uint32_t i = 0; i < VS_PCI_INTX_LINES; i++)
 		cfg.intx[i] = (struct vs_irq_line){ irq_to_board, vm, VS_PCI_GSI_BASE + i };
+	cfg.msi = (struct vs_msi_sink){ msi_to_board, vm };
 	if (vs_pci_host_create(&cfg, &vm->pci, err) < 0)
 		return -1;
 	dev = vs_pci_host_device(vm->pci);
@@ -135,7 +156,11 @@ static int add_nic(struct vs_vm *vm, struct vs_virtio_config *env, int i, struct
  * starts at once: nothing reaches it before a vCPU runs. */
 static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 {
-	struct vs_virtio_config env = { .pci = vm->pci, .mem = &vm->mem };
+	struct vs_virtio_config env = {
+		.pci = vm->pci,
+		.mem = &vm->mem,
+		.doorbell = { vs_pc_doorbell_bind, vm },
+	};
 	struct vs_device dev;
 	if (vs_iothread_create(&vm->iothread, err) < 0)
 		return -1;

@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "machine/doorbell.h"
 #include "machine/pc.h"
 #include "util/cleanup.h"
 #include "util/iothread.h"
@@ -90,12 +91,15 @@ void vs_vm_destroy(struct vs_vm *vm)
 			vm->accel_ops->vcpu_destroy(vm->vcpus[i]);
 	if (vm->accel)
 		vm->accel_ops->destroy(vm->accel);
+	vm->accel = NULL; /* devices unbinding their doorbells must not reach it */
 	vs_pc_remove_devices(vm);
+	vs_pc_doorbells_release(vm);
 	vs_bus_release(&vm->pio);
 	vs_bus_release(&vm->mmio);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->doorbell_lock);
 	free(vm);
 }
 
@@ -112,6 +116,7 @@ int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_e
 	vm->unclaimed_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
 	vm->irq_error_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->doorbell_lock, NULL);
 	vs_bus_init(&vm->pio, "port I/O");
 	vs_bus_init(&vm->mmio, "MMIO");
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -150,6 +155,7 @@ int vs_vm_attach_accel(struct vs_vm *vm, const struct vs_accel_ops *ops, struct 
 	}
 	if (ops->create(&acfg, &vm->accel, err) < 0)
 		return vs_error_prefix(err, "%s: ", ops->name);
+	vs_pc_doorbells_attach(vm);
 	for (int i = 0; i < vm->cfg.ncpus; i++)
 		if (ops->vcpu_create(vm->accel, i, &vm->vcpus[i], err) < 0)
 			return -1;

@@ -79,6 +79,7 @@ int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err);
 struct vs_irqchip;
 struct vs_pci_host;
 struct vs_iothread;
+struct vs_doorbell;
 
 struct vs_vm {
 	struct vs_vm_config cfg;
@@ -103,6 +104,12 @@ struct vs_vm {
 
 	struct vs_ratelimit unclaimed_log;
 	struct vs_ratelimit irq_error_log;
+
+	/* Queue notify addresses bound to eventfds (machine/doorbell.c): kept
+	 * from device creation on, handed to the backend when it attaches. */
+	pthread_mutex_t doorbell_lock;
+	struct vs_doorbell *doorbells;
+	size_t ndoorbells, cap_doorbells;
 
 	/* Stopping: the first request wins and fixes the exit status. */
 	pthread_mutex_t stop_lock;
