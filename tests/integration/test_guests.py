@@ -438,7 +438,7 @@ def case_pci(fmt):
 
 def case_virtio_rng(fmt, irq):
     def run(env):
-        test = "virtio-rng" + ("=irq" if irq else "")
+        test = "virtio-rng" + (f"={irq}" if isinstance(irq, str) else "=irq" if irq else "")
         r = env.run(env.kernel(fmt), f"test={test}")
         c = Check(r)
         c.status(STATUS_OK)
@@ -446,6 +446,9 @@ def case_virtio_rng(fmt, irq):
         c.no_sanitizer()
         c.expect(any(ln.startswith("virtio-rng: 3 requests of 64 bytes") for ln in r.lines()),
                  "virtio-rng did not answer 3 requests")
+        if irq == "msix":
+            c.expect("virtio: MSI-X table in BAR 2, vector 0 -> 0x60" in r.lines(), "MSI-X not set up")
+            c.expect(not re.search(r", 0 interrupts", r.stdout), "no MSI-X interrupt")
         return c
     return run
 
@@ -455,7 +458,7 @@ def case_virtio_blk(fmt, irq):
     hash must match the file), writes and flushes sector 8, and the bytes
     are in the file once vessel has exited."""
     def run(env):
-        test = "virtio-blk" + ("=irq" if irq else "")
+        test = "virtio-blk" + (f"={irq}" if isinstance(irq, str) else "=irq" if irq else "")
         path = os.path.join(env.tmp, f"disk-{fmt}-{irq}.img")
         data = random.Random(7).randbytes(1 << 20)
         with open(path, "wb") as f:
@@ -467,6 +470,8 @@ def case_virtio_blk(fmt, irq):
         c.no_sanitizer()
         lines = r.lines()
         c.expect("virtio-blk: capacity 2048 sectors" in lines, "capacity is not 2048 sectors")
+        if irq == "msix":
+            c.expect("virtio: MSI-X table in BAR 2, vector 0 -> 0x60" in lines, "MSI-X not set up")
         c.expect("virtio-blk: serial vda" in lines, "serial is not vda")
         want = f"virtio-blk: sectors 0-7 fnv1a 0x{fnv1a(data[:4096]):08x}"
         c.expect(want in lines, f"no '{want}'")
@@ -674,6 +679,8 @@ def cases():
         ("virtio-blk pvh (polled)", case_virtio_blk("pvh", False)),
         ("virtio-blk bzimage (INTx, event index, indirect)", case_virtio_blk("bzimage", True)),
         ("virtio-blk pvh read-only, two disks", case_virtio_blk_ro("pvh")),
+        ("virtio-rng vmlinux (MSI-X)", case_virtio_rng("vmlinux", "msix")),
+        ("virtio-blk pvh (MSI-X, event index, indirect)", case_virtio_blk("pvh", "msix")),
         ("virtio-net pvh user (ARP, ICMP echo, DHCP through slirp)", case_virtio_net_user("pvh")),
         ("virtio-net vmlinux user", case_virtio_net_user("vmlinux")),
         ("virtio-net switch: two VMs exchange a marker, a third on another switch hears nothing",
