@@ -184,7 +184,16 @@ static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 static void cb_register_poll_fd(int fd, void *opaque)
 {
 	(void)fd;
-	(void)opaque; /* the watch set follows slirp_pollfds_fill instead */
+	(void)opaque; /* the next sync_watches() adds it */
+}
+
+static void drop_watch(struct sl *s, int fd);
+
+/* slirp is about to close `fd`: forget it now, or a new socket that gets
+ * the same number before the next sync would look already watched. */
+static void cb_unregister_poll_fd(int fd, void *opaque)
+{
+	drop_watch(opaque, fd);
 }
 
 static void cb_notify(void *opaque)
@@ -200,7 +209,7 @@ static const SlirpCb callbacks = {
 	.timer_free = cb_timer_free,
 	.timer_mod = cb_timer_mod,
 	.register_poll_fd = cb_register_poll_fd,
-	.unregister_poll_fd = cb_register_poll_fd,
+	.unregister_poll_fd = cb_unregister_poll_fd,
 	.notify = cb_notify,
 };
 
@@ -262,6 +271,19 @@ static struct watch *find_watch(struct sl *s, int fd)
 	return NULL;
 }
 
+static void drop_watch(struct sl *s, int fd)
+{
+	for (int i = 0; i < s->nwatches; i++) {
+		struct watch *w = s->watches[i];
+		if (w->fd != fd)
+			continue;
+		vs_loop_remove(s->loop, fd);
+		free(w);
+		s->watches[i] = s->watches[--s->nwatches];
+		return;
+	}
+}
+
 static void add_watch(struct sl *s, int fd, uint32_t events)
 {
 	struct vs_error err = { 0 };
@@ -307,7 +329,11 @@ static void sync_watches(struct sl *s)
 		w->seen = true;
 		if (w->events != ev) {
 			w->events = ev;
-			vs_loop_set_events(s->loop, w->fd, ev);
+			if (vs_loop_set_events(s->loop, w->fd, ev) < 0) {
+				/* Closed and reused behind our back: watch it afresh. */
+				drop_watch(s, w->fd);
+				add_watch(s, s->pfds[i].fd, ev);
+			}
 		}
 	}
 	for (int i = 0; i < s->nwatches;) {
@@ -431,6 +457,7 @@ static void sl_destroy(void *be)
 	}
 	for (int i = 0; i < s->nwatches; i++)
 		free(s->watches[i]);
+	s->nwatches = 0; /* slirp_cleanup calls unregister_poll_fd */
 	if (s->slirp)
 		slirp_cleanup(s->slirp); /* frees its timers through timer_free */
 	while (s->timers) {
