@@ -91,4 +91,5 @@ TEST(modes_and_bad_addresses)
 	rig_fini(&r);
 }
 
-VS_TAP_MAIN(TAP_CASE(physical_fixed), TAP_CASE(logical_and_redirection_hint), TAP_CASE(modes_and_bad_addresses))
+VS_TAP_MAIN(TAP_CASE(physical_fixed), TAP_CASE(logical_and_redirection_hint),
+	    TAP_CASE(modes_and_bad_addresses))

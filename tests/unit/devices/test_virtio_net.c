@@ -145,11 +145,11 @@ static void inject(struct fake *f, const void *frame, size_t len)
 
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
-static int make(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t tx_bps)
+static int make2(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t tx_bps, uint64_t rx_bps)
 {
 	struct vs_error err = { 0 };
 	struct vs_virtio_config env;
-	struct vs_virtio_net_config nc = { .tx_bps = tx_bps };
+	struct vs_virtio_net_config nc = { .tx_bps = tx_bps, .rx_bps = rx_bps };
 	struct vs_net_backend be = { &fake_ops, f };
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
@@ -164,6 +164,11 @@ static int make(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t 
 		return -1;
 	}
 	return 0;
+}
+
+static int make(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t tx_bps)
+{
+	return make2(d, f, dev, tx_bps, 0);
 }
 
 static void release(struct vdrv *d, struct fake *f, struct vs_device *dev)
@@ -378,7 +383,33 @@ TEST(tx_rate_limit_delays_but_delivers)
 	release(&d, &f, &dev);
 }
 
+TEST(rx_rate_limit_delays_but_delivers)
+{
+	struct vdrv d;
+	struct fake f;
+	struct vs_device dev = { 0 };
+	uint8_t frame[4][1500];
+	/* 30 kB/s: two frames pass at once, two wait for tokens, in order. */
+	CHECK(make2(&d, &f, &dev, 0, 30000) == 0);
+	CHECK(vd_start(&d, SLOT, F_MAC, 2, true) & VS_VIRTIO_S_DRIVER_OK);
+	for (int i = 0; i < 4; i++) {
+		struct vd_seg seg = { VD_DATA + 2048ull * (uint64_t)i, 1526, true };
+		vd_submit(&d, 0, &seg, 1);
+	}
+	for (int i = 0; i < 4; i++) {
+		pattern(frame[i], 1500, 20 + i);
+		inject(&f, frame[i], 1500);
+	}
+	for (int i = 0; i < 4; i++) {
+		CHECK_EQ_U64(vd_wait_used(&d, 0), 12 + 1500);
+		CHECK(memcmp(vs_gpa_ptr(&d.mem, VD_DATA + 2048ull * (uint64_t)i + 12, 1500), frame[i],
+			     1500) == 0);
+	}
+	release(&d, &f, &dev);
+}
+
 VS_TAP_MAIN(TAP_CASE(identity_and_config), TAP_CASE(transmit_strips_the_header),
 	    TAP_CASE(transmit_malformed_chains_are_dropped), TAP_CASE(receive_with_header),
 	    TAP_CASE(receive_backpressure_holds_one_frame), TAP_CASE(receive_buffer_too_small),
-	    TAP_CASE(transmit_waits_for_a_busy_backend), TAP_CASE(tx_rate_limit_delays_but_delivers))
+	    TAP_CASE(transmit_waits_for_a_busy_backend), TAP_CASE(tx_rate_limit_delays_but_delivers),
+	    TAP_CASE(rx_rate_limit_delays_but_delivers))
