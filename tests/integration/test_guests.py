@@ -600,6 +600,32 @@ def case_virtio_net_tap():
     return run
 
 
+def case_virtio_net_tap_existing():
+    """--net tap=NAME for a persistent tap made beforehand: vessel attaches
+    to it and leaves it in place."""
+    def run(env):
+        import shutil
+        c = Check()
+        if not os.path.exists("/dev/net/tun") or not shutil.which("ip"):
+            c.skip = "/dev/net/tun or ip(8) missing"
+            return c
+        name = f"vstest{random.randrange(1 << 16):x}"
+        made = subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tap"], capture_output=True, text=True)
+        if made.returncode != 0:
+            c.skip = f"ip tuntap add failed: {made.stderr.strip()}"
+            return c
+        try:
+            r = env.run(env.kernel("pvh"), "test=virtio-net=quiet=tap", nets=[f"tap={name}"])
+            c = Check(r)
+            c.status(STATUS_OK)
+            c.no_sanitizer()
+            c.expect(os.path.exists(f"/sys/class/net/{name}"), "the pre-existing tap was removed")
+        finally:
+            subprocess.run(["ip", "tuntap", "del", "dev", name, "mode", "tap"], capture_output=True)
+        return c
+    return run
+
+
 def case_virtio_net_hostfwd():
     """hostfwd: a host TCP connection to 127.0.0.1:PORT reaches the guest's
     tiny TCP responder on port 8080 and reads its greeting."""
@@ -686,6 +712,7 @@ def cases():
         ("virtio-net switch: two VMs exchange a marker, a third on another switch hears nothing",
          case_virtio_net_switch()),
         ("virtio-net tap: a missing interface is created and removed", case_virtio_net_tap()),
+        ("virtio-net tap: an existing persistent tap is used and kept", case_virtio_net_tap_existing()),
         ("virtio-net user hostfwd: host TCP connection to a guest responder", case_virtio_net_hostfwd()),
     ]
     for cpus in (1, 2, 4, 8, 64):
