@@ -600,6 +600,52 @@ def case_virtio_net_tap():
     return run
 
 
+def case_virtio_net_hostfwd_udp():
+    """hostfwd=udp: a host datagram to 127.0.0.1:PORT reaches the guest on
+    port 5353 and its echo comes back (resent until the guest is up)."""
+    def run(env):
+        import socket
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.5)
+        port = None
+        for _ in range(20):  # a free port, found by binding it once
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", random.randrange(20000, 60000)))
+                    port = probe.getsockname()[1]
+                    break
+                except OSError:
+                    continue
+        box = {}
+
+        def vm():
+            box["r"] = env.run(env.kernel("pvh"), "test=virtio-net=udp=5353",
+                               nets=[f"user,hostfwd=udp:127.0.0.1:{port}-:5353"])
+
+        t = threading.Thread(target=vm)
+        t.start()
+        got = None
+        deadline = time.time() + env.timeout
+        while got is None and time.time() < deadline and t.is_alive():
+            try:
+                sock.sendto(b"vessel udp", ("127.0.0.1", port))
+                got = sock.recvfrom(256)[0]
+            except OSError:
+                pass
+        t.join()
+        sock.close()
+        r = box["r"]
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.no_sanitizer()
+        c.expect(got == b"echo: vessel udp", f"got {got!r} back")
+        c.expect(any(ln.startswith("virtio-net: udp 5353 echoed 10 bytes to 10.0.2.2:") for ln in r.lines()),
+                 "the guest did not echo the datagram")
+        return c
+    return run
+
+
 def case_virtio_net_tap_existing():
     """--net tap=NAME for a persistent tap made beforehand: vessel attaches
     to it and leaves it in place."""
@@ -714,6 +760,7 @@ def cases():
         ("virtio-net tap: a missing interface is created and removed", case_virtio_net_tap()),
         ("virtio-net tap: an existing persistent tap is used and kept", case_virtio_net_tap_existing()),
         ("virtio-net user hostfwd: host TCP connection to a guest responder", case_virtio_net_hostfwd()),
+        ("virtio-net user hostfwd=udp: a host datagram echoed by the guest", case_virtio_net_hostfwd_udp()),
     ]
     for cpus in (1, 2, 4, 8, 64):
         out.append((f"smp pvh --cpus {cpus}", case_smp("pvh", cpus)))

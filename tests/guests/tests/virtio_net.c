@@ -10,6 +10,7 @@
  *   quiet=MARK      on a switch: listen for QUIET_S seconds, expect no marker
  *   tcp=PORT        behind hostfwd: answer one TCP connection to PORT with
  *                   a greeting, then close it
+ *   udp=PORT        behind hostfwd: echo one datagram to PORT, prefixed
  *
  * ARP requests for 10.0.2.15 are answered in every mode (slirp asks before
  * it sends the guest anything). */
@@ -564,6 +565,62 @@ static void tcp_mode(const char *arg)
 	debug_exit(0);
 }
 
+/* ---- udp: one datagram behind hostfwd, echoed ---- */
+
+static uint8_t u_mac[6], u_ip[4];
+static uint16_t u_port, u_len;
+static uint8_t u_data[256];
+
+static bool is_udp(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + 14, *u;
+	size_t ihl;
+	if (len < 14 + 20 + 8 || get16(f + 12) != ETH_IP || ip[9] != 17 || memcmp(ip + 16, my_ip, 4))
+		return false;
+	ihl = (size_t)(ip[0] & 15) * 4;
+	u = ip + ihl;
+	if (get16(u + 2) != tcp_port || get16(u + 4) < 8 || 14 + ihl + get16(u + 4) > len)
+		return false;
+	memcpy(u_mac, f + 6, 6);
+	memcpy(u_ip, ip + 12, 4);
+	u_port = get16(u);
+	u_len = (uint16_t)(get16(u + 4) - 8);
+	if (u_len > sizeof(u_data) - 6)
+		u_len = sizeof(u_data) - 6;
+	memcpy(u_data, "echo: ", 6);
+	memcpy(u_data + 6, u + 8, u_len);
+	return true;
+}
+
+static void udp_mode(const char *arg)
+{
+	uint64_t port;
+	uint8_t *u;
+	uint32_t s;
+	size_t n;
+	if (!parse_uint(arg, strlen(arg), &port) || port == 0 || port > 65535)
+		fail("virtio-net: udp=%s is not a port", arg);
+	tcp_port = (uint16_t)port;
+	printf("virtio-net: listening on udp %u\n", tcp_port);
+	if (!wait_for(is_udp, TIMEOUT_S * 2))
+		fail("virtio-net: no datagram to udp %u", tcp_port);
+	n = 6u + u_len;
+	u = ipv4(u_mac, my_ip, u_ip, 17, 8 + n);
+	put16(u, tcp_port);
+	put16(u + 2, u_port);
+	put16(u + 4, (uint16_t)(8 + n));
+	put16(u + 6, 0);
+	memcpy(u + 8, u_data, n);
+	s = sum16(my_ip, 4, 0);
+	s = sum16(u_ip, 4, s);
+	s += 17 + (uint32_t)(8 + n);
+	put16(u + 6, fold(sum16(u, 8 + n, s)));
+	transmit(14 + 20 + 8 + n);
+	printf("virtio-net: udp %u echoed %u bytes to %u.%u.%u.%u:%u\n", tcp_port, u_len, u_ip[0], u_ip[1],
+	       u_ip[2], u_ip[3], u_port);
+	debug_exit(0);
+}
+
 void test_virtio_net(const char *arg)
 {
 	const char *eq;
@@ -572,6 +629,8 @@ void test_virtio_net(const char *arg)
 		user_mode();
 	if (!strncmp(arg, "tcp=", 4))
 		tcp_mode(arg + 4);
+	if (!strncmp(arg, "udp=", 4))
+		udp_mode(arg + 4);
 	eq = arg;
 	while (*eq && *eq != '=')
 		eq++;
