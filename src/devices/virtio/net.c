@@ -49,7 +49,7 @@
 #define CFG_LEN 8
 
 struct net {
-	struct vs_virtio *virtio; /* first: tests/fuzz/fuzz_virtio_pci.c relies on it */
+	struct vs_virtio *virtio; /* first: tests/fuzz/fuzz_virtio_net.c relies on it */
 	struct vs_net_backend be;
 	uint8_t config[CFG_LEN];
 	int timer_fd;
