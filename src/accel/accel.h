@@ -105,6 +105,15 @@ struct vs_accel_ops {
 	/* Optional: backend statistics for --verbose (emu: opcodes that raised
 	 * #UD because they are not implemented). NULL when there are none. */
 	void (*report)(struct vs_accel *acc, FILE *out);
+	/* From any thread, for backends with their own LAPICs: deliver a
+	 * message-signalled interrupt (address 0xfeexxxxx, data). Backends
+	 * with needs_irqchip leave it NULL: the board delivers to the
+	 * userspace LAPICs itself. */
+	int (*send_msi)(struct vs_accel *acc, uint64_t addr, uint32_t data);
+	/* Optional: a guest write of `len` bytes at MMIO address `gpa` signals
+	 * eventfd `fd` without leaving the kernel (assign), or no longer
+	 * (!assign). NULL for backends that dispatch every access themselves. */
+	int (*ioeventfd)(struct vs_accel *acc, uint64_t gpa, uint32_t len, int fd, bool assign);
 };
 
 extern const struct vs_accel_ops vs_accel_kvm_ops;

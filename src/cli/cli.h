@@ -20,6 +20,9 @@ void vs_cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vs_cli_parse_int(const char *opt, const char *value, long min, long max, long *out);
 
 int vs_cli_vm_run(int argc, char **argv);
+struct vs_net_config;
+/* --net SPEC into `nc`; cuts `spec` in place. Prints the error itself. */
+int vs_cli_parse_net(char *spec, struct vs_net_config *nc);
 int vs_cli_doctor(int argc, char **argv);
 int vs_cli_ct(int argc, char **argv);
 

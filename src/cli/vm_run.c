@@ -16,7 +16,7 @@
 static const char vm_run_usage[] =
     "usage: vessel vm run [--kernel PATH] [--initrd PATH] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                     [--accel kvm|emu|auto] [--console stdio|none|file:PATH]\n"
-    "                     [--disk PATH[,readonly=on][,queues=N]]...\n"
+    "                     [--disk PATH[,readonly=on][,queues=N]]... [--net NET[,OPTS]]...\n"
     "\n"
     "  --kernel PATH    PVH ELF, Linux bzImage or ELF vmlinux (detected from the contents);\n"
     "                   without it, the default guest `make run` prepared (Debian's kernel,\n"
@@ -30,6 +30,14 @@ static const char vm_run_usage[] =
     "  --console C      stdio (default; Ctrl-A x quits), none, or file:PATH\n"
     "  --disk D         a raw disk image as virtio-blk (vda, vdb, ... in order; up to 16),\n"
     "                   read-only, with 1 to 8 request queues (default 1)\n"
+    "  --net NET        a virtio-net NIC (up to 8), NET one of:\n"
+    "                     user[,hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-:GUESTPORT]...  NAT (libslirp):\n"
+    "                       guest 10.0.2.15, gateway 10.0.2.2 = host loopback, DNS 10.0.2.3;\n"
+    "                       HOSTADDR defaults to 127.0.0.1\n"
+    "                     tap=IFNAME     a tap interface (created, and removed on exit, if missing)\n"
+    "                     switch=NAME    a host-only segment shared by every VM using NAME\n"
+    "                   options: mac=XX:XX:XX:XX:XX:XX (default: derived from the kernel path,\n"
+    "                   command line, disks and NIC number), rx-bps=N, tx-bps=N (bytes/s)\n"
     "\n"
     "exit status: 0 guest powered off or rebooted, (v<<1)|1 after a write of v to the\n"
     "debug-exit port 0x501, 3 guest crash (triple fault, accelerator failure), 2 usage or\n"
@@ -237,17 +245,12 @@ static int parse_disk(char *spec, struct vs_disk_config *d)
 int vs_cli_vm_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' },
-		{ "accel", required_argument, NULL, 'a' },
-		{ "console", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "disk", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
+		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' }, { "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },    { "accel", required_argument, NULL, 'a' },
+		{ "console", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },	     { "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'N' },     { NULL, 0, NULL, 0 },
 	};
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
 	char default_kernel[PATH_MAX], default_initrd[PATH_MAX];
@@ -309,6 +312,15 @@ int vs_cli_vm_run(int argc, char **argv)
 			if (parse_disk(optarg, &cfg.disks[cfg.ndisks]) < 0)
 				return VS_EXIT_USAGE;
 			cfg.ndisks++;
+			break;
+		case 'N':
+			if (cfg.nnics == VS_MAX_NICS) {
+				vs_cli_error("--net: at most %d NICs", VS_MAX_NICS);
+				return VS_EXIT_USAGE;
+			}
+			if (vs_cli_parse_net(optarg, &cfg.nics[cfg.nnics]) < 0)
+				return VS_EXIT_USAGE;
+			cfg.nnics++;
 			break;
 		case 'h':
 			fputs(vm_run_usage, stdout);

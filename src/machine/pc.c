@@ -11,7 +11,9 @@
 #include "devices/legacy/uart.h"
 #include "devices/pci/pci.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
+#include "machine/doorbell.h"
 #include "machine/firmware/firmware.h"
 #include "machine/layout.h"
 #include "util/cleanup.h"
@@ -34,6 +36,25 @@ static void irq_to_board(void *opaque, uint32_t gsi, int level)
 	rc = vm->accel_ops->set_irq(vm->accel, gsi, level);
 	if (rc < 0 && vs_ratelimit_ok(&vm->irq_error_log))
 		vs_warn("raising GSI %u on %s failed: %s", gsi, vm->accel_ops->name, strerror(-rc));
+}
+
+/* MSIs likewise: to the userspace LAPICs when the board has them, else
+ * through the backend (KVM_SIGNAL_MSI). Devices exist before any backend
+ * and raise nothing until a vCPU has run. */
+static void msi_to_board(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vs_vm *vm = opaque;
+	int rc;
+	if (vm->irqchip) {
+		vs_irqchip_send_msi(vm->irqchip, addr, data);
+		return;
+	}
+	if (!vm->accel || !vm->accel_ops->send_msi)
+		return;
+	rc = vm->accel_ops->send_msi(vm->accel, addr, data);
+	if (rc < 0 && vs_ratelimit_ok(&vm->irq_error_log))
+		vs_warn("MSI 0x%llx/0x%x on %s failed: %s", (unsigned long long)addr, data,
+			vm->accel_ops->name, strerror(-rc));
 }
 
 static void stop_from_device(void *opaque, enum vs_stop_reason reason, int status)
@@ -63,9 +84,9 @@ static int add_legacy(struct vs_vm *vm, const struct vs_device *dev, const struc
 	return 0;
 }
 
-/* The PCI host and its windows. No MSI sink yet: devices get no MSI-X
- * capability and interrupt through INTx (GSI 16-19). The backends' MSI
- * delivery (KVM_SIGNAL_MSI, the userspace LAPICs) plugs in here. */
+/* The PCI host and its windows. INTx lands on GSI 16-19; MSI-X messages
+ * go to msi_to_board, which every backend can deliver (the userspace
+ * LAPICs for backends with needs_irqchip, send_msi for the others). */
 static int add_pci(struct vs_vm *vm, struct vs_error *err)
 {
 	uint64_t high_end = VS_HIGH_RAM_START;
@@ -84,6 +105,7 @@ static int add_pci(struct vs_vm *vm, struct vs_error *err)
 	cfg.mmio64_base = VS_ALIGN_UP(high_end, VS_GiB);
 	for (uint32_t i = 0; i < VS_PCI_INTX_LINES; i++)
 		cfg.intx[i] = (struct vs_irq_line){ irq_to_board, vm, VS_PCI_GSI_BASE + i };
+	cfg.msi = (struct vs_msi_sink){ msi_to_board, vm };
 	if (vs_pci_host_create(&cfg, &vm->pci, err) < 0)
 		return -1;
 	dev = vs_pci_host_device(vm->pci);
@@ -94,15 +116,52 @@ static int add_pci(struct vs_vm *vm, struct vs_error *err)
 	return vs_pci_host_register(vm->pci, &vm->pio, &vm->mmio, err);
 }
 
-/* PCI slots: 0 the host bridge, 1 virtio-rng, then the disks. */
+/* PCI slots: 0 the host bridge, 1 virtio-rng, then the disks, then the
+ * NICs (at fixed slots whatever the number of disks, so a guest's
+ * interface names do not change when a disk is added). */
 #define SLOT_RNG 1
 #define SLOT_DISK0 2
+#define SLOT_NIC0 (SLOT_DISK0 + VS_MAX_DISKS)
+
+static int open_backend(const struct vs_net_config *nc, struct vs_net_backend *be, struct vs_error *err)
+{
+	switch (nc->kind) {
+	case VS_NET_USER:
+		return vs_net_slirp_open(nc->fwd, nc->nfwd, be, err);
+	case VS_NET_TAP:
+		return vs_net_tap_open(nc->name, be, err);
+	case VS_NET_SWITCH:
+		return vs_net_switch_open(nc->name, be, err);
+	}
+	return vs_error_msg(err, "unknown network backend %d", (int)nc->kind);
+}
+
+static int add_nic(struct vs_vm *vm, struct vs_virtio_config *env, int i, struct vs_error *err)
+{
+	const struct vs_net_config *nc = &vm->cfg.nics[i];
+	struct vs_virtio_net_config ncfg = { .rx_bps = nc->rx_bps, .tx_bps = nc->tx_bps };
+	struct vs_net_backend be;
+	struct vs_device dev;
+	if (nc->has_mac)
+		memcpy(ncfg.mac, nc->mac, 6);
+	else
+		vs_vm_default_mac(&vm->cfg, i, ncfg.mac);
+	env->slot = SLOT_NIC0 + i;
+	if (open_backend(nc, &be, err) < 0 || vs_virtio_net_create(env, &be, &ncfg, &dev, err) < 0 ||
+	    vs_devices_add(&vm->devices, &dev, err) < 0)
+		return vs_error_prefix(err, "--net #%d: ", i + 1);
+	return 0;
+}
 
 /* The virtio devices and the I/O thread serving their queues. The thread
  * starts at once: nothing reaches it before a vCPU runs. */
 static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 {
-	struct vs_virtio_config env = { .pci = vm->pci, .mem = &vm->mem };
+	struct vs_virtio_config env = {
+		.pci = vm->pci,
+		.mem = &vm->mem,
+		.doorbell = { vs_pc_doorbell_bind, vm },
+	};
 	struct vs_device dev;
 	if (vs_iothread_create(&vm->iothread, err) < 0)
 		return -1;
@@ -121,6 +180,9 @@ static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 		    vs_devices_add(&vm->devices, &dev, err) < 0)
 			return vs_error_prefix(err, "--disk %s: ", d->path);
 	}
+	for (int i = 0; i < vm->cfg.nnics; i++)
+		if (add_nic(vm, &env, i, err) < 0)
+			return -1;
 	return vs_iothread_start(vm->iothread, err);
 }
 

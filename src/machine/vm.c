@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "machine/doorbell.h"
 #include "machine/pc.h"
 #include "util/cleanup.h"
 #include "util/iothread.h"
@@ -28,6 +29,8 @@ int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err)
 				    (unsigned long long)cfg->mem_size);
 	if (cfg->mem_size & 0xfff)
 		return vs_error_msg(err, "guest memory must be a multiple of 4 KiB");
+	if (cfg->nnics < 0 || cfg->nnics > VS_MAX_NICS)
+		return vs_error_msg(err, "%d NICs given: vessel supports up to %d", cfg->nnics, VS_MAX_NICS);
 	if (cfg->ndisks < 0 || cfg->ndisks > VS_MAX_DISKS)
 		return vs_error_msg(err, "%d disks given: vessel supports up to %d", cfg->ndisks,
 				    VS_MAX_DISKS);
@@ -88,12 +91,15 @@ void vs_vm_destroy(struct vs_vm *vm)
 			vm->accel_ops->vcpu_destroy(vm->vcpus[i]);
 	if (vm->accel)
 		vm->accel_ops->destroy(vm->accel);
+	vm->accel = NULL; /* devices unbinding their doorbells must not reach it */
 	vs_pc_remove_devices(vm);
+	vs_pc_doorbells_release(vm);
 	vs_bus_release(&vm->pio);
 	vs_bus_release(&vm->mmio);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->doorbell_lock);
 	free(vm);
 }
 
@@ -110,6 +116,7 @@ int vs_vm_create(const struct vs_vm_config *cfg, struct vs_vm **out, struct vs_e
 	vm->unclaimed_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
 	vm->irq_error_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->doorbell_lock, NULL);
 	vs_bus_init(&vm->pio, "port I/O");
 	vs_bus_init(&vm->mmio, "MMIO");
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -148,6 +155,7 @@ int vs_vm_attach_accel(struct vs_vm *vm, const struct vs_accel_ops *ops, struct 
 	}
 	if (ops->create(&acfg, &vm->accel, err) < 0)
 		return vs_error_prefix(err, "%s: ", ops->name);
+	vs_pc_doorbells_attach(vm);
 	for (int i = 0; i < vm->cfg.ncpus; i++)
 		if (ops->vcpu_create(vm->accel, i, &vm->vcpus[i], err) < 0)
 			return -1;
@@ -394,4 +402,29 @@ int vs_vm_run(struct vs_vm *vm, int signal_fd)
 		pthread_join(vm->threads[i], NULL);
 	vm->nthreads = 0;
 	return vm->exit_status;
+}
+
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (h ^ 0xff) * 16777619u; /* a separator, so "ab"+"c" differs from "a"+"bc" */
+}
+
+void vs_vm_default_mac(const struct vs_vm_config *cfg, int index, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+	char idx[16];
+	h = fnv1a(h, cfg->kernel_path);
+	h = fnv1a(h, cfg->cmdline);
+	for (int i = 0; i < cfg->ndisks; i++)
+		h = fnv1a(h, cfg->disks[i].path);
+	snprintf(idx, sizeof(idx), "%d", index);
+	h = fnv1a(h, idx);
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
 }

@@ -19,18 +19,37 @@
 #include "hw/timebase.h"
 #include "machine/boot/boot.h"
 #include "machine/console.h"
+#include "net/net_backend.h"
 #include "util/error.h"
 #include "util/log.h"
 
 #define VS_MAX_CPUS 64
 #define VS_DEFAULT_MEM (256 * VS_MiB)
 #define VS_MAX_DISKS 16
+#define VS_MAX_NICS 8
 
 /* A virtio-blk disk: vda, vdb, ... in order. */
 struct vs_disk_config {
 	const char *path;
 	bool readonly;
 	int queues; /* request queues, 1..8 */
+};
+
+/* A virtio-net NIC, after the disks in PCI order. */
+enum vs_net_kind {
+	VS_NET_USER,   /* libslirp NAT */
+	VS_NET_TAP,    /* `name` is the interface */
+	VS_NET_SWITCH, /* `name` is the host-only segment */
+};
+
+struct vs_net_config {
+	enum vs_net_kind kind;
+	const char *name;
+	struct vs_net_hostfwd fwd[VS_NET_MAX_HOSTFWD];
+	int nfwd;
+	bool has_mac; /* else derived: see vs_vm_default_mac() */
+	uint8_t mac[6];
+	uint64_t rx_bps, tx_bps; /* bytes per second, 0: unlimited */
 };
 
 struct vs_vm_config {
@@ -42,7 +61,16 @@ struct vs_vm_config {
 	struct vs_console *console; /* owned by the caller, outlives the VM */
 	struct vs_disk_config disks[VS_MAX_DISKS];
 	int ndisks;
+	struct vs_net_config nics[VS_MAX_NICS];
+	int nnics;
 };
+
+/* The MAC of NIC `index` when none is given: 52:54:00 (QEMU's prefix,
+ * locally administered) and three bytes of an FNV-1a hash over the
+ * kernel path, the command line, the disk paths and the index. The same
+ * command line gives the same MAC every time; VMs started with identical
+ * kernel, command line and disks need mac= to differ. */
+void vs_vm_default_mac(const struct vs_vm_config *cfg, int index, uint8_t mac[6]);
 
 /* Check the parts of a config that need no host resources; used by the
  * CLI before it touches the terminal. */
@@ -51,6 +79,7 @@ int vs_vm_config_check(const struct vs_vm_config *cfg, struct vs_error *err);
 struct vs_irqchip;
 struct vs_pci_host;
 struct vs_iothread;
+struct vs_doorbell;
 
 struct vs_vm {
 	struct vs_vm_config cfg;
@@ -75,6 +104,12 @@ struct vs_vm {
 
 	struct vs_ratelimit unclaimed_log;
 	struct vs_ratelimit irq_error_log;
+
+	/* Queue notify addresses bound to eventfds (machine/doorbell.c): kept
+	 * from device creation on, handed to the backend when it attaches. */
+	pthread_mutex_t doorbell_lock;
+	struct vs_doorbell *doorbells;
+	size_t ndoorbells, cap_doorbells;
 
 	/* Stopping: the first request wins and fixes the exit status. */
 	pthread_mutex_t stop_lock;

@@ -36,6 +36,7 @@ static const struct test tests[] = {
 	{ "pci", test_pci },
 	{ "virtio-rng", test_virtio_rng },
 	{ "virtio-blk", test_virtio_blk },
+	{ "virtio-net", test_virtio_net },
 };
 
 static char name_buf[64];

@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,15 @@ class Ctx:
         self.tmp = tmp
         self.pvh = os.path.join(guests, "test-pvh.elf") if guests else None
         self.bz = os.path.join(guests, "test-bzimage.bin") if guests else None
+
+    @property
+    def busy_port(self):
+        """A loopback TCP port something listens on (for hostfwd errors)."""
+        if not hasattr(self, "_busy"):
+            self._busy = socket.socket()
+            self._busy.bind(("127.0.0.1", 0))
+            self._busy.listen(1)
+        return self._busy.getsockname()[1]
 
     def file(self, name, data):
         path = os.path.join(self.tmp, name)
@@ -373,6 +383,20 @@ def cases():
              needs_guests=True)),
         ("--disk queues=9", bad(lambda c: vm_run(c, "--disk", "x.img,queues=9"), ["queues"], needs_guests=True)),
         ("--disk is a directory", bad(lambda c: vm_run(c, "--disk", c.tmp), ["disk"], needs_guests=True)),
+        ("--net with an unknown backend", bad(lambda c: vm_run(c, "--net", "bridge=br0"), ["net", "bridge"],
+                                               needs_guests=True)),
+        ("--net with a malformed hostfwd",
+         bad(lambda c: vm_run(c, "--net", "user,hostfwd=tcp:1.2.3.4:80"), ["hostfwd"], needs_guests=True)),
+        ("--net with a multicast mac",
+         bad(lambda c: vm_run(c, "--net", "user,mac=01:00:5e:00:00:01"), ["mac"], needs_guests=True)),
+        ("--net with a zero rate", bad(lambda c: vm_run(c, "--net", "user,tx-bps=0"), ["tx-bps"], needs_guests=True)),
+        ("--net switch with a path as name",
+         bad(lambda c: vm_run(c, "--net", "switch=../etc"), ["switch", "../etc"], needs_guests=True)),
+        ("--net tap with a name too long",
+         bad(lambda c: vm_run(c, "--net", "tap=" + "x" * 20), ["tap"], needs_guests=True)),
+        ("--net hostfwd on a port already taken",
+         bad(lambda c: vm_run(c, "--net", f"user,hostfwd=tcp:127.0.0.1:{c.busy_port}-:80"), ["hostfwd"],
+             needs_guests=True)),
         ("unknown subcommand", bad(lambda c: ["vm", "frobnicate"], ["frobnicate"])),
         ("unknown command", bad(lambda c: ["frobnicate"], ["frobnicate"])),
         ("Linux kernel with --accel auto on a PVM host runs under the emulator", pvm_linux_auto_picks_emu),

@@ -524,6 +524,35 @@ static int kvm_set_irq(struct vs_accel *acc, uint32_t gsi, int level)
 	return 0;
 }
 
+/* MSI through the in-kernel LAPICs. 0 when delivered, or when the guest
+ * blocked it (no LAPIC accepted: KVM returns 0); -errno on failure. */
+static int kvm_send_msi(struct vs_accel *acc, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+	if (ioctl(acc->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A guest write of `len` bytes (any value) at `gpa` signals `fd` in the
+ * kernel, without an exit to user space. */
+static int kvm_ioeventfd(struct vs_accel *acc, uint64_t gpa, uint32_t len, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = gpa,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+	if (ioctl(acc->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return -errno;
+	return 0;
+}
+
 const struct vs_accel_ops vs_accel_kvm_ops = {
 	.name = "kvm",
 	.probe = vs_kvm_probe,
@@ -536,4 +565,6 @@ const struct vs_accel_ops vs_accel_kvm_ops = {
 	.vcpu_run = kvm_vcpu_run,
 	.vcpu_kick = kvm_vcpu_kick,
 	.set_irq = kvm_set_irq,
+	.send_msi = kvm_send_msi,
+	.ioeventfd = kvm_ioeventfd,
 };

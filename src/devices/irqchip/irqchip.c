@@ -162,6 +162,30 @@ void vs_irqchip_set_irq(struct vs_irqchip *chip, uint32_t gsi, int level)
 	pthread_mutex_unlock(&chip->lock);
 }
 
+int vs_irqchip_send_msi(struct vs_irqchip *chip, uint64_t addr, uint32_t data)
+{
+	struct vs_apic_msg m = {
+		.vector = (uint8_t)data,
+		.mode = (uint8_t)((data >> 8) & 7),
+		.dest = (uint8_t)(addr >> 12),
+		.shorthand = APIC_SH_NONE,
+		.logical = addr & 4,
+		.assert = true,
+		.src = -1,
+	};
+	int n;
+	if ((addr >> 20) != 0xfee)
+		return 0;
+	if (m.mode != APIC_DM_FIXED && m.mode != APIC_DM_LOWEST && m.mode != APIC_DM_NMI)
+		return 0;
+	if ((addr & 8) && m.mode == APIC_DM_FIXED)
+		m.mode = APIC_DM_LOWEST; /* the redirection hint */
+	pthread_mutex_lock(&chip->lock);
+	n = vs_apic_deliver(chip, &m);
+	pthread_mutex_unlock(&chip->lock);
+	return n;
+}
+
 static struct vs_lapic *cpu_lapic(struct vs_irqchip *chip, int cpu)
 {
 	if (cpu < 0 || cpu >= chip->cfg.ncpus)

@@ -40,7 +40,7 @@
 struct vs_irqchip;
 
 struct vs_irqchip_config {
-	int ncpus; /* 1..64; LAPIC IDs are 0..ncpus-1 (vCPU index = APIC ID) */
+	int ncpus;			    /* 1..64; LAPIC IDs are 0..ncpus-1 (vCPU index = APIC ID) */
 	const struct vs_timebase *timebase; /* outlives the chip */
 	void (*kick)(void *opaque, int cpu);
 	void *opaque;
@@ -59,6 +59,14 @@ int vs_irqchip_register(struct vs_irqchip *chip, struct vs_bus *pio, struct vs_b
 
 /* Drive a GSI to a level (0 or 1). Edge-triggered inputs act on 0->1. */
 void vs_irqchip_set_irq(struct vs_irqchip *chip, uint32_t gsi, int level);
+
+/* A message-signalled interrupt (PCI MSI / MSI-X) as the LAPIC bus sees
+ * it: address 0xfee<dest:8><...>, bit 2 logical destination mode, bit 3
+ * redirection hint (lowest priority among the destinations); data bits
+ * 7:0 vector, 10:8 delivery mode (fixed, lowest priority, NMI; others are
+ * dropped), always edge-triggered. Returns how many LAPICs accepted it; an
+ * address outside 0xfee00000-0xfeefffff delivers nothing. */
+int vs_irqchip_send_msi(struct vs_irqchip *chip, uint64_t addr, uint32_t data);
 
 /* CPU side, for vCPU `cpu`. */
 

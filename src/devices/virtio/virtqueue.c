@@ -147,6 +147,12 @@ int vs_vq_pop(struct vs_vq *vq, struct vs_vq_elem *elem)
 	return 1;
 }
 
+void vs_vq_unpop(struct vs_vq *vq)
+{
+	if (vq->size && !vq->broken)
+		vq->last_avail--;
+}
+
 void vs_vq_push(struct vs_vq *vq, uint16_t head, uint32_t written)
 {
 	uint8_t *u;

@@ -71,6 +71,9 @@ void vs_vq_disable(struct vs_vq *vq);
  * none, -EINVAL when the guest broke the queue (vq->broken is then set
  * and every later call fails the same way). */
 int vs_vq_pop(struct vs_vq *vq, struct vs_vq_elem *elem);
+/* Give back the chain the last vs_vq_pop() took, unused: the next pop
+ * returns it again (a device that cannot send it yet). */
+void vs_vq_unpop(struct vs_vq *vq);
 /* Return a chain with `written` bytes written into its in segments. */
 void vs_vq_push(struct vs_vq *vq, uint16_t head, uint32_t written);
 /* Whether the driver wants an interrupt for what was pushed since the

@@ -24,5 +24,6 @@ void test_bench(const char *arg);
 void test_pci(const char *arg);
 void test_virtio_rng(const char *arg);
 void test_virtio_blk(const char *arg);
+void test_virtio_net(const char *arg);
 
 #endif
