@@ -15,7 +15,7 @@
 #include "devices/virtio/rng.h"
 #include "machine/doorbell.h"
 #include "machine/firmware/firmware.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 #include "util/cleanup.h"
 #include "util/file.h"
 #include "util/iothread.h"

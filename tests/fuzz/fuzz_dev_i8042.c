@@ -4,7 +4,7 @@
 
 #include "devices/legacy/i8042.h"
 #include "fuzz_dev.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include "devices/legacy/rtc.h"
 #include "hw/guest_mem.h"
 #include "fuzz_dev.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "devices/irqchip/irqchip.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

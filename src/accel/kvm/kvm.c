@@ -15,7 +15,7 @@
 
 #include "accel/kvm/kvm.h"
 #include "accel/accel.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 #include "util/cleanup.h"
 
 /* Addresses KVM needs for its real-mode emulation helpers on Intel hosts:

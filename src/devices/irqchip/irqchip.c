@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define IOAPIC_MMIO_LEN 0x1000
 

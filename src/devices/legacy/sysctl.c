@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 #include "util/log.h"
 
 #define PM1_EVT_LEN 4 /* PM1_STS at 0, PM1_EN at 2 */

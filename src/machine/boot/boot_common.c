@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 #include "util/cleanup.h"
 
 /* The fixed areas of layout.h must not collide with each other. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "machine/boot/zeropage.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define VS_BZ_SECTOR 512u
 #define VS_BZ_DEFAULT_SETUP_SECTS 4u /* setup_sects == 0 means 4 */

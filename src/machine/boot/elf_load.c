@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 /* First pass: every check, so a bad image is refused before guest memory
  * is touched. */

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define VS_PTE_PRESENT (1ull << 0)
 #define VS_PTE_WRITE (1ull << 1)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the PVH structures below are written in host byte order, which must be little-endian"

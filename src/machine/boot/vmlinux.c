@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "machine/boot/zeropage.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 int vs_elf_linux_info(const struct vs_elf *elf, struct vs_boot_info *out, struct vs_error *err)
 {

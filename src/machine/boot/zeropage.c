@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 _Static_assert(VS_ZERO_PAGE_ADDR + VS_BP_SIZE <= VS_BOOT_STACK_TOP, "zero page overlaps the stack");
 

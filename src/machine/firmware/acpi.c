@@ -31,7 +31,7 @@
 
 #include "hw/aml.h"
 #include "hw/device.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 #include "util/cleanup.h"
 
 #define ACPI_OEM_ID "VESSEL"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "machine/firmware/firmware_internal.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 /* Value written to the PC reset control register (0xcf9) for a full
  * reset: RST_CPU (bit 2) together with SYS_RST (bit 1). */

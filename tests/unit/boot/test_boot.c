@@ -8,7 +8,7 @@
 #include "../tap.h"
 #include "images.h"
 #include "machine/boot/boot.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define MEM_SIZE (64 * VS_MiB)
 #define RSDP 0xe0000ull

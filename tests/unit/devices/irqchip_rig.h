@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "devices/irqchip/irqchip.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define RIG_MAX_CPUS 8
 #define RIG_WAIT_NS 5000000000ull /* generous bound for timer events */

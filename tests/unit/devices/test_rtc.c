@@ -1,7 +1,7 @@
 #include "devices/legacy/rtc.h"
 
 #include "../tap.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define MIB (1024ull * 1024)
 #define GIB (1024ull * MIB)

@@ -1,7 +1,7 @@
 #include "devices/legacy/uart.h"
 
 #include "../tap.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 struct fake_irq {
 	int level;

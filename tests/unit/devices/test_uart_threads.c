@@ -9,7 +9,7 @@
 
 #include "../tap.h"
 #include "devices/legacy/uart.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define BYTES 3000 /* each way; a few hundred FIFO refills */
 

@@ -10,7 +10,7 @@
 #include "devices/pci/pci.h"
 #include "hw/aml.h"
 #include "machine/firmware/firmware.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 static uint32_t rd32(const uint8_t *p)
 {

@@ -12,7 +12,7 @@
 
 #include "../tap.h"
 #include "devices/legacy/uart.h"
-#include "machine/layout.h"
+#include "hw/pc_layout.h"
 
 #define BIOS_END 0x100000ull
 #define ACPI_MAX (VS_MPTABLE_ADDR - VS_ACPI_ADDR) /* 64 KiB */

@@ -1,7 +1,9 @@
-/* Where the machine puts things in guest physical memory. One table, so
- * the boot loaders, firmware tables and tests agree. */
-#ifndef VESSEL_MACHINE_LAYOUT_H
-#define VESSEL_MACHINE_LAYOUT_H
+/* The PC platform's fixed map: where things sit in guest-physical memory
+ * and port space. One table, so the board, its boot loaders and firmware
+ * tables, the devices at fixed addresses (I/O APIC, ACPI PM) and the
+ * accelerators agree; it lives below all of them. */
+#ifndef VESSEL_HW_PC_LAYOUT_H
+#define VESSEL_HW_PC_LAYOUT_H
 
 #define VS_BOOT_GDT_ADDR 0x500ull	 /* boot GDT: null, null, code (0x10), data (0x18) */
 #define VS_BOOT_IDT_ADDR 0x520ull	 /* empty IDT (limit 0) */
