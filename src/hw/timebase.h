@@ -6,7 +6,8 @@
 #define VESSEL_HW_TIMEBASE_H
 
 #include <stdint.h>
-#include <time.h>
+
+#include "util/log.h" /* vs_now_ns: host CLOCK_MONOTONIC */
 
 /* Advertised in CPUID 0x15/0x16 so Linux needs no calibration loop. */
 #define VS_TSC_HZ 2000000000ull	 /* 2 GHz */
@@ -17,16 +18,9 @@ struct vs_timebase {
 	uint64_t tsc_hz;
 };
 
-static inline uint64_t vs_host_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static inline void vs_timebase_init(struct vs_timebase *tb)
 {
-	tb->origin_ns = vs_host_ns();
+	tb->origin_ns = vs_now_ns();
 	tb->tsc_hz = VS_TSC_HZ;
 }
 
@@ -44,7 +38,7 @@ static inline uint64_t vs_timebase_tsc_to_ns(const struct vs_timebase *tb, uint6
 
 static inline uint64_t vs_timebase_tsc(const struct vs_timebase *tb)
 {
-	return vs_timebase_ns_to_tsc(tb, vs_host_ns());
+	return vs_timebase_ns_to_tsc(tb, vs_now_ns());
 }
 
 #endif

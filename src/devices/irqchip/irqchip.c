@@ -59,7 +59,7 @@ static void *timer_thread(void *arg)
 
 	pthread_mutex_lock(&chip->lock);
 	while (!chip->stop) {
-		next = run_timers(chip, vs_host_ns());
+		next = run_timers(chip, vs_now_ns());
 		chip->wait_until = next;
 		if (next == UINT64_MAX) {
 			pthread_cond_wait(&chip->cond, &chip->lock);
@@ -264,7 +264,7 @@ void vs_irqchip_set_tsc_deadline(struct vs_irqchip *chip, int cpu, uint64_t tsc)
 	vs_lapic_set_tsc_deadline(a, tsc);
 	/* A deadline already in the past fires now, not at the thread's
 	 * convenience. */
-	vs_lapic_timer_poll(a, vs_host_ns());
+	vs_lapic_timer_poll(a, vs_now_ns());
 	pthread_mutex_unlock(&chip->lock);
 }
 

@@ -419,7 +419,7 @@ uint32_t vs_lapic_read_reg(struct vs_lapic *a, uint32_t offset)
 	case REG_TIMER_INIT:
 		return a->timer_init;
 	case REG_TIMER_CUR:
-		return timer_current(a, vs_host_ns());
+		return timer_current(a, vs_now_ns());
 	case REG_TIMER_DCR:
 		return a->dcr;
 	default:
@@ -468,7 +468,7 @@ static void write_lvt(struct vs_lapic *a, int idx, uint32_t v)
 
 static void write_dcr(struct vs_lapic *a, uint32_t v)
 {
-	uint64_t now = vs_host_ns();
+	uint64_t now = vs_now_ns();
 	uint32_t cur = timer_current(a, now);
 	bool running = a->timer_next_ns && timer_mode(a) != TIMER_TSC_DEADLINE;
 	a->dcr = v & 0xb;
@@ -523,7 +523,7 @@ void vs_lapic_write_reg(struct vs_lapic *a, uint32_t offset, uint32_t v)
 		if (timer_mode(a) == TIMER_TSC_DEADLINE)
 			break;
 		a->timer_init = v;
-		timer_start(a, vs_host_ns());
+		timer_start(a, vs_now_ns());
 		break;
 	case REG_TIMER_DCR:
 		write_dcr(a, v);

@@ -349,7 +349,7 @@ void vs_pit_init(struct vs_pit *pit, struct vs_irqchip *chip)
 static void pit_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t size)
 {
 	struct vs_pit *pit = opaque;
-	uint64_t now = vs_host_ns();
+	uint64_t now = vs_now_ns();
 	pthread_mutex_lock(&pit->chip->lock);
 	for (uint32_t i = 0; i < size; i++) {
 		uint64_t port = offset + i;
@@ -362,7 +362,7 @@ static void pit_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t size
 static void pit_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t size)
 {
 	struct vs_pit *pit = opaque;
-	uint64_t now = vs_host_ns();
+	uint64_t now = vs_now_ns();
 	pthread_mutex_lock(&pit->chip->lock);
 	for (uint32_t i = 0; i < size; i++) {
 		uint64_t port = offset + i;
@@ -380,7 +380,7 @@ static void pit_write(void *opaque, uint64_t offset, const uint8_t *data, uint32
 static void port61_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t size)
 {
 	struct vs_pit *pit = opaque;
-	uint64_t now = vs_host_ns();
+	uint64_t now = vs_now_ns();
 	uint8_t v;
 	pthread_mutex_lock(&pit->chip->lock);
 	v = (uint8_t)(pit->port61 & 0x0f);
@@ -396,7 +396,7 @@ static void port61_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t s
 static void port61_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t size)
 {
 	struct vs_pit *pit = opaque;
-	uint64_t now = vs_host_ns();
+	uint64_t now = vs_now_ns();
 	if (offset != 0 || size < 1)
 		return;
 	pthread_mutex_lock(&pit->chip->lock);

@@ -145,9 +145,9 @@ static inline void rig_sleep_us(unsigned int us)
 /* Poll until `cpu` has an interrupt pending (or the bound passes). */
 static inline int rig_wait_pending(struct rig *r, int cpu)
 {
-	uint64_t end = vs_host_ns() + RIG_WAIT_NS;
+	uint64_t end = vs_now_ns() + RIG_WAIT_NS;
 	int v;
-	while ((v = vs_irqchip_pending(r->chip, cpu)) < 0 && vs_host_ns() < end)
+	while ((v = vs_irqchip_pending(r->chip, cpu)) < 0 && vs_now_ns() < end)
 		rig_sleep_us(100);
 	return v;
 }

@@ -135,9 +135,9 @@ TEST(illegal_vectors_and_esr)
 	lapic_write(&r, 0, LVT_TIMER, 0x03);
 	lapic_write(&r, 0, TIMER_INIT, 1000);
 	{
-		uint64_t end = vs_host_ns() + RIG_WAIT_NS;
+		uint64_t end = vs_now_ns() + RIG_WAIT_NS;
 		uint32_t esr = 0;
-		while (vs_host_ns() < end) {
+		while (vs_now_ns() < end) {
 			lapic_write(&r, 0, 0x280, 0);
 			esr |= lapic_read(&r, 0, 0x280);
 			if (esr & 0x40)
@@ -349,8 +349,8 @@ TEST(timer_oneshot)
 	lapic_write(&r, 1, LVT_TIMER, 0x100ec);
 	lapic_write(&r, 1, TIMER_INIT, 1000);
 	{
-		uint64_t end = vs_host_ns() + RIG_WAIT_NS;
-		while (lapic_read(&r, 1, TIMER_CUR) != 0 && vs_host_ns() < end)
+		uint64_t end = vs_now_ns() + RIG_WAIT_NS;
+		while (lapic_read(&r, 1, TIMER_CUR) != 0 && vs_now_ns() < end)
 			rig_sleep_us(100);
 	}
 	CHECK_EQ_U64(lapic_read(&r, 1, TIMER_CUR), 0);

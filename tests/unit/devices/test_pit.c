@@ -24,8 +24,8 @@ static uint16_t latch_ch2(struct rig *r)
 /* Poll port 0x61 until bit 5 equals `want`. */
 static bool wait_out2(struct rig *r, bool want)
 {
-	uint64_t end = vs_host_ns() + RIG_WAIT_NS;
-	while (vs_host_ns() < end) {
+	uint64_t end = vs_now_ns() + RIG_WAIT_NS;
+	while (vs_now_ns() < end) {
 		if (((inb(r, PORT61) & 0x20) != 0) == want)
 			return true;
 		rig_sleep_us(50);
@@ -61,8 +61,8 @@ TEST(counter_runs_down_with_the_gate)
 	outb(&r, PIT_CMD, 0xb0);
 	outb(&r, PIT_CH2, 0xff);
 	outb(&r, PIT_CH2, 0xff);
-	end = vs_host_ns() + RIG_WAIT_NS;
-	while (vs_host_ns() < end && (v = latch_ch2(&r)) == 0xffff)
+	end = vs_now_ns() + RIG_WAIT_NS;
+	while (vs_now_ns() < end && (v = latch_ch2(&r)) == 0xffff)
 		rig_sleep_us(50);
 	CHECK(v < 0xffff);
 	rig_fini(&r);
@@ -104,8 +104,8 @@ TEST(square_wave_toggles)
 /* Poll the latched count of channel 2 until it differs from `from`. */
 static bool wait_count_moves(struct rig *r, uint16_t from)
 {
-	uint64_t end = vs_host_ns() + RIG_WAIT_NS;
-	while (vs_host_ns() < end) {
+	uint64_t end = vs_now_ns() + RIG_WAIT_NS;
+	while (vs_now_ns() < end) {
 		if (latch_ch2(r) != from)
 			return true;
 		rig_sleep_us(50);
@@ -240,8 +240,8 @@ TEST(refresh_bit_toggles)
 	bool seen[2] = { false, false };
 	uint64_t end;
 	CHECK(rig_init(&r, 1) == 0);
-	end = vs_host_ns() + RIG_WAIT_NS;
-	while (!(seen[0] && seen[1]) && vs_host_ns() < end) {
+	end = vs_now_ns() + RIG_WAIT_NS;
+	while (!(seen[0] && seen[1]) && vs_now_ns() < end) {
 		seen[(inb(&r, PORT61) >> 4) & 1] = true;
 		rig_sleep_us(7);
 	}
