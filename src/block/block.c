@@ -12,12 +12,7 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 
-static const struct vs_block_driver_ops *const drivers[] = {
-#ifdef VS_HAVE_QCOW2
-	&vs_block_qcow2,
-#endif
-	&vs_block_raw,
-};
+static const struct vs_block_driver_ops *const drivers[] = { &vs_block_qcow2, &vs_block_raw };
 
 const struct vs_block_driver_ops *vs_block_driver(const char *name)
 {
@@ -234,6 +229,20 @@ int vs_block_resize(struct vs_block *bs, uint64_t new_size, struct vs_error *err
 		return vs_error_msg(err, "%s images cannot be resized", bs->drv->name);
 	pthread_mutex_lock(&bs->lock);
 	int r = bs->drv->resize(bs, new_size, err);
+	pthread_mutex_unlock(&bs->lock);
+	return r;
+}
+
+int vs_block_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
+		   void *ctx, struct vs_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	if (!bs->drv->check)
+		return vs_error_msg(err, "%s images have no consistency check", bs->drv->name);
+	if (fix && bs->read_only)
+		return vs_error_msg(err, "`%s` is open read-only: cannot repair", bs->filename);
+	pthread_mutex_lock(&bs->lock);
+	int r = bs->drv->check(bs, fix, res, report, ctx, err);
 	pthread_mutex_unlock(&bs->lock);
 	return r;
 }

@@ -95,6 +95,23 @@ struct vs_block_status {
 	unsigned depth; /* layer that decides: 0 = this image */
 };
 
+/* Result of a consistency check (qemu-img check's numbers). */
+struct vs_block_check {
+	uint64_t corruptions, leaks;
+	uint64_t corruptions_fixed, leaks_fixed;
+	uint64_t allocated_clusters, total_clusters, fragmented_clusters, compressed_clusters;
+	uint64_t image_end_offset;
+	bool check_errors; /* the check itself could not complete */
+};
+
+enum {
+	VS_CHECK_FIX_LEAKS = 1 << 0,
+	VS_CHECK_FIX_ERRORS = 1 << 1,
+};
+
+/* Receives one line per problem found, for the CLI to print. */
+typedef void (*vs_block_report_fn)(void *ctx, const char *line);
+
 struct vs_block;
 
 /* One driver. Data ops return 0 or -errno; offsets and lengths are in
@@ -117,6 +134,10 @@ struct vs_block_driver_ops {
 	int (*block_status)(struct vs_block *bs, uint64_t off, uint64_t len, uint64_t *pnum,
 			    struct vs_block_status *st);
 	int (*resize)(struct vs_block *bs, uint64_t new_size, struct vs_error *err);
+	/* Optional: consistency check, repairs as `fix` asks (image opened
+	 * read-write with VS_BLOCK_CHECK for repairs). */
+	int (*check)(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
+		     void *ctx, struct vs_error *err);
 	/* Optional asynchronous fast path; returns 0 when it took the request,
 	 * -ENOTSUP to fall back to the synchronous path on a worker. */
 	int (*submit)(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *areq, int op, uint64_t off,
@@ -163,6 +184,9 @@ struct vs_block {
 	pthread_mutex_t lock;
 	struct vs_throttle throttle;
 	struct vs_block_req *throttled_head, *throttled_tail;
+	/* Why the last data operation failed, when the driver knows better
+	 * than an errno (a hostile table entry, ...); "" otherwise. */
+	char last_error[256];
 };
 
 extern const struct vs_block_driver_ops vs_block_raw;
@@ -190,6 +214,9 @@ int vs_block_status(struct vs_block *bs, uint64_t off, uint64_t len, uint64_t *p
 		    struct vs_block_status *st);
 void vs_block_get_info(struct vs_block *bs, struct vs_block_info *info);
 int vs_block_resize(struct vs_block *bs, uint64_t new_size, struct vs_error *err);
+
+int vs_block_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
+		   void *ctx, struct vs_error *err);
 
 /* Throttle the asynchronous path (zeros: unlimited). */
 void vs_block_set_throttle(struct vs_block *bs, uint64_t bps, uint64_t bps_burst, uint64_t iops,

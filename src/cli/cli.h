@@ -22,5 +22,6 @@ int vs_cli_parse_int(const char *opt, const char *value, long min, long max, lon
 int vs_cli_vm_run(int argc, char **argv);
 int vs_cli_doctor(int argc, char **argv);
 int vs_cli_ct(int argc, char **argv);
+int vs_cli_img(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  vm run     boot a kernel in a microVM (see `vessel vm run --help`)\n"
+    "  img        disk images: create, info, check, convert, compare, map, resize\n"
     "  doctor     report what this host offers: KVM, cgroups, namespaces, io_uring, tap\n"
     "  version    print the version\n";
 
@@ -27,6 +28,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "ct") == 0)
 		return vs_cli_ct(argc - 1, argv + 1);
+	if (strcmp(argv[1], "img") == 0)
+		return vs_cli_img(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return vs_cli_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vm") == 0) {
