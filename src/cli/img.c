@@ -317,14 +317,14 @@ static int info_json(struct vs_block *bs, const struct vs_block_info *i)
 		vs_jw_key(&w, "data");
 		vs_jw_object_begin(&w);
 		vs_jw_kv_string(&w, "compat", i->qcow2_version == 3 ? "1.1" : "0.10");
-		if (i->qcow2_version == 3) {
-			vs_jw_kv_string(&w, "compression-type", i->compression_type);
-			vs_jw_kv_bool(&w, "lazy-refcounts", i->lazy_refcounts);
-		}
-		vs_jw_kv_uint(&w, "refcount-bits", i->refcount_bits);
-		vs_jw_kv_bool(&w, "corrupt", i->corrupt);
+		vs_jw_kv_string(&w, "compression-type", i->compression_type);
 		if (i->qcow2_version == 3)
+			vs_jw_kv_bool(&w, "lazy-refcounts", i->lazy_refcounts);
+		vs_jw_kv_uint(&w, "refcount-bits", i->refcount_bits);
+		if (i->qcow2_version == 3) {
+			vs_jw_kv_bool(&w, "corrupt", i->corrupt);
 			vs_jw_kv_bool(&w, "extended-l2", i->extended_l2);
+		}
 		vs_jw_object_end(&w);
 		vs_jw_object_end(&w);
 	}

@@ -215,6 +215,17 @@ static int read_compressed(struct qcow2 *s, const struct qcow2_map *m, uint64_t 
 	return 0;
 }
 
+/* Data clusters may extend past the end of the file: zeros there. */
+static int read_data(struct qcow2 *s, uint64_t off, uint8_t *p, uint64_t len)
+{
+	if (off + len > s->file_end) {
+		uint64_t in = off < s->file_end ? s->file_end - off : 0;
+		memset(p + in, 0, len - in);
+		len = in;
+	}
+	return len ? qcow2_pread(s, off, p, len) : 0;
+}
+
 static int read_range(struct qcow2 *s, uint64_t off, uint8_t *p, uint64_t len)
 {
 	while (len) {
@@ -234,7 +245,7 @@ static int read_range(struct qcow2 *s, uint64_t off, uint8_t *p, uint64_t len)
 			memset(p, 0, n);
 			break;
 		case QCOW2_NORMAL:
-			r = qcow2_pread(s, m.host_offset, p, n);
+			r = read_data(s, m.host_offset, p, n);
 			break;
 		case QCOW2_COMPRESSED:
 			r = read_compressed(s, &m, off & (s->cluster_size - 1), p, n);

@@ -36,7 +36,9 @@ bool qcow2_entry_bad(const struct qcow2 *s, uint64_t e)
 	uint64_t off = e & QCOW2_OFFSET_MASK;
 	if (!off)
 		return false;
-	return off % s->cluster_size || off < s->cluster_size || off + s->cluster_size > s->file_end;
+	/* A data cluster may end past the end of the file (only the
+	 * subclusters written were): its start must lie inside. */
+	return off % s->cluster_size || off < s->cluster_size || off >= s->file_end;
 }
 
 static int l2_offset_ok(struct qcow2 *s, uint64_t l1i, uint64_t off)
