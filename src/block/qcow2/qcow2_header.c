@@ -245,6 +245,32 @@ static int check_pointer(struct qcow2 *s, uint64_t off, const char *what, uint64
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Two refcount table entries naming one block would make every count in
+ * it apply twice (and a check scan far past the file). */
+static int check_rt_duplicates(struct qcow2 *s, struct vs_error *err)
+{
+	uint64_t *v = malloc(s->rt_entries * 8), n = 0;
+	int r = 0;
+	if (!v)
+		return vs_error_set(err, ENOMEM, "refcount table");
+	for (uint64_t i = 0; i < s->rt_entries; i++)
+		if (s->rt[i])
+			v[n++] = s->rt[i];
+	qsort(v, n, 8, cmp_u64);
+	for (uint64_t i = 1; i < n && r == 0; i++)
+		if (v[i] == v[i - 1])
+			r = vs_error_msg(err, "two refcount table entries point at the same block (0x%llx)",
+					 (unsigned long long)v[i]);
+	free(v);
+	return r;
+}
+
 int qcow2_load_tables(struct qcow2 *s, struct vs_error *err)
 {
 	if (load_table(s, s->l1_offset, s->l1_size, &s->l1, "L1 table", err) < 0)
@@ -263,7 +289,7 @@ int qcow2_load_tables(struct qcow2 *s, struct vs_error *err)
 		if (s->rt[i] && check_pointer(s, s->rt[i], "refcount table", i, err) < 0)
 			return -1;
 	}
-	return 0;
+	return check_rt_duplicates(s, err);
 }
 
 int qcow2_write_incompat(struct qcow2 *s, uint64_t incompat)
