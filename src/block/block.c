@@ -174,6 +174,17 @@ int vs_block_pwrite(struct vs_block *bs, uint64_t off, const void *buf, size_t l
 	LOCKED_OP(bs->drv->write(bs, off, buf, len));
 }
 
+int vs_block_pwrite_compressed(struct vs_block *bs, uint64_t off, const void *buf, size_t len)
+{
+	if (bs->read_only)
+		return -EROFS;
+	if (!bs->drv->write_compressed)
+		return -ENOTSUP;
+	if (check_range(bs, off, len) < 0)
+		return -EINVAL;
+	LOCKED_OP(bs->drv->write_compressed(bs, off, buf, len));
+}
+
 int vs_block_flush(struct vs_block *bs)
 {
 	if (bs->read_only)

@@ -64,6 +64,7 @@ struct vs_block_create_opts {
 	bool lazy_refcounts;
 	unsigned refcount_bits; /* 0 = 16 */
 	bool extended_l2;
+	const char *compression_type; /* "zlib" (NULL) or "zstd" */
 };
 
 struct vs_block_info {
@@ -134,6 +135,9 @@ struct vs_block_driver_ops {
 	int (*block_status)(struct vs_block *bs, uint64_t off, uint64_t len, uint64_t *pnum,
 			    struct vs_block_status *st);
 	int (*resize)(struct vs_block *bs, uint64_t new_size, struct vs_error *err);
+	/* Optional: write one whole cluster compressed (the last one may be
+	 * partial), for `convert -c`. */
+	int (*write_compressed)(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
 	/* Optional: consistency check, repairs as `fix` asks (image opened
 	 * read-write with VS_BLOCK_CHECK for repairs). */
 	int (*check)(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
@@ -208,6 +212,8 @@ int vs_block_create(const char *path, const char *format, const struct vs_block_
 int vs_block_pread(struct vs_block *bs, uint64_t off, void *buf, size_t len);
 int vs_block_pwrite(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
 int vs_block_flush(struct vs_block *bs);
+/* -ENOTSUP when the format has no compression. */
+int vs_block_pwrite_compressed(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
 int vs_block_discard(struct vs_block *bs, uint64_t off, uint64_t len);
 int vs_block_write_zeroes(struct vs_block *bs, uint64_t off, uint64_t len);
 int vs_block_status(struct vs_block *bs, uint64_t off, uint64_t len, uint64_t *pnum,

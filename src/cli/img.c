@@ -11,20 +11,21 @@
 #include "util/json.h"
 #include "util/parse.h"
 
-static const char usage[] = "usage: vessel img COMMAND [OPTIONS]\n"
-			    "\n"
-			    "commands (options as qemu-img spells them):\n"
-			    "  create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] FILE [SIZE]\n"
-			    "  info [-f fmt] [--output human|json] [--backing-chain] FILE\n"
-			    "  check [-f fmt] [-r leaks|all] [--output human|json] FILE\n"
-			    "  convert [-f fmt] [-O fmt] [-o opts] [-p] SRC DST\n"
-			    "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
-			    "  map [-f fmt] [--output human|json] FILE\n"
-			    "  resize [-f fmt] [--shrink] FILE [+|-]SIZE\n"
-			    "\n"
-			    "create options (-o): size, cluster_size, backing_file, backing_fmt,\n"
-			    "preallocation (off, metadata, falloc, full), compat (0.10, 1.1),\n"
-			    "lazy_refcounts, refcount_bits, extended_l2 (on/off)\n";
+static const char usage[] =
+    "usage: vessel img COMMAND [OPTIONS]\n"
+    "\n"
+    "commands (options as qemu-img spells them):\n"
+    "  create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] FILE [SIZE]\n"
+    "  info [-f fmt] [--output human|json] [--backing-chain] FILE\n"
+    "  check [-f fmt] [-r leaks|all] [--output human|json] FILE\n"
+    "  convert [-f fmt] [-O fmt] [-o opts] [-c] [-p] SRC DST\n"
+    "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
+    "  map [-f fmt] [--output human|json] FILE\n"
+    "  resize [-f fmt] [--shrink] FILE [+|-]SIZE\n"
+    "\n"
+    "create options (-o): size, cluster_size, backing_file, backing_fmt,\n"
+    "preallocation (off, metadata, falloc, full), compat (0.10, 1.1),\n"
+    "lazy_refcounts, refcount_bits, extended_l2 (on/off), compression_type (zlib, zstd)\n";
 
 int vs_cli_img(int argc, char **argv)
 {
@@ -138,6 +139,8 @@ int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const c
 				vs_cli_error("-o preallocation=%s: use off, metadata, falloc or full", v);
 				return -1;
 			}
+		} else if (strcmp(kv, "compression_type") == 0) {
+			o->compression_type = v;
 		} else if (strcmp(kv, "compat") == 0) {
 			if (strcmp(v, "0.10") == 0 || strcmp(v, "v2") == 0)
 				o->compat = 2;

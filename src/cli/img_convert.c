@@ -46,8 +46,26 @@ static int write_sparse(struct vs_block *dst, uint64_t off, const uint8_t *buf, 
 	return 0;
 }
 
-static int copy_image(struct vs_block *src, struct vs_block *dst, bool show)
+/* Compressed output: whole clusters, all-zero ones left unallocated. */
+static int write_compressed(struct vs_block *dst, uint64_t off, const uint8_t *buf, size_t len, uint64_t cs)
 {
+	for (size_t i = 0; i < len;) {
+		size_t n = len - i < cs ? len - i : (size_t)cs;
+		if (!vs_img_is_zero(buf + i, n)) {
+			int r = vs_block_pwrite_compressed(dst, off + i, buf + i, n);
+			if (r < 0)
+				return r;
+		}
+		i += n;
+	}
+	return 0;
+}
+
+static int copy_image(struct vs_block *src, struct vs_block *dst, bool show, bool compress)
+{
+	struct vs_block_info di;
+	vs_block_get_info(dst, &di);
+	uint64_t cs = di.cluster_size ? di.cluster_size : 65536;
 	uint8_t *buf = malloc(CHUNK);
 	int ret = VS_IMG_OK;
 	if (!buf) {
@@ -64,6 +82,11 @@ static int copy_image(struct vs_block *src, struct vs_block *dst, bool show)
 			ret = VS_IMG_ERROR;
 			break;
 		}
+		/* Compression works on whole clusters (CHUNK is a multiple). */
+		if (compress) {
+			n = src->size - off < CHUNK ? src->size - off : CHUNK;
+			st.flags = VS_BLOCK_DATA;
+		}
 		/* Ranges known to read as zeros are skipped without reading. */
 		if (!(st.flags & VS_BLOCK_ZERO) || (st.flags & VS_BLOCK_DATA)) {
 			r = vs_block_pread(src, off, buf, n);
@@ -72,7 +95,8 @@ static int copy_image(struct vs_block *src, struct vs_block *dst, bool show)
 				ret = VS_IMG_ERROR;
 				break;
 			}
-			r = write_sparse(dst, off, buf, n);
+			r = compress ? write_compressed(dst, off, buf, n, cs)
+				     : write_sparse(dst, off, buf, n);
 			if (r < 0) {
 				vs_img_io_error(dst, "convert: write", r);
 				ret = VS_IMG_ERROR;
@@ -136,8 +160,8 @@ int vs_img_convert(int argc, char **argv)
 		vs_cli_error("convert: expected a source and a destination");
 		return VS_IMG_ERROR;
 	}
-	if (compress) {
-		vs_cli_error("convert: -c (compressed output) is not supported yet");
+	if (compress && strcmp(out_fmt, "qcow2") != 0) {
+		vs_cli_error("convert: -c needs -O qcow2");
 		return VS_IMG_ERROR;
 	}
 	if (backing) {
@@ -161,7 +185,7 @@ int vs_img_convert(int argc, char **argv)
 		return VS_IMG_ERROR;
 	}
 	struct vs_block *dst = vs_img_open(dst_path, out_fmt, VS_BLOCK_RDWR);
-	int ret = dst ? copy_image(src, dst, show) : VS_IMG_ERROR;
+	int ret = dst ? copy_image(src, dst, show, compress) : VS_IMG_ERROR;
 	vs_block_close(dst);
 	vs_block_close(src);
 	/* No half-written image is left behind. */

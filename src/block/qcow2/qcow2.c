@@ -597,4 +597,5 @@ const struct vs_block_driver_ops vs_block_qcow2 = {
 	.block_status = qcow2_block_status,
 	.resize = qcow2_resize,
 	.check = qcow2_check,
+	.write_compressed = qcow2_write_compressed,
 };

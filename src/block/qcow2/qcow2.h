@@ -163,6 +163,7 @@ struct qcow2 {
 	uint8_t *zbuf_in;
 	uint8_t *zbuf_out;
 	uint64_t zbuf_host; /* descriptor of the cluster in zbuf_out, 0: none */
+	uint64_t comp_next; /* free bytes after the last compressed cluster written, 0: none */
 	uint8_t *cow_buf;   /* one cluster for read-modify-write */
 	uint8_t *zeros;	    /* one cluster of zeros */
 
@@ -263,6 +264,10 @@ void qcow2_compressed_range(const struct qcow2 *s, uint64_t entry, uint64_t *off
 
 /* qcow2_compress.c */
 int qcow2_decompress(struct qcow2 *s, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len);
+/* Compress one cluster into out (out_len bytes of room): the compressed
+ * length, or 0 when it does not get smaller than out_len. */
+size_t qcow2_compress(struct qcow2 *s, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len);
+int qcow2_write_compressed(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
 
 /* qcow2_check.c */
 int qcow2_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,

@@ -46,6 +46,10 @@ static int build_header(uint8_t *h, uint64_t cs, unsigned cluster_bits, const st
 	qcow2_put32(h + QH_RT_CLUSTERS, 1);
 	if (version == 3) {
 		uint64_t incompat = o->extended_l2 ? QCOW2_INCOMPAT_EXTL2 : 0;
+		bool zstd = o->compression_type && strcmp(o->compression_type, "zstd") == 0;
+		if (zstd)
+			incompat |= QCOW2_INCOMPAT_COMPRESSION;
+		h[104] = zstd ? QCOW2_COMPRESSION_ZSTD : QCOW2_COMPRESSION_ZLIB;
 		qcow2_put64(h + QH_INCOMPAT, incompat);
 		qcow2_put64(h + QH_COMPAT, o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
 		qcow2_put32(h + 96, refcount_order);
@@ -156,6 +160,10 @@ int qcow2_create(const char *path, const struct vs_block_create_opts *o, struct 
 		    err, "lazy_refcounts, refcount_bits other than 16 and extended_l2 need compat=1.1");
 	if (o->extended_l2 && cs < 16384)
 		return vs_error_msg(err, "extended_l2 needs a cluster size of at least 16K");
+	if (o->compression_type && strcmp(o->compression_type, "zlib") != 0 &&
+	    (strcmp(o->compression_type, "zstd") != 0 || version == 2))
+		return vs_error_msg(err, "compression_type %s: use zlib, or zstd with compat=1.1",
+				    o->compression_type);
 	if (o->backing_fmt && !o->backing_file)
 		return vs_error_msg(err, "a backing format without a backing file");
 
