@@ -258,6 +258,49 @@ int vs_block_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res
 	return r;
 }
 
+static int no_snapshots(struct vs_block *bs, struct vs_error *err)
+{
+	return vs_error_msg(err, "%s images have no internal snapshots", bs->drv->name);
+}
+
+int vs_block_snapshot_list(struct vs_block *bs, struct vs_block_snapshot **out, unsigned *n,
+			   struct vs_error *err)
+{
+	if (!bs->drv->snapshot_list)
+		return no_snapshots(bs, err);
+	pthread_mutex_lock(&bs->lock);
+	int r = bs->drv->snapshot_list(bs, out, n);
+	pthread_mutex_unlock(&bs->lock);
+	return r < 0 ? vs_error_set(err, -r, "list snapshots") : 0;
+}
+
+#define SNAPSHOT_OP(op)                                                                   \
+	do {                                                                              \
+		if (!bs->drv->op)                                                         \
+			return no_snapshots(bs, err);                                     \
+		if (bs->read_only)                                                        \
+			return vs_error_msg(err, "`%s` is open read-only", bs->filename); \
+		pthread_mutex_lock(&bs->lock);                                            \
+		int r_ = bs->drv->op(bs, name, err);                                      \
+		pthread_mutex_unlock(&bs->lock);                                          \
+		return r_;                                                                \
+	} while (0)
+
+int vs_block_snapshot_create(struct vs_block *bs, const char *name, struct vs_error *err)
+{
+	SNAPSHOT_OP(snapshot_create);
+}
+
+int vs_block_snapshot_apply(struct vs_block *bs, const char *name, struct vs_error *err)
+{
+	SNAPSHOT_OP(snapshot_apply);
+}
+
+int vs_block_snapshot_delete(struct vs_block *bs, const char *name, struct vs_error *err)
+{
+	SNAPSHOT_OP(snapshot_delete);
+}
+
 /* ---- asynchronous path ---- */
 
 void vs_block_set_throttle(struct vs_block *bs, uint64_t bps, uint64_t bps_burst, uint64_t iops,

@@ -110,6 +110,16 @@ enum {
 	VS_CHECK_FIX_ERRORS = 1 << 1,
 };
 
+/* An internal snapshot, as `snapshot -l` lists it. */
+struct vs_block_snapshot {
+	char id[32];
+	char name[1024];
+	uint64_t vm_state_size;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t disk_size;
+};
+
 /* Receives one line per problem found, for the CLI to print. */
 typedef void (*vs_block_report_fn)(void *ctx, const char *line);
 
@@ -138,6 +148,11 @@ struct vs_block_driver_ops {
 	/* Optional: write one whole cluster compressed (the last one may be
 	 * partial), for `convert -c`. */
 	int (*write_compressed)(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
+	/* Optional: internal snapshots (by id or name). */
+	int (*snapshot_list)(struct vs_block *bs, struct vs_block_snapshot **out, unsigned *n);
+	int (*snapshot_create)(struct vs_block *bs, const char *name, struct vs_error *err);
+	int (*snapshot_apply)(struct vs_block *bs, const char *name, struct vs_error *err);
+	int (*snapshot_delete)(struct vs_block *bs, const char *name, struct vs_error *err);
 	/* Optional: consistency check, repairs as `fix` asks (image opened
 	 * read-write with VS_BLOCK_CHECK for repairs). */
 	int (*check)(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
@@ -223,6 +238,13 @@ int vs_block_resize(struct vs_block *bs, uint64_t new_size, struct vs_error *err
 
 int vs_block_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
 		   void *ctx, struct vs_error *err);
+
+/* Internal snapshots: the list is malloc'd (free() it). */
+int vs_block_snapshot_list(struct vs_block *bs, struct vs_block_snapshot **out, unsigned *n,
+			   struct vs_error *err);
+int vs_block_snapshot_create(struct vs_block *bs, const char *name, struct vs_error *err);
+int vs_block_snapshot_apply(struct vs_block *bs, const char *name, struct vs_error *err);
+int vs_block_snapshot_delete(struct vs_block *bs, const char *name, struct vs_error *err);
 
 /* Throttle the asynchronous path (zeros: unlimited). */
 void vs_block_set_throttle(struct vs_block *bs, uint64_t bps, uint64_t bps_burst, uint64_t iops,

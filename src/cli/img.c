@@ -22,6 +22,7 @@ static const char usage[] =
     "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
     "  map [-f fmt] [--output human|json] FILE\n"
     "  resize [-f fmt] [--shrink] FILE [+|-]SIZE\n"
+    "  snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n"
     "\n"
     "create options (-o): size, cluster_size, backing_file, backing_fmt,\n"
     "preallocation (off, metadata, falloc, full), compat (0.10, 1.1),\n"
@@ -33,9 +34,9 @@ int vs_cli_img(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "create", vs_img_create }, { "info", vs_img_info },	    { "check", vs_img_check },
-		{ "map", vs_img_map },	     { "convert", vs_img_convert }, { "compare", vs_img_compare },
-		{ "resize", vs_img_resize },
+		{ "create", vs_img_create }, { "info", vs_img_info },	      { "check", vs_img_check },
+		{ "map", vs_img_map },	     { "convert", vs_img_convert },   { "compare", vs_img_compare },
+		{ "resize", vs_img_resize }, { "snapshot", vs_img_snapshot },
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);

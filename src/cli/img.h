@@ -39,5 +39,6 @@ int vs_img_check(int argc, char **argv);
 int vs_img_map(int argc, char **argv);
 int vs_img_convert(int argc, char **argv);
 int vs_img_compare(int argc, char **argv);
+int vs_img_snapshot(int argc, char **argv);
 
 #endif

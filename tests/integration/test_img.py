@@ -281,6 +281,53 @@ def t_convert_compressed(tmp):
         os.unlink(img)
 
 
+@case("internal snapshots: made, applied and deleted by either tool, usable by the other")
+def t_snapshots(tmp):
+    img = os.path.join(tmp, "sn.qcow2")
+    ref = os.path.join(tmp, "sn-ref.raw")
+    vessel("create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", img, "4M", check=True)
+    writer(img, "write:0:1M:1", "write:2M:100k:2")
+    qimg("convert", "-O", "raw", img, ref, check=True)
+    vessel("snapshot", "-c", "one", img, check=True)
+    qcheck_clean(img)
+    writer(img, "write:0:64k:3", "write:3M:10k:4", "discard:2M:64k")
+    qcheck_clean(img)
+    vessel("snapshot", "-c", "two", img, check=True)
+    writer(img, "write:100k:4k:5")
+    qcheck_clean(img)
+    _, out, _ = qimg("snapshot", "-l", img, check=True)
+    assert " one " in out and " two " in out, out
+    _, vout, _ = vessel("snapshot", "-l", img, check=True)
+    assert [l.split()[:2] for l in vout.splitlines()] == [l.split()[:2] for l in out.splitlines()], (vout, out)
+    copy = img + ".copy"
+    shutil.copyfile(img, copy)
+    vessel("snapshot", "-a", "one", img, check=True)
+    qimg("snapshot", "-a", "one", copy, check=True)
+    qcheck_clean(img)
+    rc, out, _ = qimg("compare", ref, img)
+    assert rc == 0, out
+    rc, out, _ = qimg("compare", img, copy)
+    assert rc == 0, out
+    # Deleting in either order, by either tool, leaves a clean image.
+    vessel("snapshot", "-d", "two", img, check=True)
+    qcheck_clean(img)
+    qimg("snapshot", "-d", "one", img, check=True)
+    qcheck_clean(img)
+    writer(img, "write:0:8k:6")
+    qcheck_clean(img)
+    # A snapshot made by qemu-img, applied and deleted by vessel.
+    qimg("snapshot", "-c", "q", copy, check=True)
+    qio(copy, "write -P 9 0 300k")
+    vessel("snapshot", "-a", "q", copy, check=True)
+    same_content(tmp, copy)
+    vessel("snapshot", "-d", "q", copy, check=True)
+    vessel("snapshot", "-d", "one", copy, check=True)
+    vessel("snapshot", "-d", "two", copy, check=True)
+    qcheck_clean(copy)
+    rc, _, err = vessel("snapshot", "-a", "nope", copy)
+    assert rc == 1 and "nope" in err, err
+
+
 @case("info --output json agrees with qemu-img's")
 def t_info(tmp):
     base = os.path.join(tmp, "ib.qcow2")

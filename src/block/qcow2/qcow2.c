@@ -598,4 +598,8 @@ const struct vs_block_driver_ops vs_block_qcow2 = {
 	.resize = qcow2_resize,
 	.check = qcow2_check,
 	.write_compressed = qcow2_write_compressed,
+	.snapshot_list = qcow2_snapshot_list,
+	.snapshot_create = qcow2_snapshot_create,
+	.snapshot_apply = qcow2_snapshot_apply,
+	.snapshot_delete = qcow2_snapshot_delete,
 };

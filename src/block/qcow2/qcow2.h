@@ -225,6 +225,12 @@ int qcow2_create(const char *path, const struct vs_block_create_opts *o, struct 
 int qcow2_read_snapshots(struct qcow2 *s, struct vs_error *err);
 void qcow2_free_snapshots(struct qcow2 *s);
 
+/* qcow2_snapshot_ops.c */
+int qcow2_snapshot_create(struct vs_block *bs, const char *name, struct vs_error *err);
+int qcow2_snapshot_apply(struct vs_block *bs, const char *name, struct vs_error *err);
+int qcow2_snapshot_delete(struct vs_block *bs, const char *name, struct vs_error *err);
+int qcow2_snapshot_list(struct vs_block *bs, struct vs_block_snapshot **out, unsigned *n);
+
 /* qcow2_cache.c */
 int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t cluster_size);
 void qcow2_cache_free(struct qcow2_cache *c);
