@@ -258,6 +258,27 @@ int vs_block_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res
 	return r;
 }
 
+int vs_block_make_empty(struct vs_block *bs)
+{
+	if (bs->read_only)
+		return -EROFS;
+	if (!bs->drv->make_empty)
+		return -ENOTSUP;
+	LOCKED_OP(bs->drv->make_empty(bs));
+}
+
+int vs_block_set_backing(struct vs_block *bs, const char *file, const char *fmt, struct vs_error *err)
+{
+	if (bs->read_only)
+		return vs_error_msg(err, "`%s` is open read-only", bs->filename);
+	if (!bs->drv->set_backing)
+		return vs_error_msg(err, "%s images have no backing file", bs->drv->name);
+	pthread_mutex_lock(&bs->lock);
+	int r = bs->drv->set_backing(bs, file, fmt, err);
+	pthread_mutex_unlock(&bs->lock);
+	return r;
+}
+
 static int no_snapshots(struct vs_block *bs, struct vs_error *err)
 {
 	return vs_error_msg(err, "%s images have no internal snapshots", bs->drv->name);

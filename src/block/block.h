@@ -148,6 +148,11 @@ struct vs_block_driver_ops {
 	/* Optional: write one whole cluster compressed (the last one may be
 	 * partial), for `convert -c`. */
 	int (*write_compressed)(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
+	/* Optional: unmap everything (reads come from the backing file). */
+	int (*make_empty)(struct vs_block *bs);
+	/* Optional: change the backing file name and format recorded in the
+	 * image (nothing is copied: `rebase` does that first). */
+	int (*set_backing)(struct vs_block *bs, const char *file, const char *fmt, struct vs_error *err);
 	/* Optional: internal snapshots (by id or name). */
 	int (*snapshot_list)(struct vs_block *bs, struct vs_block_snapshot **out, unsigned *n);
 	int (*snapshot_create)(struct vs_block *bs, const char *name, struct vs_error *err);
@@ -238,6 +243,9 @@ int vs_block_resize(struct vs_block *bs, uint64_t new_size, struct vs_error *err
 
 int vs_block_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
 		   void *ctx, struct vs_error *err);
+
+int vs_block_make_empty(struct vs_block *bs);
+int vs_block_set_backing(struct vs_block *bs, const char *file, const char *fmt, struct vs_error *err);
 
 /* Internal snapshots: the list is malloc'd (free() it). */
 int vs_block_snapshot_list(struct vs_block *bs, struct vs_block_snapshot **out, unsigned *n,

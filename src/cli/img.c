@@ -23,6 +23,8 @@ static const char usage[] =
     "  map [-f fmt] [--output human|json] FILE\n"
     "  resize [-f fmt] [--shrink] FILE [+|-]SIZE\n"
     "  snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n"
+    "  rebase [-f fmt] [-u] -b BACKING [-F backing_fmt] FILE   (-b \"\": no backing file)\n"
+    "  commit [-f fmt] [-d] FILE\n"
     "\n"
     "create options (-o): size, cluster_size, backing_file, backing_fmt,\n"
     "preallocation (off, metadata, falloc, full), compat (0.10, 1.1),\n"
@@ -36,7 +38,8 @@ int vs_cli_img(int argc, char **argv)
 	} cmds[] = {
 		{ "create", vs_img_create }, { "info", vs_img_info },	      { "check", vs_img_check },
 		{ "map", vs_img_map },	     { "convert", vs_img_convert },   { "compare", vs_img_compare },
-		{ "resize", vs_img_resize }, { "snapshot", vs_img_snapshot },
+		{ "resize", vs_img_resize }, { "snapshot", vs_img_snapshot }, { "rebase", vs_img_rebase },
+		{ "commit", vs_img_commit },
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
@@ -175,8 +178,7 @@ int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const c
 	return 0;
 }
 
-/* A backing file name is relative to the image that names it. */
-static void backing_path(const char *image, const char *backing, char *out, size_t len)
+void vs_img_backing_path(const char *image, const char *backing, char *out, size_t len)
 {
 	const char *slash = strrchr(image, '/');
 	if (backing[0] == '/' || !slash)
@@ -244,7 +246,7 @@ int vs_img_create(int argc, char **argv)
 		/* The backing file gives the size and format when not given,
 		 * and must exist (a chain with a missing link is useless). */
 		char bpath[PATH_MAX];
-		backing_path(path, backing, bpath, sizeof(bpath));
+		vs_img_backing_path(path, backing, bpath, sizeof(bpath));
 		struct vs_block *b = vs_img_open(bpath, backing_fmt, VS_BLOCK_NO_BACKING);
 		if (!b)
 			return VS_IMG_ERROR;
@@ -334,7 +336,7 @@ static int info_json(struct vs_block *bs, const struct vs_block_info *i)
 	}
 	if (i->backing_file[0]) {
 		char full[PATH_MAX];
-		backing_path(bs->filename, i->backing_file, full, sizeof(full));
+		vs_img_backing_path(bs->filename, i->backing_file, full, sizeof(full));
 		vs_jw_kv_string(&w, "full-backing-filename", full);
 		vs_jw_kv_string(&w, "backing-filename", i->backing_file);
 	}
@@ -432,7 +434,8 @@ int vs_img_resize(int argc, char **argv)
 		vs_cli_error("resize: `%s` is not a size", sz);
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, VS_BLOCK_RDWR | VS_BLOCK_NO_BACKING);
+	/* With its backing file: a growing image zeroes its old tail. */
+	struct vs_block *bs = vs_img_open(argv[optind], fmt, VS_BLOCK_RDWR);
 	if (!bs)
 		return VS_IMG_ERROR;
 	uint64_t target = sign > 0 ? bs->size + n : sign < 0 ? bs->size - n : n;

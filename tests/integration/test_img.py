@@ -328,6 +328,75 @@ def t_snapshots(tmp):
     assert rc == 1 and "nope" in err, err
 
 
+def extensions(path):
+    with open(path, "rb") as f:
+        h = f.read(65536)
+    off, exts = struct.unpack(">I", h[100:104])[0], []
+    while True:
+        t, n = struct.unpack(">II", h[off:off + 8])
+        if t == 0:
+            return exts, off
+        exts.append((t, h[off + 8:off + 8 + n]))
+        off += 8 + (n + 7) // 8 * 8
+
+
+@case("rebase (safe, -u, to none) and commit agree with qemu-img; unknown header extensions survive")
+def t_rebase_commit(tmp):
+    src = make_source(tmp, size=4 << 20, seed=9)
+    a = os.path.join(tmp, "ra.qcow2")
+    b = os.path.join(tmp, "rb.qcow2")
+    top = os.path.join(tmp, "rt.qcow2")
+    before = os.path.join(tmp, "before.raw")
+    qimg("convert", "-O", "qcow2", src, a, check=True)
+    vessel("create", "-q", "-f", "qcow2", b, "4M", check=True)
+    writer(b, "write:0:1M:3")
+    qimg("create", "-q", "-f", "qcow2", "-b", "ra.qcow2", "-F", "qcow2", top, check=True)
+    qio(top, "write -P 7 100k 10k", "write -z 2M 64k")
+    # An extension no tool knows, which must be carried along.
+    exts, end = extensions(top)
+    with open(top, "r+b") as f:
+        h = f.read(65536)
+        boff, blen = struct.unpack(">QI", h[8:20])
+        name = h[boff:boff + blen]
+        new = h[:end] + struct.pack(">II", 0x7e57e57e, 5) + b"hello\0\0\0" + b"\0" * 8
+        new = new[:8] + struct.pack(">Q", len(new)) + new[16:] + name
+        f.seek(0)
+        f.write(new)
+    qcheck_clean(top)
+    qimg("convert", "-O", "raw", top, before, check=True)
+    vessel("rebase", "-b", "rb.qcow2", "-F", "qcow2", top, check=True)
+    qcheck_clean(top)
+    _, q, _ = qimg("info", "--output", "json", top, check=True)
+    assert json.loads(q)["backing-filename"] == "rb.qcow2"
+    rc, out, _ = qimg("compare", before, top)
+    assert rc == 0, out
+    assert (0x7e57e57e, b"hello") in extensions(top)[0], extensions(top)
+    vessel("rebase", "-u", "-b", "ra.qcow2", top, check=True)
+    _, q, _ = qimg("info", "--output", "json", top, check=True)
+    q = json.loads(q)
+    assert q["backing-filename"] == "ra.qcow2" and q["backing-filename-format"] == "qcow2", q
+    vessel("rebase", "-b", "", top, check=True)
+    _, q, _ = qimg("info", "--output", "json", top, check=True)
+    assert "backing-filename" not in json.loads(q)
+    rc, out, _ = qimg("compare", before, top)
+    assert rc == 0, out
+    assert (0x7e57e57e, b"hello") in extensions(top)[0]
+    # commit: the top's data goes down, the top empties.
+    top2 = os.path.join(tmp, "rt2.qcow2")
+    qimg("create", "-q", "-f", "qcow2", "-b", "ra.qcow2", "-F", "qcow2", top2, check=True)
+    writer(top2, "write:100k:10k:7", "zero:1M:1M", "write:3M:5:9")
+    qimg("convert", "-O", "raw", top2, before, check=True)
+    _, out, _ = vessel("commit", top2, check=True)
+    assert "committed" in out, out
+    qcheck_clean(a)
+    qcheck_clean(top2)
+    for p in (a, top2):
+        rc, out, _ = qimg("compare", before, p)
+        assert rc == 0, (p, out)
+    _, m, _ = qimg("map", "--output", "json", top2, check=True)
+    assert all(e["depth"] == 1 for e in json.loads(m)), m
+
+
 @case("info --output json agrees with qemu-img's")
 def t_info(tmp):
     base = os.path.join(tmp, "ib.qcow2")

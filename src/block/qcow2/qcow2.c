@@ -359,11 +359,24 @@ out:
 	return ret;
 }
 
+/* Data written to an image whose backing file is not open would mix zeros
+ * into partly written clusters in place of the backing data. */
+static int need_backing(struct qcow2 *s)
+{
+	if (s->backing_file && !s->bs->backing) {
+		qcow2_fail(s, "the image was opened without its backing file: no data writes");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int qcow2_write(struct vs_block *bs, uint64_t off, const void *buf, size_t len)
 {
 	struct qcow2 *s = bs->opaque;
 	const uint8_t *p = buf;
 	bs->last_error[0] = '\0';
+	if (need_backing(s) < 0)
+		return -EINVAL;
 	if (s->zbuf_host)
 		s->zbuf_host = 0;
 	while (len) {
@@ -395,10 +408,17 @@ static int qcow2_flush(struct vs_block *bs)
 	return fdatasync(s->fd) < 0 ? -errno : 0;
 }
 
-/* Point whole clusters [first, first + n) at nothing (`zero`: read as
- * zeros) and release what they used. */
-static int unmap_clusters(struct qcow2 *s, uint64_t first, uint64_t n, bool zero)
+enum unmap_mode {
+	UNMAP_DISCARD,	  /* content undefined: unallocated, or zeros over a backing file */
+	UNMAP_ZERO,	  /* reads as zeros */
+	UNMAP_UNALLOCATE, /* reads from the backing file again */
+};
+
+/* Point whole clusters [first, first + n) at nothing and release what they
+ * used. */
+static int unmap_clusters(struct qcow2 *s, uint64_t first, uint64_t n, enum unmap_mode mode)
 {
+	bool zero = mode == UNMAP_ZERO;
 	while (n) {
 		uint64_t guest = first << s->cluster_bits, l2off;
 		uint64_t idx = first & (s->l2_entries - 1);
@@ -407,7 +427,7 @@ static int unmap_clusters(struct qcow2 *s, uint64_t first, uint64_t n, bool zero
 		int r = qcow2_get_l2(s, guest, false, &l2, &l2off);
 		if (r < 0)
 			return r;
-		bool backing = s->bs->backing != NULL;
+		bool backing = s->backing_file != NULL && mode != UNMAP_UNALLOCATE;
 		/* Nothing mapped and nothing below: already reads as zeros. */
 		if (!l2 && (!zero || !backing)) {
 			first += k;
@@ -454,8 +474,10 @@ static int qcow2_discard(struct vs_block *bs, uint64_t off, uint64_t len)
 		b = (off + len + cs - 1) & ~(cs - 1);
 	bs->last_error[0] = '\0';
 	s->zbuf_host = 0;
+	if (need_backing(s) < 0)
+		return -EINVAL;
 	/* Discarding partial clusters is allowed to do nothing. */
-	return b > a ? unmap_clusters(s, a >> s->cluster_bits, (b - a) >> s->cluster_bits, false) : 0;
+	return b > a ? unmap_clusters(s, a >> s->cluster_bits, (b - a) >> s->cluster_bits, UNMAP_DISCARD) : 0;
 }
 
 static int write_zero_bytes(struct qcow2 *s, uint64_t off, uint64_t len)
@@ -477,18 +499,29 @@ static int qcow2_write_zeroes(struct vs_block *bs, uint64_t off, uint64_t len)
 	uint64_t cs = s->cluster_size;
 	uint64_t a = (off + cs - 1) & ~(cs - 1), b = (off + len) & ~(cs - 1);
 	bs->last_error[0] = '\0';
+	if (need_backing(s) < 0)
+		return -EINVAL;
 	if (off + len == s->size)
 		b = (off + len + cs - 1) & ~(cs - 1);
-	if (s->version < 3 && bs->backing)
+	if (s->version < 3 && s->backing_file)
 		return write_zero_bytes(s, off, len);
 	if (b <= a)
 		return write_zero_bytes(s, off, len);
 	int r = write_zero_bytes(s, off, a - off);
 	if (r == 0)
-		r = unmap_clusters(s, a >> s->cluster_bits, (b - a) >> s->cluster_bits, true);
+		r = unmap_clusters(s, a >> s->cluster_bits, (b - a) >> s->cluster_bits, UNMAP_ZERO);
 	if (r == 0 && off + len > b)
 		r = write_zero_bytes(s, b, off + len - b);
 	return r;
+}
+
+static int qcow2_make_empty(struct vs_block *bs)
+{
+	struct qcow2 *s = bs->opaque;
+	uint64_t cs = s->cluster_size;
+	bs->last_error[0] = '\0';
+	s->zbuf_host = 0;
+	return unmap_clusters(s, 0, (s->size + cs - 1) / cs, UNMAP_UNALLOCATE);
 }
 
 static int qcow2_block_status(struct vs_block *bs, uint64_t off, uint64_t len, uint64_t *pnum,
@@ -555,7 +588,7 @@ static int qcow2_resize(struct vs_block *bs, uint64_t new_size, struct vs_error 
 		if (s->nb_snapshots)
 			return vs_error_msg(err, "cannot shrink an image with internal snapshots");
 		uint64_t a = (new_size + cs - 1) & ~(cs - 1), b = (s->size + cs - 1) & ~(cs - 1);
-		r = b > a ? unmap_clusters(s, a / cs, (b - a) / cs, false) : 0;
+		r = b > a ? unmap_clusters(s, a / cs, (b - a) / cs, UNMAP_DISCARD) : 0;
 		if (r < 0)
 			return vs_error_set(err, -r, "shrink: %s", bs->last_error);
 	} else if (new_size > s->size) {
@@ -598,6 +631,8 @@ const struct vs_block_driver_ops vs_block_qcow2 = {
 	.resize = qcow2_resize,
 	.check = qcow2_check,
 	.write_compressed = qcow2_write_compressed,
+	.make_empty = qcow2_make_empty,
+	.set_backing = qcow2_set_backing,
 	.snapshot_list = qcow2_snapshot_list,
 	.snapshot_create = qcow2_snapshot_create,
 	.snapshot_apply = qcow2_snapshot_apply,

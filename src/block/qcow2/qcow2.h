@@ -219,6 +219,7 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len, uint64_t
 		       struct vs_error *err);
 int qcow2_load_tables(struct qcow2 *s, struct vs_error *err);
 int qcow2_write_incompat(struct qcow2 *s, uint64_t incompat);
+int qcow2_set_backing(struct vs_block *bs, const char *file, const char *fmt, struct vs_error *err);
 int qcow2_create(const char *path, const struct vs_block_create_opts *o, struct vs_error *err);
 
 /* qcow2_snapshot.c */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "block/qcow2/qcow2.h"
 
@@ -302,4 +303,73 @@ int qcow2_write_incompat(struct qcow2 *s, uint64_t incompat)
 	if (r == 0)
 		s->incompat = incompat;
 	return r;
+}
+
+/* Rewrite the first cluster with a new backing file name and format: the
+ * header fields and every other extension (unknown ones included) are
+ * kept as they are, in their order. */
+int qcow2_set_backing(struct vs_block *bs, const char *file, const char *fmt, struct vs_error *err)
+{
+	struct qcow2 *s = bs->opaque;
+	size_t cs = (size_t)s->cluster_size, flen = file ? strlen(file) : 0, tlen = fmt ? strlen(fmt) : 0;
+	if (flen > 1023 || tlen >= sizeof(s->backing_fmt))
+		return vs_error_msg(err, "backing file or format name too long");
+	uint8_t *old = calloc(1, cs), *h = calloc(1, cs);
+	int r = -ENOMEM;
+	if (!old || !h)
+		goto out;
+	size_t have = s->file_end < cs ? (size_t)s->file_end : cs;
+	r = qcow2_pread(s, 0, old, have);
+	if (r < 0)
+		goto out;
+	memcpy(h, old, s->header_length);
+	size_t off = s->header_length;
+	if (tlen) {
+		qcow2_put32(h + off, QCOW2_EXT_BACKING_FORMAT);
+		qcow2_put32(h + off + 4, (uint32_t)tlen);
+		memcpy(h + off + 8, fmt, tlen);
+		off += 8 + ((tlen + 7) & ~(size_t)7);
+	}
+	for (size_t e = s->header_length; e + 8 <= have;) {
+		uint32_t type = qcow2_be32(old + e), len = qcow2_be32(old + e + 4);
+		size_t total = 8 + ((len + 7ull) & ~7ull);
+		if (type == QCOW2_EXT_END)
+			break;
+		if (type != QCOW2_EXT_BACKING_FORMAT) {
+			if (off + total > cs) {
+				r = -ENOSPC;
+				goto out;
+			}
+			memcpy(h + off, old + e, total);
+			off += total;
+		}
+		e += total;
+	}
+	off += 8; /* end marker */
+	if (off + flen > cs) {
+		r = -ENOSPC;
+		goto out;
+	}
+	memcpy(h + off, file, flen);
+	qcow2_put64(h + QH_BACKING_OFFSET, flen ? off : 0);
+	qcow2_put32(h + 16, (uint32_t)flen);
+	/* Only the header cluster's used part changes; one write. */
+	size_t used = off + flen > have ? off + flen : have;
+	r = qcow2_pwrite(s, 0, h, used);
+	if (r == 0 && fdatasync(s->fd) < 0)
+		r = -errno;
+	if (r < 0)
+		goto out;
+	free(s->backing_file);
+	s->backing_file = flen ? strdup(file) : NULL;
+	s->backing_offset = flen ? off : 0;
+	s->backing_len = (uint32_t)flen;
+	snprintf(s->backing_fmt, sizeof(s->backing_fmt), "%s", tlen ? fmt : "");
+out:
+	free(old);
+	free(h);
+	if (r == -ENOSPC)
+		return vs_error_msg(err,
+				    "the header and the backing file name do not fit in the first cluster");
+	return r < 0 ? vs_error_set(err, -r, "rewrite the header of `%s`", bs->filename) : 0;
 }
