@@ -397,6 +397,32 @@ def t_rebase_commit(tmp):
     assert all(e["depth"] == 1 for e in json.loads(m)), m
 
 
+@case("a dirty image (qemu-io with lazy refcounts, killed) is repaired on open and written safely")
+def t_dirty(tmp):
+    img = os.path.join(tmp, "d.qcow2")
+    qimg("create", "-q", "-f", "qcow2", "-o", "lazy_refcounts=on", img, "4M", check=True)
+    p = subprocess.Popen(["qemu-io", "-c", "write -P 1 0 1M", "-c", "sleep 100000", img],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with open(img, "rb") as f:
+            f.seek(72)
+            if struct.unpack(">Q", f.read(8))[0] & 1 and os.path.getsize(img) > (1 << 20):
+                break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    p.kill()
+    p.wait()
+    _, q, _ = qimg("info", "--output", "json", img, check=True)
+    assert json.loads(q)["dirty-flag"], q
+    writer(img, "write:2M:4k:5")
+    _, q, _ = qimg("info", "--output", "json", img, check=True)
+    assert not json.loads(q)["dirty-flag"], q
+    qcheck_clean(img)
+    _, out, err = run(["qemu-io", "-r", "-c", "read -P 1 0 1M", "-c", "read -P 5 2M 4k", img], check=True)
+    assert "fail" not in (out + err).lower(), out + err
+
+
 @case("info --output json agrees with qemu-img's")
 def t_info(tmp):
     base = os.path.join(tmp, "ib.qcow2")

@@ -168,6 +168,18 @@ static int qcow2_open(struct vs_block *bs, int fd, const struct vs_block_open_op
 		vs_error_prefix(err, "`%s`: ", bs->filename);
 		goto fail;
 	}
+	/* A dirty image was left by a writer with lazy refcounts: its counts
+	 * are rebuilt before anything is written (as qemu does). */
+	if (s->rw && (s->incompat & QCOW2_INCOMPAT_DIRTY) && !(o->flags & VS_BLOCK_CHECK)) {
+		struct vs_block_check res;
+		if (qcow2_check(bs, VS_CHECK_FIX_LEAKS | VS_CHECK_FIX_ERRORS, &res, NULL, NULL, err) < 0)
+			goto fail;
+		if (res.corruptions || res.check_errors || (s->incompat & QCOW2_INCOMPAT_DIRTY)) {
+			vs_error_msg(err, "`%s`: the image is dirty and its refcounts could not be repaired",
+				     bs->filename);
+			goto fail;
+		}
+	}
 	/* Autoclear bits name extensions a writer that does not maintain
 	 * them must invalidate; vessel maintains none (bitmaps). */
 	if (s->rw && s->version >= 3 && s->autoclear) {

@@ -131,10 +131,6 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len, uint64_t
 		return vs_error_msg(err,
 				    "the image is marked corrupt: refusing to write to it (`vessel img check "
 				    "-r all` may repair it; read-only access still works)");
-	if ((s->incompat & QCOW2_INCOMPAT_DIRTY) && rw && !checking)
-		return vs_error_msg(err,
-				    "the image is dirty (a writer with lazy refcounts did not close it): "
-				    "repair it first with `vessel img check -r all`");
 
 	s->extl2 = s->incompat & QCOW2_INCOMPAT_EXTL2;
 	if (s->extl2 && s->cluster_bits < 14)
