@@ -67,6 +67,10 @@ const char *vs_aio_backend(const struct vs_aio *aio);
 
 void vs_aio_submit(struct vs_aio *aio, struct vs_aio_req *req);
 
+/* Complete a request without I/O (its result known at submission): the
+ * callback still runs from vs_aio_poll(), never from here. */
+void vs_aio_complete_now(struct vs_aio *aio, struct vs_aio_req *req, int64_t res);
+
 /* Readable while completions wait for vs_aio_poll(): for an epoll loop. */
 int vs_aio_fd(const struct vs_aio *aio);
 

@@ -376,7 +376,7 @@ static int run_on_worker(void *arg)
 	return -EINVAL;
 }
 
-static void req_done(struct vs_aio_req *areq)
+void vs_block_aio_done(struct vs_aio_req *areq)
 {
 	struct vs_block_req *req = areq->opaque;
 	int ret = areq->res < 0 ? (int)areq->res : 0;
@@ -397,7 +397,7 @@ static void dispatch(struct vs_block *bs, struct vs_aio *aio, struct vs_block_re
 {
 	struct vs_aio_req *a = &req->aio_;
 	memset(a, 0, sizeof(*a));
-	a->done = req_done;
+	a->done = vs_block_aio_done;
 	a->opaque = req;
 	if (bs->drv->submit && bs->drv->submit(bs, aio, a, req->op, req->offset, req->iov, req->iovcnt) == 0)
 		return;

@@ -163,7 +163,8 @@ struct vs_block_driver_ops {
 	int (*check)(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,
 		     void *ctx, struct vs_error *err);
 	/* Optional asynchronous fast path; returns 0 when it took the request,
-	 * -ENOTSUP to fall back to the synchronous path on a worker. */
+	 * -ENOTSUP to fall back to the synchronous path on a worker. A driver
+	 * that wraps areq->done must end by calling vs_block_aio_done(). */
 	int (*submit)(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *areq, int op, uint64_t off,
 		      const struct iovec *iov, int iovcnt);
 };
@@ -263,6 +264,9 @@ void vs_block_set_throttle(struct vs_block *bs, uint64_t bps, uint64_t bps_burst
  * vs_block_run_throttled() lets it go. Returns 0, or -errno when the
  * request is malformed (then `done` never runs). */
 int vs_block_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_block_req *req);
+
+/* The block layer's completion of an engine request (for drivers). */
+void vs_block_aio_done(struct vs_aio_req *areq);
 
 /* Submit what the throttle now admits; returns the nanoseconds until the
  * next held request may go (0 when none is held): an I/O thread arms a

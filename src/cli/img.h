@@ -42,6 +42,7 @@ int vs_img_compare(int argc, char **argv);
 int vs_img_snapshot(int argc, char **argv);
 int vs_img_rebase(int argc, char **argv);
 int vs_img_commit(int argc, char **argv);
+int vs_img_bench(int argc, char **argv);
 /* A backing file name resolved against the image naming it. */
 void vs_img_backing_path(const char *image, const char *backing, char *out, size_t len);
 

@@ -423,6 +423,21 @@ def t_dirty(tmp):
     assert "fail" not in (out + err).lower(), out + err
 
 
+@case("bench: qemu-img bench's options, writes land where qemu-io reads them, both engines")
+def t_bench(tmp):
+    img = os.path.join(tmp, "bench.qcow2")
+    vessel("create", "-q", "-f", "qcow2", img, "64M", check=True)
+    for engine, pat, depth in (("io_uring", 0x5a, "32"), ("threads", 0x3c, "1")):
+        _, out, err = vessel("bench", "-w", "-i", engine, "-d", depth, "-c", "500", "-s", "8k", "-S", "64k",
+                             "--pattern=%d" % pat, img, check=True)
+        assert "completed" in out, out + err
+        qcheck_clean(img)
+        _, out, err = run(["qemu-io", "-r", "-c", "read -P %d 0 8k" % pat, "-c", "read -P %d %d 8k" % (pat, 499 * 65536),
+                           "-c", "read -P 0 8k 56k", img], check=True)
+        assert "fail" not in (out + err).lower(), out + err
+        vessel("bench", "-i", engine, "-d", depth, "-c", "2000", img, check=True)
+
+
 @case("info --output json agrees with qemu-img's")
 def t_info(tmp):
     base = os.path.join(tmp, "ib.qcow2")

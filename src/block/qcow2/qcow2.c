@@ -304,6 +304,7 @@ static int read_cluster(struct qcow2 *s, uint64_t c, uint8_t *buf)
  * the bytes written or -errno. */
 static int64_t write_allocating(struct qcow2 *s, uint64_t off, const uint8_t *p, uint64_t len)
 {
+	qcow2_drain_fast(s); /* old clusters may be freed below */
 	uint64_t cs = s->cluster_size, l2off;
 	uint64_t first = off >> s->cluster_bits, in = off & (cs - 1);
 	uint8_t *l2;
@@ -430,6 +431,7 @@ enum unmap_mode {
  * used. */
 static int unmap_clusters(struct qcow2 *s, uint64_t first, uint64_t n, enum unmap_mode mode)
 {
+	qcow2_drain_fast(s);
 	bool zero = mode == UNMAP_ZERO;
 	while (n) {
 		uint64_t guest = first << s->cluster_bits, l2off;
@@ -644,6 +646,7 @@ const struct vs_block_driver_ops vs_block_qcow2 = {
 	.check = qcow2_check,
 	.write_compressed = qcow2_write_compressed,
 	.make_empty = qcow2_make_empty,
+	.submit = qcow2_submit,
 	.set_backing = qcow2_set_backing,
 	.snapshot_list = qcow2_snapshot_list,
 	.snapshot_create = qcow2_snapshot_create,

@@ -167,7 +167,9 @@ struct qcow2 {
 	uint8_t *cow_buf;   /* one cluster for read-modify-write */
 	uint8_t *zeros;	    /* one cluster of zeros */
 
-	bool dirty_set_by_us;
+	/* Reads sent straight to the engine and not yet completed: paths
+	 * that free clusters wait for them (qcow2_drain_fast). */
+	unsigned fast_inflight;
 };
 
 /* Big-endian helpers. */
@@ -213,6 +215,11 @@ void qcow2_fail(struct qcow2 *s, const char *fmt, ...) __attribute__((format(pri
 /* File I/O: whole transfers or -errno (-EIO on a short read). */
 int qcow2_pread(struct qcow2 *s, uint64_t off, void *buf, size_t len);
 int qcow2_pwrite(struct qcow2 *s, uint64_t off, const void *buf, size_t len);
+
+/* qcow2_fast.c */
+int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *areq, int op, uint64_t off,
+		 const struct iovec *iov, int iovcnt);
+void qcow2_drain_fast(struct qcow2 *s);
 
 /* qcow2_header.c */
 int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len, uint64_t file_size, unsigned flags,

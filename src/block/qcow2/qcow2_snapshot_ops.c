@@ -19,6 +19,7 @@
  * entries); with `active`, also make the COPIED flags match the counts. */
 static int update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int addend, bool active)
 {
+	qcow2_drain_fast(s);
 	uint8_t *t = malloc(s->cluster_size);
 	int r = 0;
 	if (!t)
