@@ -298,6 +298,25 @@ static int read_cluster(struct qcow2 *s, uint64_t c, uint8_t *buf)
 	return read_range(s, start, buf, n);
 }
 
+/* Write newly allocated clusters. Clusters past the old end of the file
+ * already read as zeros once the file covers them, so zero edges are not
+ * written there: only the data, after growing the file (sparse). */
+static int write_fresh(struct qcow2 *s, uint64_t host, uint64_t end_before, const uint8_t *buf, uint64_t len,
+		       uint64_t in, uint64_t bytes)
+{
+	struct stat st;
+	const uint8_t *tail = buf + in + bytes;
+	uint64_t tail_len = len - in - bytes;
+	bool zero_edges = (in == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, in - 1) == 0)) &&
+			  (tail_len == 0 || (tail[0] == 0 && memcmp(tail, tail + 1, tail_len - 1) == 0));
+	if (host < end_before || !zero_edges || fstat(s->fd, &st) < 0)
+		return qcow2_pwrite(s, host, buf, len);
+	/* Grow only: blocks the allocation placed further out stay. */
+	if ((uint64_t)st.st_size < host + len && ftruncate(s->fd, (off_t)(host + len)) < 0)
+		return -errno;
+	return qcow2_pwrite(s, host + in, buf + in, bytes);
+}
+
 /* Write [off, off + len) into clusters that need fresh host clusters (not
  * yet allocated, shared, compressed or zero), as many as are consecutive
  * in one L2 table: one allocation, one data write, one L2 update. Returns
@@ -341,10 +360,11 @@ static int64_t write_allocating(struct qcow2 *s, uint64_t off, const uint8_t *p,
 			goto out;
 	}
 	memcpy(buf + in, p, bytes);
+	uint64_t end_before = s->file_end;
 	ret = qcow2_alloc_clusters(s, n, &host);
 	if (ret < 0)
 		goto out;
-	ret = qcow2_pwrite(s, host, buf, n * cs);
+	ret = write_fresh(s, host, end_before, buf, n * cs, in, bytes);
 	if (ret < 0)
 		goto out;
 	for (uint64_t i = 0; i < n; i++) {
