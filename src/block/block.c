@@ -363,9 +363,9 @@ static int run_on_worker(void *arg)
 	struct vs_block *bs = req->bs_;
 	switch (req->op) {
 	case VS_BLOCK_READ:
-		return vs_block_pread(bs, req->offset, req->bounce_, req->bytes_);
+		return vs_block_pread(bs, req->offset, req->data_, req->bytes_);
 	case VS_BLOCK_WRITE:
-		return vs_block_pwrite(bs, req->offset, req->bounce_, req->bytes_);
+		return vs_block_pwrite(bs, req->offset, req->data_, req->bytes_);
 	case VS_BLOCK_FLUSH:
 		return vs_block_flush(bs);
 	case VS_BLOCK_DISCARD:
@@ -404,8 +404,10 @@ static void dispatch(struct vs_block *bs, struct vs_aio *aio, struct vs_block_re
 	a->op = VS_AIO_CALL;
 	a->call = run_on_worker;
 	a->call_arg = req;
-	if ((req->op == VS_BLOCK_READ || req->op == VS_BLOCK_WRITE) && req->bytes_) {
-		req->bounce_ = malloc(req->bytes_);
+	req->data_ = req->iovcnt == 1 ? req->iov[0].iov_base : NULL;
+	if ((req->op == VS_BLOCK_READ || req->op == VS_BLOCK_WRITE) && req->bytes_ && req->iovcnt > 1) {
+		/* Scattered buffers go through one bounce buffer. */
+		req->bounce_ = req->data_ = malloc(req->bytes_);
 		/* Without memory the request still completes (with the error)
 		 * through the engine, so `done` runs from vs_aio_poll(). */
 		if (!req->bounce_)

@@ -193,6 +193,7 @@ struct vs_block_req {
 	struct vs_block *bs_;
 	struct vs_aio_req aio_;
 	void *bounce_;
+	void *data_; /* the bytes the synchronous path reads or writes */
 	size_t bytes_;
 	struct vs_block_req *next_;
 };

@@ -61,13 +61,17 @@ static int write_compressed(struct vs_block *dst, uint64_t off, const uint8_t *b
 	return 0;
 }
 
-static int copy_image(struct vs_block *src, struct vs_block *dst, bool show, bool compress)
+static int copy_image(struct vs_block *src, struct vs_block *dst, bool show, bool compress, bool flush)
 {
 	struct vs_block_info di;
 	vs_block_get_info(dst, &di);
 	uint64_t cs = di.cluster_size ? di.cluster_size : 65536;
-	uint8_t *buf = malloc(CHUNK);
 	int ret = VS_IMG_OK;
+	if (!compress) {
+		ret = vs_img_copy(src, dst, show);
+		goto flush;
+	}
+	uint8_t *buf = malloc(CHUNK);
 	if (!buf) {
 		vs_cli_error("convert: out of memory");
 		return VS_IMG_ERROR;
@@ -109,7 +113,8 @@ static int copy_image(struct vs_block *src, struct vs_block *dst, bool show, boo
 	if (show)
 		printf("\n");
 	free(buf);
-	if (ret == VS_IMG_OK) {
+flush:
+	if (ret == VS_IMG_OK && flush) {
 		int r = vs_block_flush(dst);
 		if (r < 0) {
 			vs_img_io_error(dst, "convert: flush", r);
@@ -124,10 +129,10 @@ int vs_img_convert(int argc, char **argv)
 	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct vs_block_create_opts o = { 0 };
 	const char *fmt = NULL, *out_fmt = "raw", *backing = NULL, *backing_fmt = NULL;
-	bool show = false, compress = false;
+	bool show = false, compress = false, flush = false;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:O:o:pcqUh", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":f:O:o:t:T:pcqUh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			fmt = optarg;
@@ -145,11 +150,28 @@ int vs_img_convert(int argc, char **argv)
 		case 'c':
 			compress = true;
 			break;
+		case 't':
+			/* As qemu-img: the output is not flushed unless a cache
+			 * mode other than "unsafe" (the default) asks for it. */
+			if (strcmp(optarg, "unsafe") != 0 && strcmp(optarg, "writeback") != 0 &&
+			    strcmp(optarg, "none") != 0 && strcmp(optarg, "writethrough") != 0 &&
+			    strcmp(optarg, "directsync") != 0) {
+				vs_cli_error(
+				    "convert: -t %s: use unsafe, writeback, writethrough, none or directsync",
+				    optarg);
+				return VS_IMG_ERROR;
+			}
+			flush = strcmp(optarg, "unsafe") != 0;
+			break;
+		case 'T':
+			break;
 		case 'q':
 		case 'U':
 			break;
 		case 'h':
-			fputs("usage: vessel img convert [-f fmt] [-O fmt] [-o opts] [-p] SRC DST\n", stdout);
+			fputs("usage: vessel img convert [-f fmt] [-O fmt] [-o opts] [-c] [-p] [-t cache] "
+			      "SRC DST\n",
+			      stdout);
 			return VS_IMG_OK;
 		default:
 			vs_cli_error("convert: bad option `%s`", argv[optind - 1]);
@@ -185,7 +207,7 @@ int vs_img_convert(int argc, char **argv)
 		return VS_IMG_ERROR;
 	}
 	struct vs_block *dst = vs_img_open(dst_path, out_fmt, VS_BLOCK_RDWR);
-	int ret = dst ? copy_image(src, dst, show, compress) : VS_IMG_ERROR;
+	int ret = dst ? copy_image(src, dst, show, compress, flush) : VS_IMG_ERROR;
 	vs_block_close(dst);
 	vs_block_close(src);
 	/* No half-written image is left behind. */

@@ -340,14 +340,16 @@ static int64_t write_allocating(struct qcow2 *s, uint64_t off, const uint8_t *p,
 	while (n < max_n && needs_alloc(s, qcow2_l2_entry(s, l2, idx + n), qcow2_l2_bitmap(s, l2, idx + n)))
 		n++;
 	uint64_t *old = malloc(n * 8), *entries = malloc(n * 8), *bitmaps = malloc(n * 8);
-	uint8_t *buf = malloc(n * cs);
+	uint64_t bytes = n * cs - in < len ? n * cs - in : len;
+	/* Whole clusters are written straight from the caller's buffer. */
+	bool whole = in == 0 && bytes == n * cs;
+	uint8_t *buf = whole ? NULL : malloc(n * cs);
 	int64_t ret = -ENOMEM;
 	uint64_t host;
-	if (!old || !entries || !bitmaps || !buf)
+	if (!old || !entries || !bitmaps || (!whole && !buf))
 		goto out;
 	for (uint64_t i = 0; i < n; i++)
 		old[i] = qcow2_l2_entry(s, l2, idx + i);
-	uint64_t bytes = n * cs - in < len ? n * cs - in : len;
 	/* Edges not covered by the write keep what the guest saw. */
 	if (in) {
 		ret = read_cluster(s, first, buf);
@@ -359,12 +361,16 @@ static int64_t write_allocating(struct qcow2 *s, uint64_t off, const uint8_t *p,
 		if (ret < 0)
 			goto out;
 	}
-	memcpy(buf + in, p, bytes);
+	if (!whole)
+		memcpy(buf + in, p, bytes);
 	uint64_t end_before = s->file_end;
 	ret = qcow2_alloc_clusters(s, n, &host);
 	if (ret < 0)
 		goto out;
-	ret = write_fresh(s, host, end_before, buf, n * cs, in, bytes);
+	if (whole)
+		ret = qcow2_pwrite(s, host, p, bytes);
+	else
+		ret = write_fresh(s, host, end_before, buf, n * cs, in, bytes);
 	if (ret < 0)
 		goto out;
 	for (uint64_t i = 0; i < n; i++) {

@@ -1,12 +1,13 @@
 /* qcow2 asynchronous fast path: a read whose range maps to one run of
  * data clusters goes straight to the engine (io_uring) at its host offset,
- * and one that reads as zeros completes at once; everything else (backing
- * files, compressed clusters, writes) takes the synchronous path on a
- * worker. The lookup runs in the submitting thread under a trylock, so
+ * and one that reads as zeros completes at once; a write into clusters it
+ * owns alone (COPIED) goes straight to the engine too. Everything else
+ * (backing files, compressed clusters, allocating writes) takes the
+ * synchronous path on a worker. The lookup runs in the submitting thread under a trylock, so
  * an I/O thread never blocks behind a worker holding the image.
  *
- * A cluster read this way must not be freed and reused before the read
- * lands: the paths that free clusters wait for such reads first. */
+ * A cluster used this way must not be freed, reused or shared before the
+ * request lands: the paths that free or share clusters wait first. */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
@@ -35,16 +36,17 @@ int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *are
 	struct qcow2 *s = bs->opaque;
 	struct qcow2_map m;
 	size_t len = 0;
-	if (op != VS_BLOCK_READ)
+	if (op != VS_BLOCK_READ && op != VS_BLOCK_WRITE)
 		return -ENOTSUP;
 	for (int i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
 	if (!len || pthread_mutex_trylock(&bs->lock) != 0)
 		return -ENOTSUP;
 	int r = qcow2_get_mapping(s, off, len, &m);
-	bool zero = m.kind == QCOW2_ZERO || (m.kind == QCOW2_UNALLOCATED && !bs->backing);
-	if (r < 0 || m.bytes < len ||
-	    !(zero || (m.kind == QCOW2_NORMAL && m.host_offset + len <= s->file_end))) {
+	bool write = op == VS_BLOCK_WRITE;
+	bool zero = !write && (m.kind == QCOW2_ZERO || (m.kind == QCOW2_UNALLOCATED && !bs->backing));
+	bool data = m.kind == QCOW2_NORMAL && (!write || m.copied) && m.host_offset + len <= s->file_end;
+	if (r < 0 || m.bytes < len || !(zero || data)) {
 		pthread_mutex_unlock(&bs->lock);
 		return -ENOTSUP;
 	}
@@ -57,7 +59,7 @@ int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *are
 	}
 	__atomic_fetch_add(&s->fast_inflight, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&bs->lock);
-	areq->op = VS_AIO_READ;
+	areq->op = write ? VS_AIO_WRITE : VS_AIO_READ;
 	areq->fd = s->fd;
 	areq->offset = m.host_offset;
 	areq->iov = iov;
