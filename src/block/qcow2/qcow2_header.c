@@ -346,7 +346,8 @@ int qcow2_set_backing(struct vs_block *bs, const char *file, const char *fmt, st
 		r = -ENOSPC;
 		goto out;
 	}
-	memcpy(h + off, file, flen);
+	if (flen)
+		memcpy(h + off, file, flen);
 	qcow2_put64(h + QH_BACKING_OFFSET, flen ? off : 0);
 	qcow2_put32(h + 16, (uint32_t)flen);
 	/* Only the header cluster's used part changes; one write. */

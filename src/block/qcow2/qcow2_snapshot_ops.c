@@ -207,7 +207,8 @@ int qcow2_snapshot_create(struct vs_block *bs, const char *name, struct vs_error
 		free(list);
 		return fail(bs, err, r, "snapshot");
 	}
-	memcpy(list, s->snapshots, s->nb_snapshots * sizeof(*list));
+	if (s->nb_snapshots)
+		memcpy(list, s->snapshots, s->nb_snapshots * sizeof(*list));
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct qcow2_snapshot *sn = &list[s->nb_snapshots];
 	*sn = (struct qcow2_snapshot){ .l1_offset = l1copy,
