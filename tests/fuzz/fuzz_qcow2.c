@@ -1,7 +1,9 @@
-/* libFuzzer target: any byte string opened as a qcow2 image (read-only, no
- * backing file) is either refused with a message or read, mapped and
- * checked without crashing, hanging or leaking. The image lives in a
- * memfd, reached through /proc/self/fd like any path. */
+/* libFuzzer target: any byte string opened as a qcow2 image (no backing
+ * file) is either refused with a message or read, mapped and checked
+ * without crashing, hanging or leaking; then opened read-write, written,
+ * zeroed and discarded (writes into hostile metadata must fail cleanly),
+ * and checked again. The image lives in a memfd, reached through
+ * /proc/self/fd like any path. */
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,7 +54,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct vs_block_check r;
 	vs_block_check(bs, 0, &r, NULL, NULL, &err);
+	uint64_t vsize = bs->size;
 	vs_block_close(bs);
+
+	struct vs_block_open_opts w = { .format = "qcow2",
+					.flags = VS_BLOCK_NO_BACKING | VS_BLOCK_RDWR,
+					.l2_cache_bytes = 1 << 20 };
+	if (vsize && vs_block_open(path, &w, &bs, &err) == 0) {
+		memset(buf, 0x5a, 8192);
+		uint64_t at[] = { 0, vsize / 2, vsize - 1 };
+		for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+			size_t n = vsize - at[i] < 8192 ? (size_t)(vsize - at[i]) : 8192;
+			if (vs_block_pwrite(bs, at[i], buf, n) == 0 &&
+			    vs_block_pread(bs, at[i], buf + 8192, n) == 0 && memcmp(buf, buf + 8192, n) != 0)
+				abort(); /* a write that succeeded must read back */
+		}
+		vs_block_write_zeroes(bs, 0, vsize < 200000 ? vsize : 200000);
+		vs_block_discard(bs, vsize / 4, vsize / 4);
+		vs_block_check(bs, 0, &r, NULL, NULL, &err);
+		vs_block_close(bs);
+	}
 	close(fd);
 	return 0;
 }

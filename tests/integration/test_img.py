@@ -610,6 +610,29 @@ def t_hostile(tmp):
     hostile(tmp, "l1rt.qcow2", l1_into_header, ["refcount table", "l1"])
 
 
+@case("refcounts that free live metadata: the write is refused and the image marked corrupt")
+def t_overlap(tmp):
+    img = os.path.join(tmp, "ov.qcow2")
+    vessel("create", "-q", "-f", "qcow2", img, "4M", check=True)
+    writer(img, "write:0:4k:1")
+    with open(img, "r+b") as f:
+        h = f.read(104)
+        l1 = struct.unpack(">Q", h[40:48])[0]
+        rt = struct.unpack(">Q", h[48:56])[0]
+        f.seek(rt)
+        rb = struct.unpack(">Q", f.read(8))[0]
+        f.seek(rb + 2 * (l1 // 65536))
+        f.write(struct.pack(">H", 0))
+    rc, _, err = writer(img, "write:1M:4k:2", check=False)
+    assert rc == 1 and "L1 table" in err and "corrupt" in err, err
+    _, q, _ = qimg("info", "--output", "json", img, check=True)
+    assert json.loads(q)["format-specific"]["data"]["corrupt"], q
+    rc, out, err = vessel("check", "-r", "all", img)
+    assert rc == 0, out + err
+    writer(img, "write:1M:4k:2")
+    qcheck_clean(img)
+
+
 @case("a backing chain that loops is refused; a missing backing file is named")
 def t_backing_loop(tmp):
     a = os.path.join(tmp, "la.qcow2")

@@ -80,6 +80,7 @@ static void destroy(struct qcow2 *s)
 	free(s->zbuf_in);
 	free(s->zbuf_out);
 	free(s->cow_buf);
+	free(s->meta);
 	free(s->zeros);
 	free(s);
 }
@@ -425,6 +426,16 @@ static int qcow2_write(struct vs_block *bs, uint64_t off, const void *buf, size_
 			return r;
 		int64_t n;
 		if (m.kind == QCOW2_NORMAL && m.copied) {
+			const char *what = qcow2_metadata_at(s, m.host_offset, m.bytes, true);
+			if (what) {
+				qcow2_fail(
+				    s,
+				    "guest offset 0x%llx maps onto the %s: refusing to write (the image is "
+				    "marked corrupt)",
+				    (unsigned long long)off, what);
+				qcow2_write_incompat(s, s->incompat | QCOW2_INCOMPAT_CORRUPT);
+				return -EIO;
+			}
 			r = qcow2_pwrite(s, m.host_offset, p, m.bytes);
 			if (r < 0)
 				return r;

@@ -170,6 +170,11 @@ struct qcow2 {
 	/* Reads sent straight to the engine and not yet completed: paths
 	 * that free clusters wait for them (qcow2_drain_fast). */
 	unsigned fast_inflight;
+	/* Sorted offsets of the refcount blocks and active L2 tables, for
+	 * the overlap check of in-place writes; rebuilt when stale. */
+	uint64_t *meta;
+	uint64_t nmeta;
+	bool meta_stale;
 };
 
 /* Big-endian helpers. */
@@ -273,7 +278,10 @@ int qcow2_set_l2_entries(struct qcow2 *s, uint64_t l2_offset, uint8_t *l2, uint6
 /* Release what an L2 entry points at (data or compressed bytes). */
 int qcow2_free_entry(struct qcow2 *s, uint64_t entry);
 int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
-bool qcow2_entry_bad(const struct qcow2 *s, uint64_t entry);
+bool qcow2_entry_bad(struct qcow2 *s, uint64_t entry);
+/* Which metadata structure [off, off + len) overlaps, NULL if none; the
+ * `deep` check also walks refcount blocks, L2 tables and snapshot L1s. */
+const char *qcow2_metadata_at(struct qcow2 *s, uint64_t off, uint64_t len, bool deep);
 void qcow2_compressed_range(const struct qcow2 *s, uint64_t entry, uint64_t *off, uint64_t *len);
 
 /* qcow2_compress.c */

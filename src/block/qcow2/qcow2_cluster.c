@@ -26,7 +26,76 @@ void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *off, ui
 }
 
 /* An entry pointing outside the file or into the header: hostile. */
-bool qcow2_entry_bad(const struct qcow2 *s, uint64_t e)
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void rebuild_meta(struct qcow2 *s)
+{
+	uint64_t n = 0;
+	free(s->meta);
+	s->meta = malloc((s->rt_entries + s->l1_size + 1) * 8);
+	s->nmeta = 0;
+	if (!s->meta)
+		return;
+	for (uint64_t i = 0; i < s->rt_entries; i++)
+		if (s->rt[i])
+			s->meta[n++] = s->rt[i];
+	for (uint64_t i = 0; i < s->l1_size; i++)
+		if (s->l1[i] & QCOW2_OFFSET_MASK)
+			s->meta[n++] = s->l1[i] & QCOW2_OFFSET_MASK;
+	qsort(s->meta, n, 8, cmp_u64);
+	s->nmeta = n;
+	s->meta_stale = false;
+}
+
+/* Whether a cluster-sized table starts in [off - cs + 1, off + len). */
+static bool meta_hit(struct qcow2 *s, uint64_t off, uint64_t len)
+{
+	if (s->meta_stale || !s->meta)
+		rebuild_meta(s);
+	if (!s->meta)
+		return true; /* no memory: refuse rather than risk it */
+	uint64_t lo = off >= s->cluster_size ? off - s->cluster_size + 1 : 0, a = 0, b = s->nmeta;
+	while (a < b) {
+		uint64_t m = (a + b) / 2;
+		if (s->meta[m] < lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a < s->nmeta && s->meta[a] < off + len;
+}
+
+const char *qcow2_metadata_at(struct qcow2 *s, uint64_t off, uint64_t len, bool deep)
+{
+	uint64_t cs = s->cluster_size;
+	if (off < cs)
+		return "header";
+	if (overlaps(off, len, s->l1_offset, (uint64_t)s->l1_size * 8))
+		return "active L1 table";
+	if (overlaps(off, len, s->rt_offset, (uint64_t)s->rt_clusters * cs))
+		return "refcount table";
+	if (overlaps(off, len, s->snapshots_offset, s->snapshots_size))
+		return "snapshot table";
+	if (!deep)
+		return NULL;
+	for (uint32_t i = 0; i < s->nb_snapshots; i++)
+		if (overlaps(off, len, s->snapshots[i].l1_offset, (uint64_t)s->snapshots[i].l1_size * 8))
+			return "snapshot L1 table";
+	if (meta_hit(s, off, len))
+		return "refcount blocks or L2 tables";
+	return NULL;
+}
+
+bool qcow2_entry_bad(struct qcow2 *s, uint64_t e)
 {
 	if (e & QCOW2_OFLAG_COMPRESSED) {
 		uint64_t off, len;
@@ -38,7 +107,8 @@ bool qcow2_entry_bad(const struct qcow2 *s, uint64_t e)
 		return false;
 	/* A data cluster may end past the end of the file (only the
 	 * subclusters written were): its start must lie inside. */
-	return off % s->cluster_size || off < s->cluster_size || off >= s->file_end;
+	return off % s->cluster_size || off < s->cluster_size || off >= s->file_end ||
+	       qcow2_metadata_at(s, off, s->cluster_size, false);
 }
 
 static int l2_offset_ok(struct qcow2 *s, uint64_t l1i, uint64_t off)
@@ -153,8 +223,10 @@ static int write_l1_entry(struct qcow2 *s, uint64_t l1i, uint64_t v)
 	uint8_t b[8];
 	qcow2_put64(b, v);
 	int r = qcow2_pwrite(s, s->l1_offset + l1i * 8, b, 8);
-	if (r == 0)
+	if (r == 0) {
 		s->l1[l1i] = v;
+		s->meta_stale = true;
+	}
 	return r;
 }
 
@@ -281,6 +353,7 @@ int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
 	uint64_t old_off = s->l1_offset, old_bytes = (uint64_t)s->l1_size * 8;
 	free(s->l1);
 	s->l1 = nl1;
+	s->meta_stale = true;
 	nl1 = NULL;
 	s->l1_offset = off;
 	s->l1_size = (uint32_t)min_entries;

@@ -45,7 +45,8 @@ int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *are
 	int r = qcow2_get_mapping(s, off, len, &m);
 	bool write = op == VS_BLOCK_WRITE;
 	bool zero = !write && (m.kind == QCOW2_ZERO || (m.kind == QCOW2_UNALLOCATED && !bs->backing));
-	bool data = m.kind == QCOW2_NORMAL && (!write || m.copied) && m.host_offset + len <= s->file_end;
+	bool data = m.kind == QCOW2_NORMAL && (!write || m.copied) && m.host_offset + len <= s->file_end &&
+		    (!write || !qcow2_metadata_at(s, m.host_offset, len, true));
 	if (r < 0 || m.bytes < len || !(zero || data)) {
 		pthread_mutex_unlock(&bs->lock);
 		return -ENOTSUP;

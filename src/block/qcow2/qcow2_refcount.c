@@ -160,8 +160,10 @@ static int write_rt_entry(struct qcow2 *s, uint64_t bi, uint64_t off)
 	uint8_t b[8];
 	qcow2_put64(b, off);
 	int r = qcow2_pwrite(s, s->rt_offset + bi * 8, b, 8);
-	if (r == 0)
+	if (r == 0) {
 		s->rt[bi] = off;
+		s->meta_stale = true;
+	}
 	return r;
 }
 
@@ -270,6 +272,7 @@ static int grow_table(struct qcow2 *s, uint64_t min_entries)
 	uint64_t old_off = s->rt_offset, old_clusters = s->rt_clusters;
 	free(s->rt);
 	s->rt = nt;
+	s->meta_stale = true;
 	nt = NULL;
 	s->rt_entries = entries;
 	s->rt_offset = t << s->cluster_bits;
@@ -366,6 +369,18 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *offset)
 		}
 		if (restart)
 			continue;
+		/* Free by its refcount yet holding metadata: the counts are
+		 * wrong, and writing there would destroy the image. */
+		const char *what = qcow2_metadata_at(s, start << s->cluster_bits, n << s->cluster_bits, true);
+		if (what) {
+			qcow2_fail(
+			    s,
+			    "refusing to allocate cluster %llu: it holds the %s (refcounts are inconsistent; "
+			    "the image is marked corrupt)",
+			    (unsigned long long)start, what);
+			qcow2_write_incompat(s, s->incompat | QCOW2_INCOMPAT_CORRUPT);
+			return -EIO;
+		}
 		int r = qcow2_update_refcounts(s, start, n, 1);
 		if (r < 0)
 			return r;

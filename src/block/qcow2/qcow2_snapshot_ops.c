@@ -262,6 +262,7 @@ int qcow2_snapshot_apply(struct vs_block *bs, const char *name, struct vs_error 
 		} else {
 			memset(s->l1, 0, bytes);
 			memcpy(s->l1, snl1, (uint64_t)sn->l1_size * 8);
+			s->meta_stale = true;
 			for (uint32_t i = 0; i < s->l1_size; i++)
 				qcow2_put64(&be[i], s->l1[i]);
 			r = bytes ? qcow2_pwrite(s, s->l1_offset, be, bytes) : 0;
