@@ -154,6 +154,19 @@ int vs_img_check(int argc, char **argv)
 	return VS_IMG_OK;
 }
 
+struct hexbuf {
+	char s[24];
+};
+
+static struct hexbuf hex(uint64_t v)
+{
+	struct hexbuf h;
+	snprintf(h.s, sizeof(h.s), "%#llx", (unsigned long long)v);
+	if (v == 0)
+		snprintf(h.s, sizeof(h.s), "0");
+	return h;
+}
+
 struct extent {
 	uint64_t start, length, offset;
 	unsigned flags, depth;
@@ -166,12 +179,20 @@ static bool mergeable(const struct extent *a, const struct vs_block_status *st, 
 	return !(st->flags & VS_BLOCK_OFFSET_VALID) || a->offset + a->length == st->host_offset;
 }
 
-static void print_extent(const struct extent *e, bool json, bool first)
+static const char *layer_name(struct vs_block *bs, unsigned depth)
+{
+	while (depth-- && bs->backing)
+		bs = bs->backing;
+	return bs->filename;
+}
+
+static void print_extent(struct vs_block *bs, const struct extent *e, bool json, bool first)
 {
 	if (!json) {
+		/* As qemu-img: only data with a known location, hex. */
 		if (e->flags & VS_BLOCK_DATA && e->flags & VS_BLOCK_OFFSET_VALID)
-			printf("%#-16llx%#-16llx%#-16llx\n", (unsigned long long)e->start,
-			       (unsigned long long)e->length, (unsigned long long)e->offset);
+			printf("%-16s%-16s%-16s%s\n", hex(e->start).s, hex(e->length).s, hex(e->offset).s,
+			       layer_name(bs, e->depth));
 		return;
 	}
 	printf("%s{ \"start\": %llu, \"length\": %llu, \"depth\": %u, \"present\": %s, \"zero\": %s, "
@@ -237,7 +258,7 @@ int vs_img_map(int argc, char **argv)
 			cur.length += n;
 		} else {
 			if (have) {
-				print_extent(&cur, json, first);
+				print_extent(bs, &cur, json, first);
 				first = false;
 			}
 			cur = (struct extent){ off, n, st.host_offset, st.flags, st.depth };
@@ -246,7 +267,7 @@ int vs_img_map(int argc, char **argv)
 		off += n;
 	}
 	if (have && ret == VS_IMG_OK) {
-		print_extent(&cur, json, first);
+		print_extent(bs, &cur, json, first);
 		first = false;
 	}
 	if (json)

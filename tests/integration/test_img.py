@@ -476,6 +476,9 @@ def t_map(tmp):
         _, v, _ = vessel("map", "--output", "json", p, check=True)
         _, q, _ = qimg("map", "--output", "json", p, check=True)
         assert json.loads(v) == json.loads(q), "%s:\nvessel %s\nqemu %s" % (p, v, q)
+        _, v, _ = vessel("map", p, check=True)
+        _, q, _ = qimg("map", p, check=True)
+        assert v == q, "%s:\nvessel %s\nqemu %s" % (p, v, q)
 
 
 @case("compare: identical 0, different 1 at qemu-img's offset, error 2")
