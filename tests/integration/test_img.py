@@ -227,6 +227,24 @@ def t_vessel_writes(tmp):
         os.unlink(img)
 
 
+@case("extended L2: small writes allocate subclusters, not whole clusters, and read back over a backing file")
+def t_subcluster_writes(tmp):
+    src = make_source(tmp, size=64 << 20, seed=11)
+    img = os.path.join(tmp, "sc.qcow2")
+    ref = os.path.join(tmp, "sc-ref.qcow2")
+    for p in (img, ref):
+        qimg("create", "-q", "-f", "qcow2", "-o", "extended_l2=on,cluster_size=2M", "-b", src, "-F", "raw", p,
+             check=True)
+    ops = ["write:%d:%d:%d" % (i * (3 << 20) + 5000, 3000, i + 1) for i in range(20)]
+    writer(img, *ops)
+    qio(ref, *["write -P %d %d %d" % (i + 1, i * (3 << 20) + 5000, 3000) for i in range(20)])
+    qcheck_clean(img)
+    rc, out, _ = qimg("compare", img, ref)
+    assert rc == 0, out
+    used = os.stat(img).st_blocks * 512
+    assert used < 8 << 20, "20 small writes took %d bytes: whole 2 MiB clusters were written" % used
+
+
 @case("vessel writes into qemu-img images: over a backing file, compressed, with a snapshot")
 def t_vessel_writes_qemu_images(tmp):
     src = make_source(tmp, size=16 << 20, seed=5)

@@ -318,6 +318,56 @@ static int write_fresh(struct qcow2 *s, uint64_t host, uint64_t end_before, cons
 	return qcow2_pwrite(s, host + in, buf + in, bytes);
 }
 
+/* Extended L2 entries: a write inside one cluster allocates only the
+ * subclusters it touches, in the cluster's host cluster (made if there is
+ * none); the other subclusters keep reading from the backing file or as
+ * zeros. Edge subclusters are filled with what the guest saw. */
+static int64_t write_subclusters(struct qcow2 *s, uint64_t off, const uint8_t *p, uint64_t len,
+				 uint64_t l2off, uint64_t idx)
+{
+	uint64_t cs = s->cluster_size, scs = s->subcluster_size;
+	uint64_t cstart = off & ~(cs - 1), in = off - cstart;
+	uint64_t a = in / scs, b = (in + len - 1) / scs;
+	uint64_t span = (b - a + 1) * scs;
+	uint8_t *l2, *buf = s->cow_buf;
+	int r;
+	/* Guest view of the touched subclusters, then the new bytes. */
+	uint64_t vis = cstart + a * scs + span > s->size ? s->size - (cstart + a * scs) : span;
+	memset(buf, 0, span);
+	if (in % scs || (in + len) % scs) {
+		r = read_range(s, cstart + a * scs, buf, vis);
+		if (r < 0)
+			return r;
+	}
+	memcpy(buf + (in - a * scs), p, len);
+	r = qcow2_cache_get(s, &s->l2_cache, l2off, &l2);
+	if (r < 0)
+		return r;
+	uint64_t e = qcow2_l2_entry(s, l2, idx), bm = qcow2_l2_bitmap(s, l2, idx);
+	uint64_t host = e & QCOW2_OFFSET_MASK;
+	if (!host) {
+		r = qcow2_alloc_clusters(s, 1, &host);
+		if (r < 0)
+			return r;
+	} else if (qcow2_metadata_at(s, host, cs, true)) {
+		qcow2_fail(
+		    s,
+		    "guest offset 0x%llx maps onto metadata: refusing to write (the image is marked corrupt)",
+		    (unsigned long long)off);
+		qcow2_write_incompat(s, s->incompat | QCOW2_INCOMPAT_CORRUPT);
+		return -EIO;
+	}
+	r = qcow2_pwrite(s, host + a * scs, buf, span);
+	if (r < 0)
+		return r;
+	uint64_t mask = ((b - a + 1 == 32) ? 0xffffffffull : ((1ull << (b - a + 1)) - 1)) << a;
+	uint64_t ne = host | QCOW2_OFLAG_COPIED, nbm = (bm | mask) & ~(mask << 32);
+	r = qcow2_cache_get(s, &s->l2_cache, l2off, &l2);
+	if (r == 0)
+		r = qcow2_set_l2_entries(s, l2off, l2, idx, 1, &ne, &nbm);
+	return r < 0 ? r : (int64_t)len;
+}
+
 /* Write [off, off + len) into clusters that need fresh host clusters (not
  * yet allocated, shared, compressed or zero), as many as are consecutive
  * in one L2 table: one allocation, one data write, one L2 update. Returns
@@ -332,6 +382,11 @@ static int64_t write_allocating(struct qcow2 *s, uint64_t off, const uint8_t *p,
 	if (r < 0)
 		return r;
 	uint64_t idx = first & (s->l2_entries - 1);
+	if (s->extl2 && in + len <= cs && !(in == 0 && len == cs)) {
+		uint64_t e = qcow2_l2_entry(s, l2, idx);
+		if (!(e & QCOW2_OFLAG_COMPRESSED) && (!(e & QCOW2_OFFSET_MASK) || (e & QCOW2_OFLAG_COPIED)))
+			return write_subclusters(s, off, p, len, l2off, idx);
+	}
 	uint64_t max_n = (in + len + cs - 1) >> s->cluster_bits;
 	if (max_n > s->l2_entries - idx)
 		max_n = s->l2_entries - idx;
