@@ -241,8 +241,9 @@ def t_subcluster_writes(tmp):
     qcheck_clean(img)
     rc, out, _ = qimg("compare", img, ref)
     assert rc == 0, out
-    used = os.stat(img).st_blocks * 512
-    assert used < 8 << 20, "20 small writes took %d bytes: whole 2 MiB clusters were written" % used
+    # Whole 2 MiB clusters would take 40 MiB; qemu's metadata alone is a few.
+    used, qused = os.stat(img).st_blocks * 512, os.stat(ref).st_blocks * 512
+    assert used < qused + (4 << 20), "20 small writes took %d bytes (qemu-io: %d)" % (used, qused)
 
 
 @case("vessel writes into qemu-img images: over a backing file, compressed, with a snapshot")
