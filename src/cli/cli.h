@@ -25,5 +25,6 @@ struct vs_net_config;
 int vs_cli_parse_net(char *spec, struct vs_net_config *nc);
 int vs_cli_doctor(int argc, char **argv);
 int vs_cli_ct(int argc, char **argv);
+int vs_cli_img(int argc, char **argv);
 
 #endif

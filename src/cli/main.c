@@ -11,6 +11,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  vm run     boot a kernel in a VM, under KVM or the emulator (see `vessel vm run --help`)\n"
+    "  img        disk images: create, info, check, convert, compare, map, resize, snapshot, ...\n"
     "  ct run     run a command in a container on a root filesystem (see `vessel ct run --help`)\n"
     "  doctor     report what this host offers: CPU backends, cgroups, namespaces, io_uring, tap\n"
     "  version    print the version (also -V, --version)\n";
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "ct") == 0)
 		return vs_cli_ct(argc - 1, argv + 1);
+	if (strcmp(argv[1], "img") == 0)
+		return vs_cli_img(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return vs_cli_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vm") == 0) {

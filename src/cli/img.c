@@ -1,0 +1,461 @@
+/* `vessel img` dispatch, `create`, `info` and `resize`. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/img.h"
+#include "util/json.h"
+#include "util/parse.h"
+
+static const char usage[] =
+    "usage: vessel img COMMAND [OPTIONS]\n"
+    "\n"
+    "commands (options as qemu-img spells them):\n"
+    "  create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] FILE [SIZE]\n"
+    "  info [-f fmt] [--output human|json] [--backing-chain] FILE\n"
+    "  check [-f fmt] [-r leaks|all] [--output human|json] FILE\n"
+    "  convert [-f fmt] [-O fmt] [-o opts] [-c] [-p] SRC DST\n"
+    "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
+    "  map [-f fmt] [--output human|json] FILE\n"
+    "  resize [-f fmt] [--shrink] FILE [+|-]SIZE\n"
+    "  snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n"
+    "  rebase [-f fmt] [-u] -b BACKING [-F backing_fmt] FILE   (-b \"\": no backing file)\n"
+    "  commit [-f fmt] [-d] FILE\n"
+    "  bench [-c count] [-d depth] [-s size] [-S step] [-w] [-i io_uring|threads] FILE\n"
+    "\n"
+    "create options (-o): size, cluster_size, backing_file, backing_fmt,\n"
+    "preallocation (off, metadata, falloc, full), compat (0.10, 1.1),\n"
+    "lazy_refcounts, refcount_bits, extended_l2 (on/off), compression_type (zlib, zstd)\n";
+
+int vs_cli_img(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "create", vs_img_create }, { "info", vs_img_info },	      { "check", vs_img_check },
+		{ "map", vs_img_map },	     { "convert", vs_img_convert },   { "compare", vs_img_compare },
+		{ "resize", vs_img_resize }, { "snapshot", vs_img_snapshot }, { "rebase", vs_img_rebase },
+		{ "commit", vs_img_commit }, { "bench", vs_img_bench },
+	};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? VS_IMG_ERROR : VS_IMG_OK;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	vs_cli_error("unknown img command `%s`: see `vessel img --help`", argv[1]);
+	return VS_IMG_ERROR;
+}
+
+struct vs_block *vs_img_open(const char *path, const char *format, unsigned flags)
+{
+	struct vs_block *bs;
+	struct vs_error err = { 0 };
+	struct vs_block_open_opts o = { .format = format, .flags = flags };
+	if (vs_block_open(path, &o, &bs, &err) < 0) {
+		vs_cli_error("%s", err.msg);
+		return NULL;
+	}
+	return bs;
+}
+
+void vs_img_io_error(struct vs_block *bs, const char *what, int r)
+{
+	if (bs->last_error[0])
+		vs_cli_error("%s `%s`: %s", what, bs->filename, bs->last_error);
+	else
+		vs_cli_error("%s `%s`: %s", what, bs->filename, strerror(-r));
+}
+
+void vs_img_size_str(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double d = (double)v;
+	unsigned u = 0;
+	while (d >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%0.3g %s", d, units[u]);
+}
+
+bool vs_img_is_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	if (!len)
+		return true;
+	/* First byte zero and the buffer equal to itself shifted by one. */
+	return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
+}
+
+static int parse_bool(const char *key, const char *v, bool *out)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0) {
+		*out = true;
+		return 0;
+	}
+	if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0) {
+		*out = false;
+		return 0;
+	}
+	vs_cli_error("-o %s=%s: use on or off", key, v);
+	return -1;
+}
+
+int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const char **backing_file,
+			     const char **backing_fmt)
+{
+	char *save = NULL;
+	for (char *kv = strtok_r(opts, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		uint64_t n;
+		if (!v) {
+			vs_cli_error("-o %s: expected key=value", kv);
+			return -1;
+		}
+		*v++ = '\0';
+		if (strcmp(kv, "size") == 0) {
+			if (vs_parse_size(v, &o->size) < 0)
+				goto bad_size;
+		} else if (strcmp(kv, "cluster_size") == 0) {
+			if (vs_parse_size(v, &n) < 0 || n > UINT32_MAX)
+				goto bad_size;
+			o->cluster_size = (uint32_t)n;
+		} else if (strcmp(kv, "backing_file") == 0) {
+			*backing_file = v;
+		} else if (strcmp(kv, "backing_fmt") == 0) {
+			*backing_fmt = v;
+		} else if (strcmp(kv, "preallocation") == 0) {
+			if (strcmp(v, "off") == 0)
+				o->prealloc = VS_PREALLOC_OFF;
+			else if (strcmp(v, "metadata") == 0)
+				o->prealloc = VS_PREALLOC_METADATA;
+			else if (strcmp(v, "falloc") == 0)
+				o->prealloc = VS_PREALLOC_FALLOC;
+			else if (strcmp(v, "full") == 0)
+				o->prealloc = VS_PREALLOC_FULL;
+			else {
+				vs_cli_error("-o preallocation=%s: use off, metadata, falloc or full", v);
+				return -1;
+			}
+		} else if (strcmp(kv, "compression_type") == 0) {
+			o->compression_type = v;
+		} else if (strcmp(kv, "compat") == 0) {
+			if (strcmp(v, "0.10") == 0 || strcmp(v, "v2") == 0)
+				o->compat = 2;
+			else if (strcmp(v, "1.1") == 0 || strcmp(v, "v3") == 0)
+				o->compat = 3;
+			else {
+				vs_cli_error("-o compat=%s: use 0.10 or 1.1", v);
+				return -1;
+			}
+		} else if (strcmp(kv, "lazy_refcounts") == 0) {
+			if (parse_bool(kv, v, &o->lazy_refcounts) < 0)
+				return -1;
+		} else if (strcmp(kv, "extended_l2") == 0) {
+			if (parse_bool(kv, v, &o->extended_l2) < 0)
+				return -1;
+		} else if (strcmp(kv, "refcount_bits") == 0) {
+			if (vs_parse_size(v, &n) < 0 || n > 64 || n == 0) {
+				vs_cli_error("-o refcount_bits=%s: use 1, 2, 4, 8, 16, 32 or 64", v);
+				return -1;
+			}
+			o->refcount_bits = (unsigned)n;
+		} else {
+			vs_cli_error("-o %s: unknown option", kv);
+			return -1;
+		}
+		continue;
+	bad_size:
+		vs_cli_error("-o %s=%s: not a size", kv, v);
+		return -1;
+	}
+	return 0;
+}
+
+void vs_img_backing_path(const char *image, const char *backing, char *out, size_t len)
+{
+	const char *slash = strrchr(image, '/');
+	if (backing[0] == '/' || !slash)
+		snprintf(out, len, "%s", backing);
+	else
+		snprintf(out, len, "%.*s/%s", (int)(slash - image), image, backing);
+}
+
+int vs_img_create(int argc, char **argv)
+{
+	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct vs_block_create_opts o = { 0 };
+	const char *fmt = "raw", *backing = NULL, *backing_fmt = NULL;
+	bool quiet = false;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":f:b:F:o:quh", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'b':
+			backing = optarg;
+			break;
+		case 'F':
+			backing_fmt = optarg;
+			break;
+		case 'o':
+			if (vs_img_parse_create_opts(optarg, &o, &backing, &backing_fmt) < 0)
+				return VS_IMG_ERROR;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'u':
+			break; /* the backing file is only opened when the size is missing */
+		case 'h':
+			fputs("usage: vessel img create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] "
+			      "FILE [SIZE]\n",
+			      stdout);
+			return VS_IMG_OK;
+		default:
+			vs_cli_error("create: bad option `%s`", argv[optind - 1]);
+			return VS_IMG_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		vs_cli_error("create: expected a file name");
+		return VS_IMG_ERROR;
+	}
+	const char *path = argv[optind];
+	if (optind + 1 < argc && vs_parse_size(argv[optind + 1], &o.size) < 0) {
+		vs_cli_error("create: size `%s` is not a size (e.g. 10G, 512M)", argv[optind + 1]);
+		return VS_IMG_ERROR;
+	}
+	if (optind + 2 < argc) {
+		vs_cli_error("create: unexpected argument `%s`", argv[optind + 2]);
+		return VS_IMG_ERROR;
+	}
+	if (!vs_block_driver(fmt)) {
+		vs_cli_error("create: unknown format `%s` (raw, qcow2)", fmt);
+		return VS_IMG_ERROR;
+	}
+	if (backing) {
+		/* The backing file gives the size and format when not given,
+		 * and must exist (a chain with a missing link is useless). */
+		char bpath[PATH_MAX];
+		vs_img_backing_path(path, backing, bpath, sizeof(bpath));
+		struct vs_block *b = vs_img_open(bpath, backing_fmt, VS_BLOCK_NO_BACKING);
+		if (!b)
+			return VS_IMG_ERROR;
+		if (!o.size && optind + 1 >= argc)
+			o.size = b->size;
+		if (!backing_fmt)
+			backing_fmt = b->drv->name;
+		vs_block_close(b);
+		o.backing_file = backing;
+		o.backing_fmt = backing_fmt;
+	} else if (optind + 1 >= argc && !o.size) {
+		vs_cli_error("create: expected a size (or a backing file to take it from)");
+		return VS_IMG_ERROR;
+	}
+	struct vs_error err = { 0 };
+	if (vs_block_create(path, fmt, &o, &err) < 0) {
+		vs_cli_error("%s", err.msg);
+		return VS_IMG_ERROR;
+	}
+	if (!quiet)
+		printf("Formatting '%s', fmt=%s size=%llu\n", path, fmt, (unsigned long long)o.size);
+	return VS_IMG_OK;
+}
+
+static void info_human(struct vs_block *bs, const struct vs_block_info *i)
+{
+	char vs[32], ds[32];
+	vs_img_size_str(i->virtual_size, vs, sizeof(vs));
+	vs_img_size_str(i->actual_size, ds, sizeof(ds));
+	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\ndisk size: %s\n", bs->filename,
+	       i->format, vs, (unsigned long long)i->virtual_size, ds);
+	if (i->cluster_size)
+		printf("cluster_size: %u\n", i->cluster_size);
+	if (i->backing_file[0]) {
+		printf("backing file: %s\n", i->backing_file);
+		if (i->backing_fmt[0])
+			printf("backing file format: %s\n", i->backing_fmt);
+	}
+	if (i->dirty)
+		printf("cleanly shut down: no\n");
+	if (strcmp(i->format, "qcow2") == 0) {
+		printf("Format specific information:\n    compat: %s\n",
+		       i->qcow2_version == 3 ? "1.1" : "0.10");
+		if (i->qcow2_version == 3)
+			printf("    compression type: %s\n    lazy refcounts: %s\n", i->compression_type,
+			       i->lazy_refcounts ? "true" : "false");
+		printf("    refcount bits: %u\n    corrupt: %s\n", i->refcount_bits,
+		       i->corrupt ? "true" : "false");
+		if (i->qcow2_version == 3)
+			printf("    extended l2: %s\n", i->extended_l2 ? "true" : "false");
+	}
+}
+
+static int info_json(struct vs_block *bs, const struct vs_block_info *i)
+{
+	struct vs_json_writer w;
+	struct vs_error err = { 0 };
+	char *out;
+	size_t len;
+	vs_jw_init(&w, 4);
+	vs_jw_object_begin(&w);
+	if (i->backing_file[0] && i->backing_fmt[0])
+		vs_jw_kv_string(&w, "backing-filename-format", i->backing_fmt);
+	vs_jw_kv_uint(&w, "virtual-size", i->virtual_size);
+	vs_jw_kv_string(&w, "filename", bs->filename);
+	if (i->cluster_size)
+		vs_jw_kv_uint(&w, "cluster-size", i->cluster_size);
+	vs_jw_kv_string(&w, "format", i->format);
+	vs_jw_kv_uint(&w, "actual-size", i->actual_size);
+	if (strcmp(i->format, "qcow2") == 0) {
+		vs_jw_key(&w, "format-specific");
+		vs_jw_object_begin(&w);
+		vs_jw_kv_string(&w, "type", "qcow2");
+		vs_jw_key(&w, "data");
+		vs_jw_object_begin(&w);
+		vs_jw_kv_string(&w, "compat", i->qcow2_version == 3 ? "1.1" : "0.10");
+		vs_jw_kv_string(&w, "compression-type", i->compression_type);
+		if (i->qcow2_version == 3)
+			vs_jw_kv_bool(&w, "lazy-refcounts", i->lazy_refcounts);
+		vs_jw_kv_uint(&w, "refcount-bits", i->refcount_bits);
+		if (i->qcow2_version == 3) {
+			vs_jw_kv_bool(&w, "corrupt", i->corrupt);
+			vs_jw_kv_bool(&w, "extended-l2", i->extended_l2);
+		}
+		vs_jw_object_end(&w);
+		vs_jw_object_end(&w);
+	}
+	if (i->backing_file[0]) {
+		char full[PATH_MAX];
+		vs_img_backing_path(bs->filename, i->backing_file, full, sizeof(full));
+		vs_jw_kv_string(&w, "full-backing-filename", full);
+		vs_jw_kv_string(&w, "backing-filename", i->backing_file);
+	}
+	vs_jw_kv_bool(&w, "dirty-flag", i->dirty);
+	vs_jw_object_end(&w);
+	if (vs_jw_finish(&w, &out, &len, &err) < 0) {
+		vs_cli_error("info: %s", err.msg);
+		return VS_IMG_ERROR;
+	}
+	fwrite(out, 1, len, stdout);
+	fputc('\n', stdout);
+	free(out);
+	return VS_IMG_OK;
+}
+
+int vs_img_info(int argc, char **argv)
+{
+	static const struct option lopts[] = { { "output", required_argument, NULL, 'O' },
+					       { "backing-chain", no_argument, NULL, 'B' },
+					       { "help", no_argument, NULL, 'h' },
+					       { NULL, 0, NULL, 0 } };
+	const char *fmt = NULL, *output = "human";
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":f:hU", lopts, NULL)) != -1) {
+		if (opt == 'f')
+			fmt = optarg;
+		else if (opt == 'O')
+			output = optarg;
+		else if (opt == 'B' || opt == 'U')
+			continue;
+		else if (opt == 'h') {
+			fputs("usage: vessel img info [-f fmt] [--output human|json] FILE\n", stdout);
+			return VS_IMG_OK;
+		} else {
+			vs_cli_error("info: bad option `%s`", argv[optind - 1]);
+			return VS_IMG_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		vs_cli_error("info: expected one file name");
+		return VS_IMG_ERROR;
+	}
+	if (strcmp(output, "human") != 0 && strcmp(output, "json") != 0) {
+		vs_cli_error("info: --output %s: use human or json", output);
+		return VS_IMG_ERROR;
+	}
+	struct vs_block *bs = vs_img_open(argv[optind], fmt, VS_BLOCK_NO_BACKING);
+	if (!bs)
+		return VS_IMG_ERROR;
+	struct vs_block_info info;
+	vs_block_get_info(bs, &info);
+	int ret = VS_IMG_OK;
+	if (strcmp(output, "json") == 0)
+		ret = info_json(bs, &info);
+	else
+		info_human(bs, &info);
+	vs_block_close(bs);
+	return ret;
+}
+
+int vs_img_resize(int argc, char **argv)
+{
+	static const struct option lopts[] = { { "shrink", no_argument, NULL, 'S' },
+					       { "help", no_argument, NULL, 'h' },
+					       { NULL, 0, NULL, 0 } };
+	const char *fmt = NULL;
+	bool shrink = false;
+	int opt;
+	optind = 1;
+	/* "-1G" is a size, not an option: stop at the first non-option. */
+	while ((opt = getopt_long(argc, argv, "+:f:qh", lopts, NULL)) != -1) {
+		if (opt == 'f')
+			fmt = optarg;
+		else if (opt == 'S')
+			shrink = true;
+		else if (opt == 'q')
+			continue;
+		else if (opt == 'h') {
+			fputs("usage: vessel img resize [-f fmt] [--shrink] FILE [+|-]SIZE\n", stdout);
+			return VS_IMG_OK;
+		} else {
+			vs_cli_error("resize: bad option `%s`", argv[optind - 1]);
+			return VS_IMG_ERROR;
+		}
+	}
+	if (optind + 2 != argc) {
+		vs_cli_error("resize: expected a file name and a size");
+		return VS_IMG_ERROR;
+	}
+	const char *sz = argv[optind + 1];
+	int sign = sz[0] == '+' ? 1 : sz[0] == '-' ? -1 : 0;
+	uint64_t n;
+	if (vs_parse_size(sz + (sign != 0), &n) < 0) {
+		vs_cli_error("resize: `%s` is not a size", sz);
+		return VS_IMG_ERROR;
+	}
+	/* With its backing file: a growing image zeroes its old tail. */
+	struct vs_block *bs = vs_img_open(argv[optind], fmt, VS_BLOCK_RDWR);
+	if (!bs)
+		return VS_IMG_ERROR;
+	uint64_t target = sign > 0 ? bs->size + n : sign < 0 ? bs->size - n : n;
+	int ret = VS_IMG_OK;
+	struct vs_error err = { 0 };
+	if ((sign < 0 && n > bs->size) || (sign > 0 && target < bs->size)) {
+		vs_cli_error("resize: the new size is out of range");
+		ret = VS_IMG_ERROR;
+	} else if (target < bs->size && !shrink) {
+		vs_cli_error(
+		    "resize: shrinking would drop the data past %llu bytes: pass --shrink to do it anyway",
+		    (unsigned long long)target);
+		ret = VS_IMG_ERROR;
+	} else if (vs_block_resize(bs, target, &err) < 0) {
+		vs_cli_error("resize `%s`: %s", argv[optind], err.msg);
+		ret = VS_IMG_ERROR;
+	} else {
+		printf("Image resized.\n");
+	}
+	vs_block_close(bs);
+	return ret;
+}

@@ -1,0 +1,51 @@
+/* `vessel img`: disk image commands with qemu-img's option names and exit
+ * statuses (1 for errors; check and compare have their own). */
+#ifndef VESSEL_CLI_IMG_H
+#define VESSEL_CLI_IMG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "block/block.h"
+
+enum {
+	VS_IMG_OK = 0,
+	VS_IMG_ERROR = 1,
+	/* check */
+	VS_IMG_CHECK_CORRUPT = 2,
+	VS_IMG_CHECK_LEAKS = 3,
+	VS_IMG_CHECK_UNSUPPORTED = 63,
+	/* compare */
+	VS_IMG_COMPARE_DIFFERENT = 1,
+	VS_IMG_COMPARE_ERROR = 2,
+};
+
+/* Open with a printed error; NULL on failure. */
+struct vs_block *vs_img_open(const char *path, const char *format, unsigned flags);
+/* Print an I/O failure with the driver's explanation when it has one. */
+void vs_img_io_error(struct vs_block *bs, const char *what, int r);
+/* Parse "-o key=value,key=value" into create options; strings point into
+ * `opts`, which is modified. */
+int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const char **fmt_backing_file,
+			     const char **fmt_backing_fmt);
+/* "196 KiB", "1 MiB", as qemu-img prints sizes. */
+void vs_img_size_str(uint64_t v, char *buf, size_t len);
+bool vs_img_is_zero(const void *buf, size_t len);
+
+int vs_img_create(int argc, char **argv);
+int vs_img_info(int argc, char **argv);
+int vs_img_resize(int argc, char **argv);
+int vs_img_check(int argc, char **argv);
+int vs_img_map(int argc, char **argv);
+int vs_img_convert(int argc, char **argv);
+int vs_img_compare(int argc, char **argv);
+int vs_img_snapshot(int argc, char **argv);
+int vs_img_rebase(int argc, char **argv);
+int vs_img_commit(int argc, char **argv);
+int vs_img_bench(int argc, char **argv);
+/* Copy src into a fresh dst (convert's loop): an exit status. */
+int vs_img_copy(struct vs_block *src, struct vs_block *dst, bool show);
+/* A backing file name resolved against the image naming it. */
+void vs_img_backing_path(const char *image, const char *backing, char *out, size_t len);
+
+#endif

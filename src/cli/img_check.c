@@ -1,0 +1,277 @@
+/* `vessel img check` and `vessel img map`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/img.h"
+#include "util/json.h"
+
+static void report_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", line);
+}
+
+static void check_human(const struct vs_block_check *r, unsigned fix)
+{
+	if (fix && (r->leaks_fixed || r->corruptions_fixed)) {
+		printf("The following inconsistencies were found and repaired:\n\n"
+		       "    %llu leaked clusters\n    %llu corruptions\n\nDouble checking the fixed image "
+		       "now...\n",
+		       (unsigned long long)r->leaks_fixed, (unsigned long long)r->corruptions_fixed);
+	}
+	if (!r->corruptions && !r->leaks && !r->check_errors)
+		printf("No errors were found on the image.\n");
+	if (r->corruptions)
+		printf("\n%llu errors were found on the image.\n"
+		       "Data may be corrupted, or further writes to the image may corrupt it.\n",
+		       (unsigned long long)r->corruptions);
+	if (r->leaks)
+		printf("\n%llu leaked clusters were found on the image.\n"
+		       "This means waste of disk space, but no harm to data.\n",
+		       (unsigned long long)r->leaks);
+	if (r->total_clusters) {
+		double t = (double)r->total_clusters, a = (double)r->allocated_clusters;
+		printf("%llu/%llu = %0.2f%% allocated, %0.2f%% fragmented, %0.2f%% compressed clusters\n",
+		       (unsigned long long)r->allocated_clusters, (unsigned long long)r->total_clusters,
+		       a * 100.0 / t, a ? (double)r->fragmented_clusters * 100.0 / a : 0.0,
+		       a ? (double)r->compressed_clusters * 100.0 / a : 0.0);
+	}
+	if (r->image_end_offset)
+		printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
+}
+
+static void check_json(struct vs_block *bs, const struct vs_block_check *r)
+{
+	struct vs_json_writer w;
+	struct vs_error err = { 0 };
+	char *out;
+	size_t len;
+	vs_jw_init(&w, 4);
+	vs_jw_object_begin(&w);
+	vs_jw_kv_uint(&w, "image-end-offset", r->image_end_offset);
+	vs_jw_kv_uint(&w, "total-clusters", r->total_clusters);
+	vs_jw_kv_uint(&w, "check-errors", r->check_errors ? 1 : 0);
+	if (r->leaks)
+		vs_jw_kv_uint(&w, "leaks", r->leaks);
+	if (r->corruptions)
+		vs_jw_kv_uint(&w, "corruptions", r->corruptions);
+	if (r->leaks_fixed)
+		vs_jw_kv_uint(&w, "leaks-fixed", r->leaks_fixed);
+	if (r->corruptions_fixed)
+		vs_jw_kv_uint(&w, "corruptions-fixed", r->corruptions_fixed);
+	vs_jw_kv_uint(&w, "allocated-clusters", r->allocated_clusters);
+	vs_jw_kv_string(&w, "filename", bs->filename);
+	vs_jw_kv_string(&w, "format", bs->drv->name);
+	vs_jw_object_end(&w);
+	if (vs_jw_finish(&w, &out, &len, &err) == 0) {
+		fwrite(out, 1, len, stdout);
+		fputc('\n', stdout);
+		free(out);
+	}
+}
+
+int vs_img_check(int argc, char **argv)
+{
+	static const struct option lopts[] = { { "output", required_argument, NULL, 'O' },
+					       { "help", no_argument, NULL, 'h' },
+					       { NULL, 0, NULL, 0 } };
+	const char *fmt = NULL, *output = "human";
+	unsigned fix = 0;
+	bool quiet = false;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":f:r:qhU", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'O':
+			output = optarg;
+			break;
+		case 'r':
+			if (strcmp(optarg, "leaks") == 0)
+				fix = VS_CHECK_FIX_LEAKS;
+			else if (strcmp(optarg, "all") == 0)
+				fix = VS_CHECK_FIX_LEAKS | VS_CHECK_FIX_ERRORS;
+			else {
+				vs_cli_error("check: -r %s: use leaks or all", optarg);
+				return VS_IMG_ERROR;
+			}
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'U':
+			break;
+		case 'h':
+			fputs("usage: vessel img check [-f fmt] [-r leaks|all] [--output human|json] FILE\n",
+			      stdout);
+			return VS_IMG_OK;
+		default:
+			vs_cli_error("check: bad option `%s`", argv[optind - 1]);
+			return VS_IMG_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		vs_cli_error("check: expected one file name");
+		return VS_IMG_ERROR;
+	}
+	if (strcmp(output, "human") != 0 && strcmp(output, "json") != 0) {
+		vs_cli_error("check: --output %s: use human or json", output);
+		return VS_IMG_ERROR;
+	}
+	unsigned flags = VS_BLOCK_CHECK | VS_BLOCK_NO_BACKING | (fix ? VS_BLOCK_RDWR : 0);
+	struct vs_block *bs = vs_img_open(argv[optind], fmt, flags);
+	if (!bs)
+		return VS_IMG_ERROR;
+	if (!bs->drv->check) {
+		vs_cli_error("check: %s images have no consistency check", bs->drv->name);
+		vs_block_close(bs);
+		return VS_IMG_CHECK_UNSUPPORTED;
+	}
+	struct vs_block_check r;
+	struct vs_error err = { 0 };
+	int ret = vs_block_check(bs, fix, &r, quiet ? NULL : report_line, NULL, &err);
+	if (ret < 0) {
+		vs_cli_error("%s", err.msg);
+		vs_block_close(bs);
+		return VS_IMG_ERROR;
+	}
+	if (strcmp(output, "json") == 0)
+		check_json(bs, &r);
+	else if (!quiet)
+		check_human(&r, fix);
+	vs_block_close(bs);
+	if (r.check_errors)
+		return VS_IMG_ERROR;
+	if (r.corruptions)
+		return VS_IMG_CHECK_CORRUPT;
+	if (r.leaks)
+		return VS_IMG_CHECK_LEAKS;
+	return VS_IMG_OK;
+}
+
+struct hexbuf {
+	char s[24];
+};
+
+static struct hexbuf hex(uint64_t v)
+{
+	struct hexbuf h;
+	snprintf(h.s, sizeof(h.s), "%#llx", (unsigned long long)v);
+	if (v == 0)
+		snprintf(h.s, sizeof(h.s), "0");
+	return h;
+}
+
+struct extent {
+	uint64_t start, length, offset;
+	unsigned flags, depth;
+};
+
+static bool mergeable(const struct extent *a, const struct vs_block_status *st, uint64_t start)
+{
+	if (a->flags != st->flags || a->depth != st->depth || a->start + a->length != start)
+		return false;
+	return !(st->flags & VS_BLOCK_OFFSET_VALID) || a->offset + a->length == st->host_offset;
+}
+
+static const char *layer_name(struct vs_block *bs, unsigned depth)
+{
+	while (depth-- && bs->backing)
+		bs = bs->backing;
+	return bs->filename;
+}
+
+static void print_extent(struct vs_block *bs, const struct extent *e, bool json, bool first)
+{
+	if (!json) {
+		/* As qemu-img: only data with a known location, hex. */
+		if (e->flags & VS_BLOCK_DATA && e->flags & VS_BLOCK_OFFSET_VALID)
+			printf("%-16s%-16s%-16s%s\n", hex(e->start).s, hex(e->length).s, hex(e->offset).s,
+			       layer_name(bs, e->depth));
+		return;
+	}
+	printf("%s{ \"start\": %llu, \"length\": %llu, \"depth\": %u, \"present\": %s, \"zero\": %s, "
+	       "\"data\": %s",
+	       first ? "[" : ",\n", (unsigned long long)e->start, (unsigned long long)e->length, e->depth,
+	       e->flags & VS_BLOCK_ALLOCATED ? "true" : "false", e->flags & VS_BLOCK_ZERO ? "true" : "false",
+	       e->flags & VS_BLOCK_DATA ? "true" : "false");
+	if (e->flags & VS_BLOCK_OFFSET_VALID)
+		printf(", \"offset\": %llu", (unsigned long long)e->offset);
+	printf("}");
+}
+
+int vs_img_map(int argc, char **argv)
+{
+	static const struct option lopts[] = { { "output", required_argument, NULL, 'O' },
+					       { "help", no_argument, NULL, 'h' },
+					       { NULL, 0, NULL, 0 } };
+	const char *fmt = NULL, *output = "human";
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":f:hU", lopts, NULL)) != -1) {
+		if (opt == 'f')
+			fmt = optarg;
+		else if (opt == 'O')
+			output = optarg;
+		else if (opt == 'U')
+			continue;
+		else if (opt == 'h') {
+			fputs("usage: vessel img map [-f fmt] [--output human|json] FILE\n", stdout);
+			return VS_IMG_OK;
+		} else {
+			vs_cli_error("map: bad option `%s`", argv[optind - 1]);
+			return VS_IMG_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		vs_cli_error("map: expected one file name");
+		return VS_IMG_ERROR;
+	}
+	bool json = strcmp(output, "json") == 0;
+	if (!json && strcmp(output, "human") != 0) {
+		vs_cli_error("map: --output %s: use human or json", output);
+		return VS_IMG_ERROR;
+	}
+	struct vs_block *bs = vs_img_open(argv[optind], fmt, 0);
+	if (!bs)
+		return VS_IMG_ERROR;
+	if (!json)
+		printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+	struct extent cur = { 0 };
+	bool have = false, first = true;
+	int ret = VS_IMG_OK;
+	for (uint64_t off = 0; off < bs->size;) {
+		struct vs_block_status st;
+		uint64_t n;
+		int r = vs_block_status(bs, off, bs->size - off, &n, &st);
+		if (r < 0 || n == 0) {
+			vs_img_io_error(bs, "map", r < 0 ? r : -5);
+			ret = VS_IMG_ERROR;
+			break;
+		}
+		if (have && mergeable(&cur, &st, off)) {
+			cur.length += n;
+		} else {
+			if (have) {
+				print_extent(bs, &cur, json, first);
+				first = false;
+			}
+			cur = (struct extent){ off, n, st.host_offset, st.flags, st.depth };
+			have = true;
+		}
+		off += n;
+	}
+	if (have && ret == VS_IMG_OK) {
+		print_extent(bs, &cur, json, first);
+		first = false;
+	}
+	if (json)
+		printf("%s]\n", first ? "[" : "");
+	vs_block_close(bs);
+	return ret;
+}
