@@ -91,6 +91,39 @@ const char *vs_cgroup_layout_name(void)
 	return name;
 }
 
+/* `word` in a list of words separated by any byte of `seps`. */
+static bool has_word_sep(const char *list, const char *word, const char *seps)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, seps);
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, seps);
+	}
+	return false;
+}
+
+bool vs_cgroup_host_has(const char *controller)
+{
+	struct vs_cgroup_layout layout;
+	struct vs_error err = { 0 };
+	bool found = false;
+	if (vs_cgroup_layout_detect(&host_env, &layout, &err) < 0)
+		return false;
+	for (size_t i = 0; i < layout.count && !found; i++) {
+		const struct vs_cgroup_mount *m = &layout.mounts[i];
+		char avail[512];
+		if (m->name[0])
+			found = has_word_sep(m->name, controller, ",");
+		else if (vs_cgroup_read(m->mountpoint, "cgroup.controllers", avail, sizeof(avail), &err) == 0)
+			found = has_word_sep(avail, controller, " \n");
+	}
+	vs_cgroup_layout_free(&layout);
+	return found;
+}
+
 /* ---- creation ---- */
 
 /* Remove the levels of `dir` from its end up to the first one this process

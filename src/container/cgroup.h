@@ -35,6 +35,10 @@ struct vs_cgroup_hierarchy {
  * /sys/fs/cgroup when called. */
 const char *vs_cgroup_layout_name(void);
 
+/* Whether this host can apply limits of `controller` ("net_cls", "rdma",
+ * ...): a mounted v1 hierarchy of it, or the v2 tree offering it. */
+bool vs_cgroup_host_has(const char *controller);
+
 /* Create the container's cgroup in every hierarchy it uses (cpuset.cpus and
  * cpuset.mems are copied from the parent where empty; on v2 the controllers
  * are enabled in the ancestors' cgroup.subtree_control; on hybrid hosts the

@@ -17,6 +17,7 @@
 
 #include "container/cgroup.h"
 #include "container/hooks.h"
+#include "container/lsm.h"
 #include "container/init.h"
 #include "container/seccomp.h"
 #include "container/state.h"
@@ -122,6 +123,8 @@ static int create_checks(const struct vs_spec *spec, const struct vs_create_opts
 		return vs_error_msg(err, "root.path `%s` is not a directory", spec->root_path);
 	if (spec->linux.seccomp && vs_seccomp_check(spec->linux.seccomp, err) < 0)
 		return vs_error_prefix(err, "linux.seccomp: ");
+	if (vs_lsm_check(&spec->process, spec->linux.mount_label, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -382,8 +385,18 @@ int vs_container_start(const char *root, const char *id, struct vs_error *err)
 	if (spec.hooks.count[VS_HOOK_POSTSTART]) {
 		vs_autofree char *state = vs_state_json(st.oci_version, id, "running", st.pid, st.bundle,
 							&st.annotation_keys, &st.annotation_values);
-		if (!state || vs_hooks_run(&spec.hooks, VS_HOOK_POSTSTART, state, err) < 0)
+		struct vs_error hook_err = { 0 };
+		size_t failed;
+		if (!state) {
+			vs_error_set(err, ENOMEM, "state for the poststart hooks");
 			goto out;
+		}
+		/* The spec: a poststart failure is logged and the rest of
+		 * start goes on; the container keeps running. */
+		failed = vs_hooks_run_all(&spec.hooks, VS_HOOK_POSTSTART, state, &hook_err);
+		if (failed)
+			vs_warn("container `%s`: %zu poststart hook(s) failed, the first: %s", id, failed,
+				hook_err.msg);
 	}
 	rc = 0;
 out:
@@ -477,7 +490,9 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 	}
 	memset(&spec, 0, sizeof(spec));
 	status = vs_container_status(root, &st);
-	if (!force && strcmp(status, "stopped") != 0 && strcmp(status, "created") != 0) {
+	/* The spec: deleting a container that is not stopped is an error
+	 * that leaves it untouched (runc deletes a created one anyway). */
+	if (!force && strcmp(status, "stopped") != 0) {
 		vs_error_msg(err, "container `%s` is %s: stop it first or use --force", id, status);
 		goto out;
 	}
@@ -511,8 +526,10 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 		vs_autofree char *state = vs_state_json(st.oci_version, id, "stopped", 0, st.bundle,
 							&st.annotation_keys, &st.annotation_values);
 		struct vs_error hook_err = { 0 };
-		if (state && vs_hooks_run(&spec.hooks, VS_HOOK_POSTSTOP, state, &hook_err) < 0)
-			vs_warn("container `%s`: %s", id, hook_err.msg);
+		size_t failed = state ? vs_hooks_run_all(&spec.hooks, VS_HOOK_POSTSTOP, state, &hook_err) : 0;
+		if (failed)
+			vs_warn("container `%s`: %zu poststop hook(s) failed, the first: %s", id, failed,
+				hook_err.msg);
 	}
 	vs_error_clear(err);
 	if (vs_state_remove(root, id, err) < 0)

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "container/lsm.h"
 #include "container/cgroup.h"
 #include "container/container.h"
 #include "container/process.h"
@@ -228,6 +229,8 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 	if (build_process(o, &spec, &process, &env, err) < 0)
 		goto out;
 	c.process = &process;
+	if (vs_lsm_check(&process, NULL, err) < 0)
+		goto out;
 	if (process.terminal && !o->console_socket) {
 		vs_error_msg(err, "exec: a terminal needs --console-socket");
 		goto out;

@@ -83,6 +83,7 @@ struct init_ctx {
 	pid_t host_pid;
 	int fifo_fd;	  /* O_PATH to exec.fifo, opened before pivot */
 	int fifo_w;	  /* its write end once `start` opened it; -1 before */
+	int proc_fd;	  /* O_PATH to the runtime's /proc, to reopen fifo_fd */
 	int parent_pidfd; /* die_with_parent: the runtime's pidfd, or -1 */
 	int ns_fds[VS_NS_COUNT];
 };
@@ -181,11 +182,15 @@ static int wait_for_start(struct init_ctx *c, struct vs_error *err)
 	if (c->fifo_fd < 0)
 		return 0;
 	/* Blocks until `start` opens the other end. The O_PATH fd survives
-	 * the pivot; reopening it through /proc gives a real FIFO end. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	 * the pivot; reopening it through /proc gives a real FIFO end. The
+	 * /proc is the runtime's, held since before the pivot: the container
+	 * may have none (a config without a mount namespace or a proc mount). */
+	snprintf(path, sizeof(path), "self/fd/%d", c->fifo_fd);
+	fd = openat(c->proc_fd, path, O_WRONLY | O_CLOEXEC);
+	close(c->proc_fd);
+	c->proc_fd = -1;
 	if (fd < 0)
-		return vs_error_set(err, errno, "opening exec.fifo (is /proc mounted in the container?)");
+		return vs_error_set(err, errno, "opening exec.fifo through the runtime's /proc");
 	if (write(fd, "0", 1) != 1)
 		return vs_error_set(err, errno, "writing exec.fifo");
 	close(c->fifo_fd);
@@ -422,6 +427,7 @@ init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pi
 			      .sync = sync,
 			      .fifo_fd = fifo_fd,
 			      .fifo_w = -1,
+			      .proc_fd = -1,
 			      .parent_pidfd = parent_pidfd };
 	struct vs_error err = { 0 };
 	struct vs_process_exec_opts po;
@@ -429,6 +435,16 @@ init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pi
 	 * closed (vessel-oci --log): log to stderr from here on. */
 	vs_log_set_sink(NULL);
 	close_inherited_fds(cfg, sync, fifo_fd, parent_pidfd);
+	/* Before any namespace is joined or root changed: the /proc that
+	 * shows this process, for wait_for_start. Close-on-exec, and closed
+	 * once the fifo is reopened, before any hook or user code runs. */
+	if (fifo_fd >= 0) {
+		c.proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c.proc_fd < 0) {
+			vs_error_set(&err, errno, "opening /proc");
+			init_fail(sync, &err);
+		}
+	}
 	/* First thing, before the runtime can die unnoticed: a runtime killed
 	 * before this point is caught by the check inside (and by the EOF on
 	 * sync). */

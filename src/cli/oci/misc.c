@@ -11,6 +11,8 @@
 
 #include "cli/oci/oci.h"
 #include "container/caps.h"
+#include "container/cgroup.h"
+#include "container/lsm.h"
 #include "container/container.h"
 #include "container/state.h"
 #include "util/cleanup.h"
@@ -332,6 +334,7 @@ int oci_features(const struct oci_globals *g, int argc, char **argv)
 	vs_jw_kv_bool(&w, "v2", true);
 	vs_jw_kv_bool(&w, "systemd", false);
 	vs_jw_kv_bool(&w, "systemdUser", false);
+	vs_jw_kv_bool(&w, "rdma", vs_cgroup_host_has("rdma"));
 	vs_jw_object_end(&w);
 	vs_jw_key(&w, "seccomp");
 	vs_jw_object_begin(&w);
@@ -342,12 +345,30 @@ int oci_features(const struct oci_globals *g, int argc, char **argv)
 	vs_jw_object_end(&w);
 	vs_jw_key(&w, "apparmor");
 	vs_jw_object_begin(&w);
-	vs_jw_kv_bool(&w, "enabled", false);
+	vs_jw_kv_bool(&w, "enabled", vs_lsm_apparmor_enabled());
 	vs_jw_object_end(&w);
 	vs_jw_key(&w, "selinux");
 	vs_jw_object_begin(&w);
-	vs_jw_kv_bool(&w, "enabled", false);
+	vs_jw_kv_bool(&w, "enabled", vs_lsm_selinux_enabled());
 	vs_jw_object_end(&w);
+	vs_jw_object_end(&w);
+	/* What the spec's schema has no field for: the cgroup controllers
+	 * whose limits this host can apply (a limit for another is refused
+	 * at create). */
+	vs_jw_key(&w, "annotations");
+	vs_jw_object_begin(&w);
+	{
+		static const char *const ctrls[] = { "cpu",	"cpuset",  "memory",   "pids",
+						     "blkio",	"io",	   "devices",  "freezer",
+						     "hugetlb", "net_cls", "net_prio", "rdma" };
+		char list[256] = "";
+		for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++)
+			if (vs_cgroup_host_has(ctrls[i])) {
+				size_t used = strlen(list);
+				snprintf(list + used, sizeof(list) - used, "%s%s", used ? "," : "", ctrls[i]);
+			}
+		vs_jw_kv_string(&w, "org.vessel.cgroup.controllers", list);
+	}
 	vs_jw_object_end(&w);
 	vs_jw_object_end(&w);
 #undef STR_ARRAY
