@@ -320,11 +320,11 @@ static int read_rdma(struct vs_spec_ctx *c, const struct vs_json *res, struct vs
 			 rdma_limit(c, &m->value, "hcaHandles", handles, sizeof(handles)) < 0 ||
 			 rdma_limit(c, &m->value, "hcaObjects", objects, sizeof(objects)) < 0)
 			ret = -1;
-		else
-			ret = strv_add(
-			    c, &r->rdma_limits,
-			    asprintf(&line, "%s hca_handle=%s hca_object=%s", m->key, handles, objects),
-			    line);
+		else {
+			/* asprintf first: an argument list has no evaluation order. */
+			int n = asprintf(&line, "%s hca_handle=%s hca_object=%s", m->key, handles, objects);
+			ret = strv_add(c, &r->rdma_limits, n, line);
+		}
 		vs_sp_pop(c, mk);
 	}
 	vs_sp_pop(c, mark);
