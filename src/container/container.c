@@ -176,6 +176,41 @@ static int save_config_copy(struct create_ctx *c, struct vs_error *err)
 	return 0;
 }
 
+/* The first limit `r` asks for, by its field name; NULL when none. Device
+ * rules are not limits here: in a user namespace no device node can be
+ * made, and an unprivileged user cannot program the device cgroup. */
+static const char *requested_limit(const struct vs_spec_resources *r)
+{
+	if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap || r->has_memory_kernel ||
+	    r->has_memory_swappiness || r->disable_oom_killer)
+		return "memory";
+	if (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period || r->has_cpu_rt_runtime ||
+	    r->has_cpu_rt_period || r->cpu_cpus || r->cpu_mems || r->has_cpu_idle)
+		return "cpu";
+	if (r->has_pids_limit && r->pids_limit > 0)
+		return "pids.limit";
+	if (r->has_blkio_weight || r->blkio_weight_device_count || r->blkio_throttle_read_bps_count ||
+	    r->blkio_throttle_write_bps_count || r->blkio_throttle_read_iops_count ||
+	    r->blkio_throttle_write_iops_count)
+		return "blockIO";
+	if (r->hugepage_limits_count)
+		return "hugepageLimits";
+	if (r->has_net_class_id || r->net_priorities.count)
+		return "network";
+	if (r->rdma_limits.count)
+		return "rdma";
+	if (r->unified_keys.count)
+		return "unified";
+	return NULL;
+}
+
+/* Whether a failed cgroup creation is the rootless case: an unprivileged
+ * caller denied the cgroup tree. */
+static bool rootless_without_cgroups(const struct vs_error *err)
+{
+	return geteuid() != 0 && (err->code == EACCES || err->code == EPERM || err->code == EROFS);
+}
+
 static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pid_t *pid,
 			struct vs_error *err)
 {
@@ -237,13 +272,29 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 	 * after a create that was killed half-way. */
 	if (save_config_copy(c, err) < 0 || vs_state_save(c->dir, &c->st, err) < 0)
 		return -1;
-	if (vs_cgroup_create(c->spec->linux.cgroups_path, c->id, &c->cg, err) < 0)
-		return -1;
-	c->st.cgroup = vs_cgroup_serialize(c->cg);
-	if (!c->st.cgroup)
-		return vs_error_set(err, ENOMEM, "cgroup state");
-	if (vs_state_save(c->dir, &c->st, err) < 0 || vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
-		return -1;
+	if (vs_cgroup_create(c->spec->linux.cgroups_path, c->id, &c->cg, err) < 0) {
+		const char *limit = requested_limit(&c->spec->linux.resources);
+		if (!rootless_without_cgroups(err))
+			return -1;
+		/* Rootless without a delegated cgroup: the container runs in
+		 * its caller's cgroup, unless it asked for a limit. */
+		if (limit)
+			return vs_error_msg(
+			    err,
+			    "linux.resources.%s: an unprivileged user cannot apply cgroup limits "
+			    "here (%s); remove the limit or run with a delegated cgroup",
+			    limit, err->msg);
+		vs_error_clear(err);
+		c->cg = NULL;
+	}
+	if (c->cg) {
+		c->st.cgroup = vs_cgroup_serialize(c->cg);
+		if (!c->st.cgroup)
+			return vs_error_set(err, ENOMEM, "cgroup state");
+		if (vs_state_save(c->dir, &c->st, err) < 0 ||
+		    vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
+			return -1;
+	}
 	if (o->console_socket && c->spec->process.terminal) {
 		c->console_fd = vs_terminal_connect(o->console_socket, err);
 		if (c->console_fd < 0)
@@ -466,6 +517,11 @@ static int reopen_unrecorded_cgroup(const char *root, const struct vs_state *st,
 	}
 	rc = vs_cgroup_create(spec.linux.cgroups_path, st->id, cg, err);
 	vs_spec_free(&spec);
+	if (rc < 0 && rootless_without_cgroups(err)) {
+		vs_error_clear(err); /* a rootless container without cgroups */
+		*cg = NULL;
+		rc = 0;
+	}
 	return rc;
 }
 

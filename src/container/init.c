@@ -1,6 +1,7 @@
 /* Container init: the runtime side spawns it and drives the handshake of
  * init.h; the init side builds the container around itself. */
 #include "container/init.h"
+#include "container/idmap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -483,26 +484,6 @@ fail:
 
 /* ---- runtime side ------------------------------------------------------ */
 
-static int write_id_map(pid_t pid, const char *file, const struct vs_spec_idmap *m, size_t n,
-			struct vs_error *err)
-{
-	char path[64], buf[4096];
-	size_t len = 0;
-	vs_autoclose int fd = -1;
-	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id, m[i].host_id,
-				 m[i].size);
-		if (w < 0 || (size_t)w >= sizeof(buf) - len)
-			return vs_error_msg(err, "too many %s entries", file);
-		len += (size_t)w;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return vs_error_set(err, errno, "writing %s", file);
-	return 0;
-}
-
 /* Read init's answer; on ERROR fetch the message. */
 static int expect(int sync, char want, struct vs_error *err)
 {
@@ -616,10 +597,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	if (old_timens >= 0)
 		setns(old_timens, CLONE_NEWTIME);
 
-	if (user && !user->path &&
-	    (write_id_map(pid, "uid_map", spec->linux.uid_mappings, spec->linux.uid_mappings_count, err) <
-		 0 ||
-	     write_id_map(pid, "gid_map", spec->linux.gid_mappings, spec->linux.gid_mappings_count, err) < 0))
+	if (user && !user->path && vs_idmap_write(pid, &spec->linux, err) < 0)
 		goto fail;
 	if (cfg->cgroup && vs_cgroup_enter(cfg->cgroup, pid, err) < 0)
 		goto fail;
