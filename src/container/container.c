@@ -278,12 +278,15 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 			return -1;
 		/* Rootless without a delegated cgroup: the container runs in
 		 * its caller's cgroup, unless it asked for a limit. */
-		if (limit)
+		if (limit) {
+			char why[VS_ERROR_MSG_MAX]; /* err->msg is rewritten below */
+			snprintf(why, sizeof(why), "%s", err->msg);
 			return vs_error_msg(
 			    err,
 			    "linux.resources.%s: an unprivileged user cannot apply cgroup limits "
 			    "here (%s); remove the limit or run with a delegated cgroup",
-			    limit, err->msg);
+			    limit, why);
+		}
 		vs_error_clear(err);
 		c->cg = NULL;
 	}
