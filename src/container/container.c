@@ -17,6 +17,7 @@
 
 #include "container/cgroup.h"
 #include "container/hooks.h"
+#include "container/idmap.h"
 #include "container/lsm.h"
 #include "container/init.h"
 #include "container/seccomp.h"
@@ -208,7 +209,7 @@ static const char *requested_limit(const struct vs_spec_resources *r)
  * caller denied the cgroup tree. */
 static bool rootless_without_cgroups(const struct vs_error *err)
 {
-	return geteuid() != 0 && (err->code == EACCES || err->code == EPERM || err->code == EROFS);
+	return (err->code == EACCES || err->code == EPERM || err->code == EROFS) && vs_idmap_rootless();
 }
 
 static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pid_t *pid,

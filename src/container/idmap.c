@@ -122,3 +122,25 @@ int vs_idmap_write(pid_t pid, const struct vs_spec_linux *lx, struct vs_error *e
 	}
 	return run_helper("newgidmap", pid, lx->gid_mappings, lx->gid_mappings_count, "gidMappings", err);
 }
+
+bool vs_idmap_rootless(void)
+{
+	char buf[256];
+	ssize_t n;
+	unsigned inside, outside, count;
+	int fd;
+	if (geteuid() != 0)
+		return true;
+	fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The initial namespace maps 0..4294967294 onto itself, in one line. */
+	if (sscanf(buf, "%u %u %u", &inside, &outside, &count) != 3)
+		return false;
+	return !(inside == 0 && outside == 0 && count == 4294967295u);
+}

@@ -6,11 +6,17 @@
 #ifndef VESSEL_CONTAINER_IDMAP_H
 #define VESSEL_CONTAINER_IDMAP_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "container/spec.h"
 #include "util/error.h"
 
 int vs_idmap_write(pid_t pid, const struct vs_spec_linux *lx, struct vs_error *err);
+
+/* Whether this process is rootless: not root, or "root" of a user
+ * namespace that does not map the whole id space (rootless podman runs
+ * the runtime in such a namespace, as uid 0). */
+bool vs_idmap_rootless(void);
 
 #endif

@@ -331,7 +331,9 @@ static int init_build(struct init_ctx *c, struct vs_error *err)
 	if (cfg->bundle && chdir(cfg->bundle) < 0)
 		return vs_error_set(err, errno, "entering bundle `%s`", cfg->bundle);
 	init_cgroup_mounts(cfg, &cgm, cg_names, cg_dirs, VS_ARRAY_SIZE(cg_names));
-	if (has_mnt && vs_rootfs_prepare(spec, &cgm, err) < 0)
+	/* A rootless container without a cgroup has no hierarchy to show:
+	 * its cgroup mounts are left out (NULL), /sys/fs/cgroup stays empty. */
+	if (has_mnt && vs_rootfs_prepare(spec, cfg->cgroup ? &cgm : NULL, err) < 0)
 		return -1;
 	if (send_byte(c->sync, SYNC_HOOKS) < 0 || recv_byte(c->sync, &msg) != 1 || msg != SYNC_HOOKS_DONE)
 		return vs_error_msg(err, "runtime went away while running createRuntime hooks");
