@@ -5,7 +5,10 @@ user namespace mapping the user to root (exit status, uid 0 inside,
 nothing left), a memory limit refused with an error naming the field (no
 delegated cgroup), and a mapping of the user's subordinate ids through
 newuidmap/newgidmap (Debian's uidmap; /etc/subuid and /etc/subgid lines
-added for the test and removed after).
+added for the test and removed after). Then the same user drives
+`podman --runtime RUNTIME` rootless (storage in the test's directory, vfs
+driver, no network): run and exit status, --userns keep-id, a volume; its
+leftover pause process is killed and the user removed at the end.
 
 Usage: test_oci_rootless.py [VESSEL_OCI [RUNC]] (or $VESSEL_OCI, $RUNC).
 Needs root (to create the user), useradd/userdel, runuser, busybox-static.
@@ -179,7 +182,124 @@ def case_subids(ctx, rt, step):
     step("subordinate ids through newuidmap/newgidmap: mapped, and chown lands on them", p, [r0, r])
 
 
-CASES = [case_spec, case_run, case_limit, case_subids]
+# ---- rootless podman --------------------------------------------------------
+
+
+class Podman:
+    """podman run by the test user, its storage, run root and runtime
+    directory in the test's temporary directory."""
+
+    def __init__(self, tmp, uid, gid):
+        self.tmp = os.path.join(tmp, "podman")  # the user's: podman creates what it needs in it
+        os.makedirs(self.tmp, mode=0o700)
+        os.chown(self.tmp, uid, gid)
+        self.home = os.path.join(self.tmp, "home")
+        self.xdg = os.path.join(self.tmp, "run")
+        for d in (self.home, self.xdg):
+            os.makedirs(d, mode=0o700)
+            os.chown(d, uid, gid)
+        self.base = ["podman", "--root", os.path.join(self.tmp, "storage"), "--runroot",
+                     os.path.join(self.tmp, "runroot"), "--tmpdir", os.path.join(self.tmp, "tmp"),
+                     "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+
+    def run(self, args, timeout=120):
+        full = ["runuser", "-u", USER, "--", "env", f"HOME={self.home}", f"XDG_RUNTIME_DIR={self.xdg}"] + \
+            self.base + list(args)
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(full, cwd=self.tmp, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            return Result(full, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"),
+                          time.monotonic() - t0)
+        except subprocess.TimeoutExpired:
+            return Result(full, None, "", "timed out", time.monotonic() - t0)
+
+
+PODMAN_IMAGE = "localhost/vessel-rootless:latest"
+
+
+def podman_case(fn):
+    fn.podman = True
+    return fn
+
+
+@podman_case
+def case_podman_run(ctx, rt, step):
+    p = []
+    r = ctx.podman.run(["--runtime", rt.path, "run", "--rm", "--network", "none", PODMAN_IMAGE,
+                        "sh", "-c", "id -u; echo podman-$((6*7)); exit 4"])
+    if r.status != 4:
+        p.append(f"podman run exited {r.status}, want the container's 4")
+    if "podman-42" not in r.out:
+        p.append(f"no output from the container: {r.out[:200]!r}")
+    elif r.out.split()[0] != "0":
+        p.append(f"uid inside {r.out.split()[0]!r}, want 0")
+    step("rootless podman run: output, exit status", p, [r])
+
+
+@podman_case
+def case_podman_keep_id(ctx, rt, step):
+    p = []
+    r = ctx.podman.run(["--runtime", rt.path, "run", "--rm", "--network", "none", "--userns", "keep-id",
+                        PODMAN_IMAGE, "sh", "-c", "id -u; id -g"])
+    if r.status != 0:
+        p.append(f"podman run --userns keep-id exited {r.status}")
+    elif r.out.split()[:2] != [str(ctx.uid), str(ctx.gid)]:
+        p.append(f"ids inside {r.out.split()[:2]}, want the user's {ctx.uid} {ctx.gid}")
+    step("rootless podman --userns keep-id: the user's own ids inside", p, [r])
+
+
+@podman_case
+def case_podman_volume(ctx, rt, step):
+    vol = os.path.join(ctx.tmp, f"vol-{rt.name}")
+    os.makedirs(vol)
+    os.chown(vol, ctx.uid, ctx.gid)
+    p = []
+    r = ctx.podman.run(["--runtime", rt.path, "run", "--rm", "--network", "none", "-v", f"{vol}:/data",
+                        PODMAN_IMAGE, "sh", "-c", "echo from-container > /data/f; cat /data/f"])
+    if r.status != 0 or "from-container" not in r.out:
+        p.append(f"podman run -v exited {r.status}, output {r.out[:200]!r}")
+    f = os.path.join(vol, "f")
+    if not os.path.exists(f):
+        p.append("the file written in the volume is not on the host")
+    elif os.stat(f).st_uid != ctx.uid:
+        p.append(f"the file is owned by {os.stat(f).st_uid} on the host, want the user's {ctx.uid}")
+    step("rootless podman -v: a volume written by the container, owned by the user", p, [r])
+
+
+# No --memory case: on a cgroup v1 host rootless podman drops resource
+# limits itself ("not supported and ignored on cgroups V1 rootless
+# systems") before the runtime sees them; case_limit covers the runtime.
+
+
+CASES = [case_spec, case_run, case_limit, case_subids, case_podman_run, case_podman_keep_id, case_podman_volume]
+
+
+def setup_podman(ctx, tap):
+    """The image in the user's storage; None (and a skip) without podman."""
+    if not shutil.which("podman"):
+        tap.skip("rootless podman: every case", "podman is not installed")
+        return None
+    pm = Podman(ctx.tmp, ctx.uid, ctx.gid)
+    tar = os.path.join(ctx.tmp, "rootfs.tar")
+    subprocess.run(["tar", "-C", ctx.master, "-cf", tar, "."], check=True)
+    os.chown(tar, ctx.uid, ctx.gid)
+    r = pm.run(["import", tar, PODMAN_IMAGE])
+    if not tap.result("rootless podman: import the busybox image into the user's storage",
+                      [] if r.status == 0 else [f"podman import exited {r.status}"], r.describe()):
+        return None
+    return pm
+
+
+def kill_user_processes(uid):
+    """podman leaves a rootless pause process (and maybe conmon) behind:
+    every process of the test's own user goes, by pid."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.stat(f"/proc/{d}").st_uid == uid:
+                    os.kill(int(d), 9)
+            except OSError:
+                pass
 
 
 def add_subids():
@@ -225,6 +345,7 @@ def main(argv):
         master = os.path.join(tmp, "rootfs-master")
         build_busybox_rootfs(master)
         ctx = Ctx(tmp, master, pw.pw_uid, pw.pw_gid)
+        ctx.podman = setup_podman(ctx, tap)
         runtimes = [("vessel", vessel)] + ([("runc", runc)] if os.access(runc, os.X_OK) else [])
         for name, path in runtimes:
             rt = Runtime(name, path, tmp, pw.pw_uid, pw.pw_gid)
@@ -233,12 +354,20 @@ def main(argv):
                 details = [line for r in results if r is not None for line in r.describe()]
                 return tap.result(f"{rt.name}: {label}", problems, details, skip=skip)
             for fn in CASES:
+                if getattr(fn, "podman", False) and ctx.podman is None:
+                    continue
                 if tap.wants(f"{name}: {fn.__name__}"):
                     try:
                         fn(ctx, rt, step)
                     except Exception as e:  # a broken test must still print TAP
                         step(f"{fn.__name__}: driver error", [f"{type(e).__name__}: {e}"])
     finally:
+        kill_user_processes(pw.pw_uid)
+        time.sleep(0.2)
+        for line in reversed(open("/proc/self/mountinfo").read().splitlines()):
+            mp = line.split(" ")[4]
+            if mp.startswith(tmp):
+                subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
         for f, line in undo:
             text = open(f).read()
             with open(f, "w") as fh:
