@@ -13,145 +13,26 @@ Usage: test_containerd.py [VESSEL_OCI [RUNC]] (or $VESSEL_OCI, $RUNC).
 Needs root, containerd (Debian package `containerd`), busybox-static;
 otherwise skips.
 """
-import hashlib
-import io
 import json
 import os
 import pty
 import select
 import shutil
-import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+from vessel_test.containerd import NS, TIMEOUT, Containerd, Result, docker_archive, shims  # noqa: E402
 from vessel_test.rootfs import build_busybox_rootfs, busybox_missing  # noqa: E402
-from vessel_test.tap import Tap, describe_command  # noqa: E402
+from vessel_test.tap import Tap  # noqa: E402
 
 IMAGE = "localhost/vessel-busybox:test"
-NS = "vessel-test"
-TIMEOUT = 60
 # Where the shim keeps the runtime's state (its --root) when the runtime
 # options name no Root: per namespace.
 SHIM_RUNTIME_ROOT = "/run/containerd/runc/" + NS
-
-
-class Result:
-    def __init__(self, argv, status, out, err, elapsed):
-        self.argv, self.status, self.out, self.err, self.elapsed = argv, status, out, err, elapsed
-
-    def describe(self):
-        return describe_command(self.argv, self.status, self.out, self.err, self.elapsed)
-
-
-class Containerd:
-    """One private containerd: its own socket, root, state and shim root."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.sock = os.path.join(tmp, "containerd.sock")
-        cfg = os.path.join(tmp, "config.toml")
-        with open(cfg, "w") as f:
-            f.write(f"""version = 2
-root = "{tmp}/root"
-state = "{tmp}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{self.sock}"
-[ttrpc]
-  address = "{self.sock}.ttrpc"
-[debug]
-  address = "{tmp}/debug.sock"
-[metrics]
-  address = ""
-""")
-        self.log = open(os.path.join(tmp, "containerd.log"), "w")
-        self.proc = subprocess.Popen(["containerd", "--config", cfg], stdout=self.log, stderr=self.log,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.ctr(["version"], timeout=5).status == 0:
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError("containerd did not come up: " + open(self.log.name).read()[-500:])
-
-    def ctr(self, args, timeout=TIMEOUT, stdin=None):
-        argv = ["ctr", "--address", self.sock, "--namespace", NS] + list(args)
-        t0 = time.monotonic()
-        try:
-            p = subprocess.run(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                               capture_output=True, timeout=timeout)
-            status, out, err = p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-        except subprocess.TimeoutExpired as e:
-            status, out, err = None, (e.stdout or b"").decode(errors="replace"), (e.stderr or b"").decode(
-                errors="replace")
-        return Result(argv, status, out, err, time.monotonic() - t0)
-
-    def stop(self):
-        """Every task killed, containerd stopped, its shims gone."""
-        tasks = self.ctr(["task", "ls", "-q"], timeout=10).out.split()
-        for t in tasks:
-            self.ctr(["task", "kill", "-s", "SIGKILL", t], timeout=10)
-            self.ctr(["task", "delete", "--force", t], timeout=20)
-        for c in self.ctr(["container", "ls", "-q"], timeout=10).out.split():
-            self.ctr(["container", "rm", c], timeout=20)
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        for pid, _ in shims(self.sock):
-            os.kill(pid, signal.SIGKILL)
-
-
-def shims(sock):
-    """containerd-shim-runc-v2 processes started for this containerd."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"containerd-shim-runc-v2") and sock.encode() in b" ".join(cmd):
-            out.append((int(d), b" ".join(cmd).decode(errors="replace")))
-    return out
-
-
-# ---- the image --------------------------------------------------------------
-
-
-def docker_archive(rootfs, path):
-    """A `docker save` archive of one layer holding `rootfs`."""
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name in sorted(os.listdir(rootfs)):
-            t.add(os.path.join(rootfs, name), arcname=name)
-    layer_bytes = layer.getvalue()
-    diff_id = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-    }).encode()
-    config_name = hashlib.sha256(config).hexdigest() + ".json"
-    manifest = json.dumps([{"Config": config_name, "RepoTags": [IMAGE],
-                            "Layers": ["layer/layer.tar"]}]).encode()
-    with tarfile.open(path, "w") as t:
-        for name, data in (("layer/layer.tar", layer_bytes), (config_name, config), ("manifest.json", manifest)):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
 
 
 # ---- checks -----------------------------------------------------------------
@@ -423,16 +304,12 @@ def main(argv):
     if why:
         return tap.skip_all(why)
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="vessel-containerd-"))
-    # containerd 1.6 keeps shim sockets (/run/containerd/s), ctr's fifos and
-    # the shim's runtime root under /run/containerd whatever the config:
-    # removed at the end when this test made it.
-    run_dir_existed = os.path.exists("/run/containerd")
     cd = None
     try:
         rootfs = os.path.join(tmp, "rootfs")
         build_busybox_rootfs(rootfs)
         archive = os.path.join(tmp, "busybox.tar")
-        docker_archive(rootfs, archive)
+        docker_archive(rootfs, archive, IMAGE)
         cd = Containerd(tmp)
         imp = cd.ctr(["image", "import", archive])
         if imp.status == 0 and IMAGE not in cd.ctr(["image", "ls", "-q"]).out.split():
@@ -457,17 +334,7 @@ def main(argv):
             alive = cd.proc.poll() is None
             tap.result("cleanup: containerd stopped, no shim left",
                        ([f"shim left: {c}" for _, c in left] + (["containerd still runs"] if alive else [])))
-        subprocess.run(["umount", "-R", "-l", os.path.join(tmp, "root")], stderr=subprocess.DEVNULL)
-        subprocess.run(["umount", "-R", "-l", os.path.join(tmp, "state")], stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
-        if cd and not shims(cd.sock):
-            if not run_dir_existed:
-                shutil.rmtree("/run/containerd", ignore_errors=True)
-            else:
-                try:
-                    os.rmdir(SHIM_RUNTIME_ROOT)
-                except OSError:
-                    pass
     return tap.finish()
 
 
