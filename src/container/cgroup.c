@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -306,14 +307,37 @@ int vs_cgroup_apply_linux(struct vs_cgroup *cg, const struct vs_spec_linux *lx, 
 
 /* ---- processes ---- */
 
-int vs_cgroup_enter(struct vs_cgroup *cg, pid_t pid, struct vs_error *err)
+int vs_cgroup_enter_some(struct vs_cgroup *cg, pid_t pid, bool v1, bool v2, struct vs_error *err)
 {
 	char value[24];
 	snprintf(value, sizeof(value), "%d", (int)pid);
+	for (size_t i = 0; i < cg->count; i++) {
+		bool is_v2 = cg->hier[i].name[0] == '\0';
+		if ((is_v2 ? v2 : v1) && vs_cgroup_write(cg->hier[i].dir, "cgroup.procs", value, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int vs_cgroup_enter(struct vs_cgroup *cg, pid_t pid, struct vs_error *err)
+{
+	return vs_cgroup_enter_some(cg, pid, true, true, err);
+}
+
+int vs_cgroup_join_self_v1(struct vs_cgroup *cg, struct vs_error *err)
+{
 	for (size_t i = 0; i < cg->count; i++)
-		if (vs_cgroup_write(cg->hier[i].dir, "cgroup.procs", value, err) < 0)
+		if (cg->hier[i].name[0] != '\0' && vs_cgroup_write(cg->hier[i].dir, "tasks", "0", err) < 0)
 			return -1;
 	return 0;
+}
+
+int vs_cgroup_v2_fd(struct vs_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->count; i++)
+		if (cg->hier[i].name[0] == '\0')
+			return open(cg->hier[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return -1;
 }
 
 int vs_cgroup_freeze(struct vs_cgroup *cg, bool frozen, struct vs_error *err)

@@ -70,6 +70,19 @@ int vs_cgroup_apply_linux(struct vs_cgroup *cg, const struct vs_spec_linux *lx, 
 /* Move `pid` into the container's cgroup in every hierarchy. */
 int vs_cgroup_enter(struct vs_cgroup *cg, pid_t pid, struct vs_error *err);
 
+/* Cheap joins for a new process. Moving a process through cgroup.procs
+ * takes the kernel's global threadgroup lock for writing, which costs an
+ * RCU grace period (~10 ms) when nothing took it lately; two moves avoid
+ * it: the process itself, single-threaded, writing "0" to each v1
+ * hierarchy's `tasks` (vs_cgroup_join_self_v1), and clone3's
+ * CLONE_INTO_CGROUP for the v2 directory (vs_cgroup_v2_fd: an fd of it,
+ * or -1 when the container has no v2 hierarchy).
+ * vs_cgroup_enter_some moves `pid` into the v1 hierarchies and/or the v2
+ * one, the slow way, for what the cheap ways could not do. */
+int vs_cgroup_join_self_v1(struct vs_cgroup *cg, struct vs_error *err);
+int vs_cgroup_v2_fd(struct vs_cgroup *cg);
+int vs_cgroup_enter_some(struct vs_cgroup *cg, pid_t pid, bool v1, bool v2, struct vs_error *err);
+
 /* Freeze or thaw; freezing waits until the kernel reports FROZEN (about a
  * second at most, then thaws again and fails). */
 int vs_cgroup_freeze(struct vs_cgroup *cg, bool frozen, struct vs_error *err);

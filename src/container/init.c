@@ -423,7 +423,7 @@ static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int 
 }
 
 static void __attribute__((noreturn))
-init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pidfd)
+init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pidfd, bool join_v1)
 {
 	struct init_ctx c = { .cfg = cfg,
 			      .spec = cfg->spec,
@@ -453,6 +453,10 @@ init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pi
 	 * sync). */
 	if (cfg->die_with_parent && vs_process_die_with_parent(parent_pidfd, &err) < 0)
 		_exit(1);
+	/* Into the v1 hierarchies by ourselves, before anything is charged
+	 * or unshared: see vs_cgroup_join_self_v1. */
+	if (join_v1 && vs_cgroup_join_self_v1(cfg->cgroup, &err) < 0)
+		init_fail(sync, &err);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		c.ns_fds[t] = -1;
 	/* Die with the runtime while it still drives us (create); the bond is
@@ -485,6 +489,35 @@ fail:
 }
 
 /* ---- runtime side ------------------------------------------------------ */
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2). */
+struct vs_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+	    set_tid_size, cgroup;
+};
+
+/* clone(flags) with the child born in the v2 cgroup `cgfd`; -1 (errno) when
+ * the kernel cannot (before 5.7), and the caller falls back to clone. */
+static pid_t clone_into_cgroup(int flags, int cgfd)
+{
+#ifdef SYS_clone3
+	struct vs_clone_args a;
+	memset(&a, 0, sizeof(a));
+	a.flags = ((uint64_t)(unsigned)flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
+	a.exit_signal = (uint64_t)(flags & CSIGNAL);
+	a.cgroup = (uint64_t)cgfd;
+	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+#else
+	(void)flags;
+	(void)cgfd;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
 
 /* Read init's answer; on ERROR fetch the message. */
 static int expect(int sync, char want, struct vs_error *err)
@@ -539,7 +572,9 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	const struct vs_spec_namespace *user = vs_spec_namespace_find(spec, VS_NS_USER);
 	const struct vs_spec_namespace *pidns = vs_spec_namespace_find(spec, VS_NS_PID);
 	const struct vs_spec_namespace *timens = vs_spec_namespace_find(spec, VS_NS_TIME);
-	vs_autoclose int pidns_fd = -1, old_pidns = -1, old_timens = -1, fifo_fd = -1, parent_pidfd = -1;
+	vs_autoclose int pidns_fd = -1, old_pidns = -1, old_timens = -1, fifo_fd = -1, parent_pidfd = -1,
+			 cgfd = -1;
+	bool join_v1, in_v2 = false;
 	int sv[2], flags = SIGCHLD;
 	pid_t pid;
 
@@ -578,7 +613,19 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 		parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return vs_error_set(err, errno, "socketpair");
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
+	/* init joins the v1 hierarchies itself unless it starts in a new
+	 * user namespace (it could not write the host's cgroup files); the v2
+	 * directory comes with the clone where the kernel has clone3. */
+	join_v1 = cfg->cgroup && !(flags & CLONE_NEWUSER);
+	if (cfg->cgroup)
+		cgfd = vs_cgroup_v2_fd(cfg->cgroup);
+	pid = -1;
+	if (cgfd >= 0) {
+		pid = clone_into_cgroup(flags, cgfd);
+		in_v2 = pid >= 0;
+	}
+	if (pid < 0)
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		int e = errno;
 		close(sv[0]);
@@ -591,7 +638,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		init_main(cfg, sv[1], fifo_fd, parent_pidfd);
+		init_main(cfg, sv[1], fifo_fd, parent_pidfd, join_v1);
 	}
 	close(sv[1]);
 	if (old_pidns >= 0)
@@ -601,7 +648,8 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 
 	if (user && !user->path && vs_idmap_write(pid, &spec->linux, err) < 0)
 		goto fail;
-	if (cfg->cgroup && vs_cgroup_enter(cfg->cgroup, pid, err) < 0)
+	if (cfg->cgroup && (!join_v1 || !in_v2) &&
+	    vs_cgroup_enter_some(cfg->cgroup, pid, !join_v1, !in_v2, err) < 0)
 		goto fail;
 	if (send_byte(sv[0], SYNC_MAPPED) < 0 || write(sv[0], &pid, sizeof(pid)) != sizeof(pid)) {
 		vs_error_set(err, errno, "talking to container init");
