@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -330,6 +333,33 @@ int vs_cgroup_join_self_v1(struct vs_cgroup *cg, struct vs_error *err)
 		if (cg->hier[i].name[0] != '\0' && vs_cgroup_write(cg->hier[i].dir, "tasks", "0", err) < 0)
 			return -1;
 	return 0;
+}
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2). */
+struct vs_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+	    set_tid_size, cgroup;
+};
+
+pid_t vs_cgroup_clone_into(int cgfd, int flags)
+{
+#ifdef SYS_clone3
+	struct vs_clone_args a;
+	memset(&a, 0, sizeof(a));
+	a.flags = ((uint64_t)(unsigned)flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
+	a.exit_signal = (uint64_t)(flags & CSIGNAL);
+	a.cgroup = (uint64_t)cgfd;
+	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+#else
+	(void)flags;
+	(void)cgfd;
+	errno = ENOSYS;
+	return -1;
+#endif
 }
 
 int vs_cgroup_v2_fd(struct vs_cgroup *cg)

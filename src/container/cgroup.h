@@ -83,6 +83,11 @@ int vs_cgroup_join_self_v1(struct vs_cgroup *cg, struct vs_error *err);
 int vs_cgroup_v2_fd(struct vs_cgroup *cg);
 int vs_cgroup_enter_some(struct vs_cgroup *cg, pid_t pid, bool v1, bool v2, struct vs_error *err);
 
+/* clone(flags), no new stack (a fork), with the child born in the v2
+ * cgroup `cgfd` (clone3 CLONE_INTO_CGROUP); -1 and errno when the kernel
+ * cannot (before 5.7): the caller then forks and moves the child. */
+pid_t vs_cgroup_clone_into(int cgfd, int flags);
+
 /* Freeze or thaw; freezing waits until the kernel reports FROZEN (about a
  * second at most, then thaws again and fails). */
 int vs_cgroup_freeze(struct vs_cgroup *cg, bool frozen, struct vs_error *err);

@@ -490,35 +490,6 @@ fail:
 
 /* ---- runtime side ------------------------------------------------------ */
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
-/* The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2). */
-struct vs_clone_args {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-	    set_tid_size, cgroup;
-};
-
-/* clone(flags) with the child born in the v2 cgroup `cgfd`; -1 (errno) when
- * the kernel cannot (before 5.7), and the caller falls back to clone. */
-static pid_t clone_into_cgroup(int flags, int cgfd)
-{
-#ifdef SYS_clone3
-	struct vs_clone_args a;
-	memset(&a, 0, sizeof(a));
-	a.flags = ((uint64_t)(unsigned)flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
-	a.exit_signal = (uint64_t)(flags & CSIGNAL);
-	a.cgroup = (uint64_t)cgfd;
-	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
-#else
-	(void)flags;
-	(void)cgfd;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
 /* Read init's answer; on ERROR fetch the message. */
 static int expect(int sync, char want, struct vs_error *err)
 {
@@ -621,7 +592,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 		cgfd = vs_cgroup_v2_fd(cfg->cgroup);
 	pid = -1;
 	if (cgfd >= 0) {
-		pid = clone_into_cgroup(flags, cgfd);
+		pid = vs_cgroup_clone_into(cgfd, flags);
 		in_v2 = pid >= 0;
 	}
 	if (pid < 0)
