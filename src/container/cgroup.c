@@ -5,12 +5,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -89,6 +93,39 @@ const char *vs_cgroup_layout_name(void)
 	const char *name = vs_cgroup_kind_name(layout.kind);
 	vs_cgroup_layout_free(&layout);
 	return name;
+}
+
+/* `word` in a list of words separated by any byte of `seps`. */
+static bool has_word_sep(const char *list, const char *word, const char *seps)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, seps);
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, seps);
+	}
+	return false;
+}
+
+bool vs_cgroup_host_has(const char *controller)
+{
+	struct vs_cgroup_layout layout;
+	struct vs_error err = { 0 };
+	bool found = false;
+	if (vs_cgroup_layout_detect(&host_env, &layout, &err) < 0)
+		return false;
+	for (size_t i = 0; i < layout.count && !found; i++) {
+		const struct vs_cgroup_mount *m = &layout.mounts[i];
+		char avail[512];
+		if (m->name[0])
+			found = has_word_sep(m->name, controller, ",");
+		else if (vs_cgroup_read(m->mountpoint, "cgroup.controllers", avail, sizeof(avail), &err) == 0)
+			found = has_word_sep(avail, controller, " \n");
+	}
+	vs_cgroup_layout_free(&layout);
+	return found;
 }
 
 /* ---- creation ---- */
@@ -273,14 +310,64 @@ int vs_cgroup_apply_linux(struct vs_cgroup *cg, const struct vs_spec_linux *lx, 
 
 /* ---- processes ---- */
 
-int vs_cgroup_enter(struct vs_cgroup *cg, pid_t pid, struct vs_error *err)
+int vs_cgroup_enter_some(struct vs_cgroup *cg, pid_t pid, bool v1, bool v2, struct vs_error *err)
 {
 	char value[24];
 	snprintf(value, sizeof(value), "%d", (int)pid);
+	for (size_t i = 0; i < cg->count; i++) {
+		bool is_v2 = cg->hier[i].name[0] == '\0';
+		if ((is_v2 ? v2 : v1) && vs_cgroup_write(cg->hier[i].dir, "cgroup.procs", value, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int vs_cgroup_enter(struct vs_cgroup *cg, pid_t pid, struct vs_error *err)
+{
+	return vs_cgroup_enter_some(cg, pid, true, true, err);
+}
+
+int vs_cgroup_join_self_v1(struct vs_cgroup *cg, struct vs_error *err)
+{
 	for (size_t i = 0; i < cg->count; i++)
-		if (vs_cgroup_write(cg->hier[i].dir, "cgroup.procs", value, err) < 0)
+		if (cg->hier[i].name[0] != '\0' && vs_cgroup_write(cg->hier[i].dir, "tasks", "0", err) < 0)
 			return -1;
 	return 0;
+}
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2). */
+struct vs_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+	    set_tid_size, cgroup;
+};
+
+pid_t vs_cgroup_clone_into(int cgfd, int flags)
+{
+#ifdef SYS_clone3
+	struct vs_clone_args a;
+	memset(&a, 0, sizeof(a));
+	a.flags = ((uint64_t)(unsigned)flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
+	a.exit_signal = (uint64_t)(flags & CSIGNAL);
+	a.cgroup = (uint64_t)cgfd;
+	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+#else
+	(void)flags;
+	(void)cgfd;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+int vs_cgroup_v2_fd(struct vs_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->count; i++)
+		if (cg->hier[i].name[0] == '\0')
+			return open(cg->hier[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return -1;
 }
 
 int vs_cgroup_freeze(struct vs_cgroup *cg, bool frozen, struct vs_error *err)

@@ -35,6 +35,10 @@ struct vs_cgroup_hierarchy {
  * /sys/fs/cgroup when called. */
 const char *vs_cgroup_layout_name(void);
 
+/* Whether this host can apply limits of `controller` ("net_cls", "rdma",
+ * ...): a mounted v1 hierarchy of it, or the v2 tree offering it. */
+bool vs_cgroup_host_has(const char *controller);
+
 /* Create the container's cgroup in every hierarchy it uses (cpuset.cpus and
  * cpuset.mems are copied from the parent where empty; on v2 the controllers
  * are enabled in the ancestors' cgroup.subtree_control; on hybrid hosts the
@@ -65,6 +69,24 @@ int vs_cgroup_apply_linux(struct vs_cgroup *cg, const struct vs_spec_linux *lx, 
 
 /* Move `pid` into the container's cgroup in every hierarchy. */
 int vs_cgroup_enter(struct vs_cgroup *cg, pid_t pid, struct vs_error *err);
+
+/* Cheap joins for a new process. Moving a process through cgroup.procs
+ * takes the kernel's global threadgroup lock for writing, which costs an
+ * RCU grace period (~10 ms) when nothing took it lately; two moves avoid
+ * it: the process itself, single-threaded, writing "0" to each v1
+ * hierarchy's `tasks` (vs_cgroup_join_self_v1), and clone3's
+ * CLONE_INTO_CGROUP for the v2 directory (vs_cgroup_v2_fd: an fd of it,
+ * or -1 when the container has no v2 hierarchy).
+ * vs_cgroup_enter_some moves `pid` into the v1 hierarchies and/or the v2
+ * one, the slow way, for what the cheap ways could not do. */
+int vs_cgroup_join_self_v1(struct vs_cgroup *cg, struct vs_error *err);
+int vs_cgroup_v2_fd(struct vs_cgroup *cg);
+int vs_cgroup_enter_some(struct vs_cgroup *cg, pid_t pid, bool v1, bool v2, struct vs_error *err);
+
+/* clone(flags), no new stack (a fork), with the child born in the v2
+ * cgroup `cgfd` (clone3 CLONE_INTO_CGROUP); -1 and errno when the kernel
+ * cannot (before 5.7): the caller then forks and moves the child. */
+pid_t vs_cgroup_clone_into(int cgfd, int flags);
 
 /* Freeze or thaw; freezing waits until the kernel reports FROZEN (about a
  * second at most, then thaws again and fails). */

@@ -156,6 +156,7 @@ int vs_cgroup_v1_fill_cpuset(const char *dir, struct vs_error *err);
  * directory. */
 int vs_cgroup_v2_apply_unified(const char *dir, const struct vs_spec_resources *res, struct vs_error *err);
 int vs_cgroup_v2_apply_hugetlb(const char *dir, const struct vs_spec_resources *res, struct vs_error *err);
+int vs_cgroup_v2_apply_rdma(const char *dir, const struct vs_spec_resources *res, struct vs_error *err);
 int vs_cgroup_v2_freeze_dir(const char *dir, bool frozen, struct vs_error *err);
 int vs_cgroup_v2_is_frozen_dir(const char *dir, bool *frozen, struct vs_error *err);
 

@@ -14,7 +14,8 @@
 
 static int no_hierarchy(const char *what, const char *controller, struct vs_error *err)
 {
-	return vs_error_msg(err, "%s: no `%s` cgroup hierarchy is mounted on this host", what, controller);
+	return vs_error_msg(err, "linux.resources.%s: no `%s` cgroup hierarchy is mounted on this host", what,
+			    controller);
 }
 
 static int write_i64(const char *dir, const char *file, int64_t v, struct vs_error *err)
@@ -185,7 +186,8 @@ static int v1_pids(const struct vs_cgroup *cg, const struct vs_spec_resources *r
 
 /* Proportional weights live in blkio.weight (CFQ, gone since 5.0) or
  * blkio.bfq.weight (BFQ); `suffix` is "" or "_device". */
-static int blkio_weight_write(const char *dir, const char *suffix, const char *value, struct vs_error *err)
+static int blkio_weight_write(const char *dir, const char *field, const char *suffix, const char *value,
+			      struct vs_error *err)
 {
 	char cfq[48], bfq[48];
 	snprintf(cfq, sizeof(cfq), "blkio.weight%s", suffix);
@@ -196,9 +198,10 @@ static int blkio_weight_write(const char *dir, const char *suffix, const char *v
 	r = vs_cgroup_write_opt(dir, bfq, value, err);
 	if (r <= 0)
 		return r;
-	return vs_error_msg(
-	    err, "%s/%s: writing %s: no proportional-weight I/O scheduler (neither %s nor %s exists)", dir,
-	    cfq, value, cfq, bfq);
+	return vs_error_msg(err,
+			    "linux.resources.blockIO.%s: the `blkio` controller of this host has no "
+			    "proportional weights (neither %s nor %s exists in %s)",
+			    field, cfq, bfq, dir);
 }
 
 static int v1_blkio(const struct vs_cgroup *cg, const struct vs_spec_resources *r, struct vs_error *err)
@@ -228,13 +231,13 @@ static int v1_blkio(const struct vs_cgroup *cg, const struct vs_spec_resources *
 		return no_hierarchy("blockIO", "blkio", err);
 	if (r->has_blkio_weight) {
 		snprintf(v, sizeof(v), "%u", (unsigned)r->blkio_weight);
-		if (blkio_weight_write(dir, "", v, err) < 0)
+		if (blkio_weight_write(dir, "weight", "", v, err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < r->blkio_weight_device_count; i++) {
 		const struct vs_spec_blkio_device *d = &r->blkio_weight_device[i];
 		snprintf(v, sizeof(v), "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor, d->rate);
-		if (blkio_weight_write(dir, "_device", v, err) < 0)
+		if (blkio_weight_write(dir, "weightDevice", "_device", v, err) < 0)
 			return -1;
 	}
 	for (size_t t = 0; t < VS_ARRAY_SIZE(throttles); t++) {
@@ -270,6 +273,38 @@ static int v1_hugetlb(const struct vs_cgroup *cg, const struct vs_spec_resources
 			return -1;
 	}
 	return 0;
+}
+
+static int v1_network(const struct vs_cgroup *cg, const struct vs_spec_resources *r, struct vs_error *err)
+{
+	const char *cls = vs_cgroup_dir_for(cg, VS_CG_NET_CLS), *prio = vs_cgroup_dir_for(cg, VS_CG_NET_PRIO);
+	if (r->has_net_class_id) {
+		char v[16];
+		if (!cls)
+			return no_hierarchy("network.classID", "net_cls", err);
+		snprintf(v, sizeof(v), "%u", r->net_class_id);
+		if (vs_cgroup_write(cls, "net_cls.classid", v, err) < 0)
+			return vs_error_prefix(err, "linux.resources.network.classID: ");
+	}
+	if (r->net_priorities.count && !prio)
+		return no_hierarchy("network.priorities", "net_prio", err);
+	for (size_t i = 0; i < r->net_priorities.count; i++)
+		if (vs_cgroup_write(prio, "net_prio.ifpriomap", r->net_priorities.v[i], err) < 0)
+			return vs_error_prefix(err, "linux.resources.network.priorities: ");
+	return 0;
+}
+
+static int v1_rdma(const struct vs_cgroup *cg, const struct vs_spec_resources *r, struct vs_error *err)
+{
+	const char *dir = vs_cgroup_dir_for(cg, VS_CG_RDMA);
+	const char *v2 = cg->kind == VS_CGROUP_HYBRID ? vs_cgroup_dir_for(cg, VS_CG_UNIFIED) : NULL;
+	if (r->rdma_limits.count == 0)
+		return 0;
+	if (!dir && v2)
+		return vs_cgroup_v2_apply_rdma(v2, r, err);
+	if (!dir)
+		return no_hierarchy("rdma", "rdma", err);
+	return vs_cgroup_v2_apply_rdma(dir, r, err); /* same file and format in v1 */
 }
 
 static int v1_devices(const struct vs_cgroup *cg, const struct vs_spec_resources *r, struct vs_error *err)
@@ -308,7 +343,7 @@ static int v1_apply(struct vs_cgroup *cg, const struct vs_spec_resources *r, str
 {
 	if (v1_memory(cg, r, err) < 0 || v1_cpu(cg, r, err) < 0 || v1_cpuset(cg, r, err) < 0 ||
 	    v1_pids(cg, r, err) < 0 || v1_blkio(cg, r, err) < 0 || v1_hugetlb(cg, r, err) < 0 ||
-	    v1_devices(cg, r, err) < 0)
+	    v1_network(cg, r, err) < 0 || v1_rdma(cg, r, err) < 0 || v1_devices(cg, r, err) < 0)
 		return -1;
 	if (r->unified_keys.count == 0)
 		return 0;

@@ -220,6 +220,21 @@ int vs_cgroup_v2_apply_hugetlb(const char *dir, const struct vs_spec_resources *
 	return 0;
 }
 
+int vs_cgroup_v2_apply_rdma(const char *dir, const struct vs_spec_resources *r, struct vs_error *err)
+{
+	for (size_t i = 0; i < r->rdma_limits.count; i++) {
+		if (vs_cgroup_write(dir, "rdma.max", r->rdma_limits.v[i], err) == 0)
+			continue;
+		if (err->code == ENOENT)
+			return vs_error_msg_code(err, ENOENT,
+						 "linux.resources.rdma: the `rdma` cgroup controller is not "
+						 "available to %s on this host",
+						 dir);
+		return vs_error_prefix(err, "linux.resources.rdma: ");
+	}
+	return 0;
+}
+
 /* Membership and freezing belong to the runtime, not to unified keys. */
 static const char *const runtime_owned[] = { "cgroup.procs", "cgroup.threads", "cgroup.kill",
 					     "cgroup.freeze" };
@@ -255,8 +270,17 @@ static int v2_apply(struct vs_cgroup *cg, const struct vs_spec_resources *r, str
 	if (r->has_pids_limit && r->pids_limit != 0 &&
 	    v2_write_i64_or_max(dir, "pids.max", r->pids_limit, err) < 0)
 		return -1;
-	if (v2_io(dir, r, err) < 0 || vs_cgroup_v2_apply_hugetlb(dir, r, err) < 0)
+	if (v2_io(dir, r, err) < 0 || vs_cgroup_v2_apply_hugetlb(dir, r, err) < 0 ||
+	    vs_cgroup_v2_apply_rdma(dir, r, err) < 0)
 		return -1;
+	/* cgroup v2 has no net_cls nor net_prio: a limit asked for is refused,
+	 * never dropped. */
+	if (r->has_net_class_id)
+		return vs_error_msg(err,
+				    "linux.resources.network.classID: cgroup v2 has no `net_cls` controller");
+	if (r->net_priorities.count)
+		return vs_error_msg(
+		    err, "linux.resources.network.priorities: cgroup v2 has no `net_prio` controller");
 	if (r->devices_count && vs_cgroup_bpf_devices(dir, r->devices, r->devices_count, err) < 0)
 		return -1;
 	/* Last, so explicit v2 values win over converted ones. */

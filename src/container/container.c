@@ -17,6 +17,8 @@
 
 #include "container/cgroup.h"
 #include "container/hooks.h"
+#include "container/idmap.h"
+#include "container/lsm.h"
 #include "container/init.h"
 #include "container/seccomp.h"
 #include "container/state.h"
@@ -122,6 +124,8 @@ static int create_checks(const struct vs_spec *spec, const struct vs_create_opts
 		return vs_error_msg(err, "root.path `%s` is not a directory", spec->root_path);
 	if (spec->linux.seccomp && vs_seccomp_check(spec->linux.seccomp, err) < 0)
 		return vs_error_prefix(err, "linux.seccomp: ");
+	if (vs_lsm_check(&spec->process, spec->linux.mount_label, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -171,6 +175,41 @@ static int save_config_copy(struct create_ctx *c, struct vs_error *err)
 	if (fd < 0 || vs_write_all(fd, c->config_text, c->config_len) < 0)
 		return vs_error_set(err, errno, "saving `%s`", path);
 	return 0;
+}
+
+/* The first limit `r` asks for, by its field name; NULL when none. Device
+ * rules are not limits here: in a user namespace no device node can be
+ * made, and an unprivileged user cannot program the device cgroup. */
+static const char *requested_limit(const struct vs_spec_resources *r)
+{
+	if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap || r->has_memory_kernel ||
+	    r->has_memory_swappiness || r->disable_oom_killer)
+		return "memory";
+	if (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period || r->has_cpu_rt_runtime ||
+	    r->has_cpu_rt_period || r->cpu_cpus || r->cpu_mems || r->has_cpu_idle)
+		return "cpu";
+	if (r->has_pids_limit && r->pids_limit > 0)
+		return "pids.limit";
+	if (r->has_blkio_weight || r->blkio_weight_device_count || r->blkio_throttle_read_bps_count ||
+	    r->blkio_throttle_write_bps_count || r->blkio_throttle_read_iops_count ||
+	    r->blkio_throttle_write_iops_count)
+		return "blockIO";
+	if (r->hugepage_limits_count)
+		return "hugepageLimits";
+	if (r->has_net_class_id || r->net_priorities.count)
+		return "network";
+	if (r->rdma_limits.count)
+		return "rdma";
+	if (r->unified_keys.count)
+		return "unified";
+	return NULL;
+}
+
+/* Whether a failed cgroup creation is the rootless case: an unprivileged
+ * caller denied the cgroup tree. */
+static bool rootless_without_cgroups(const struct vs_error *err)
+{
+	return (err->code == EACCES || err->code == EPERM || err->code == EROFS) && vs_idmap_rootless();
 }
 
 static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pid_t *pid,
@@ -234,13 +273,32 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 	 * after a create that was killed half-way. */
 	if (save_config_copy(c, err) < 0 || vs_state_save(c->dir, &c->st, err) < 0)
 		return -1;
-	if (vs_cgroup_create(c->spec->linux.cgroups_path, c->id, &c->cg, err) < 0)
-		return -1;
-	c->st.cgroup = vs_cgroup_serialize(c->cg);
-	if (!c->st.cgroup)
-		return vs_error_set(err, ENOMEM, "cgroup state");
-	if (vs_state_save(c->dir, &c->st, err) < 0 || vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
-		return -1;
+	if (vs_cgroup_create(c->spec->linux.cgroups_path, c->id, &c->cg, err) < 0) {
+		const char *limit = requested_limit(&c->spec->linux.resources);
+		if (!rootless_without_cgroups(err))
+			return -1;
+		/* Rootless without a delegated cgroup: the container runs in
+		 * its caller's cgroup, unless it asked for a limit. */
+		if (limit) {
+			char why[VS_ERROR_MSG_MAX]; /* err->msg is rewritten below */
+			snprintf(why, sizeof(why), "%s", err->msg);
+			return vs_error_msg(
+			    err,
+			    "linux.resources.%s: an unprivileged user cannot apply cgroup limits "
+			    "here (%s); remove the limit or run with a delegated cgroup",
+			    limit, why);
+		}
+		vs_error_clear(err);
+		c->cg = NULL;
+	}
+	if (c->cg) {
+		c->st.cgroup = vs_cgroup_serialize(c->cg);
+		if (!c->st.cgroup)
+			return vs_error_set(err, ENOMEM, "cgroup state");
+		if (vs_state_save(c->dir, &c->st, err) < 0 ||
+		    vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
+			return -1;
+	}
 	if (o->console_socket && c->spec->process.terminal) {
 		c->console_fd = vs_terminal_connect(o->console_socket, err);
 		if (c->console_fd < 0)
@@ -382,8 +440,18 @@ int vs_container_start(const char *root, const char *id, struct vs_error *err)
 	if (spec.hooks.count[VS_HOOK_POSTSTART]) {
 		vs_autofree char *state = vs_state_json(st.oci_version, id, "running", st.pid, st.bundle,
 							&st.annotation_keys, &st.annotation_values);
-		if (!state || vs_hooks_run(&spec.hooks, VS_HOOK_POSTSTART, state, err) < 0)
+		struct vs_error hook_err = { 0 };
+		size_t failed;
+		if (!state) {
+			vs_error_set(err, ENOMEM, "state for the poststart hooks");
 			goto out;
+		}
+		/* The spec: a poststart failure is logged and the rest of
+		 * start goes on; the container keeps running. */
+		failed = vs_hooks_run_all(&spec.hooks, VS_HOOK_POSTSTART, state, &hook_err);
+		if (failed)
+			vs_warn("container `%s`: %zu poststart hook(s) failed, the first: %s", id, failed,
+				hook_err.msg);
 	}
 	rc = 0;
 out:
@@ -453,6 +521,11 @@ static int reopen_unrecorded_cgroup(const char *root, const struct vs_state *st,
 	}
 	rc = vs_cgroup_create(spec.linux.cgroups_path, st->id, cg, err);
 	vs_spec_free(&spec);
+	if (rc < 0 && rootless_without_cgroups(err)) {
+		vs_error_clear(err); /* a rootless container without cgroups */
+		*cg = NULL;
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -477,7 +550,9 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 	}
 	memset(&spec, 0, sizeof(spec));
 	status = vs_container_status(root, &st);
-	if (!force && strcmp(status, "stopped") != 0 && strcmp(status, "created") != 0) {
+	/* The spec: deleting a container that is not stopped is an error
+	 * that leaves it untouched (runc deletes a created one anyway). */
+	if (!force && strcmp(status, "stopped") != 0) {
 		vs_error_msg(err, "container `%s` is %s: stop it first or use --force", id, status);
 		goto out;
 	}
@@ -511,8 +586,10 @@ int vs_container_delete(const char *root, const char *id, bool force, struct vs_
 		vs_autofree char *state = vs_state_json(st.oci_version, id, "stopped", 0, st.bundle,
 							&st.annotation_keys, &st.annotation_values);
 		struct vs_error hook_err = { 0 };
-		if (state && vs_hooks_run(&spec.hooks, VS_HOOK_POSTSTOP, state, &hook_err) < 0)
-			vs_warn("container `%s`: %s", id, hook_err.msg);
+		size_t failed = state ? vs_hooks_run_all(&spec.hooks, VS_HOOK_POSTSTOP, state, &hook_err) : 0;
+		if (failed)
+			vs_warn("container `%s`: %zu poststop hook(s) failed, the first: %s", id, failed,
+				hook_err.msg);
 	}
 	vs_error_clear(err);
 	if (vs_state_remove(root, id, err) < 0)

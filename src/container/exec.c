@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "container/lsm.h"
 #include "container/cgroup.h"
 #include "container/container.h"
 #include "container/process.h"
@@ -128,8 +129,9 @@ struct exec_child {
 	const struct vs_spec *spec;
 	int ns_fds[JOIN_COUNT];
 	int console_fd;
-	int report; /* pipe: grandchild pid, then an error message if any */
-	int go;	    /* pipe: parent says the cgroup is joined */
+	int report;	      /* pipe: grandchild pid, then an error message if any */
+	int go;		      /* pipe: parent says the cgroup is joined */
+	struct vs_cgroup *cg; /* v1 hierarchies to join ourselves, or NULL */
 };
 
 static void __attribute__((noreturn)) exec_grandchild(struct exec_child *c)
@@ -163,6 +165,17 @@ static void __attribute__((noreturn)) exec_child(struct exec_child *c)
 	pid_t pid;
 	if (read(c->go, &byte, 1) != 1)
 		_exit(126);
+	/* Still in the runtime's namespaces: into the v1 hierarchies by
+	 * ourselves, without the kernel's global lock (vs_cgroup_join_self_v1). */
+	if (c->cg) {
+		struct vs_error e = { 0 };
+		if (vs_cgroup_join_self_v1(c->cg, &e) < 0) {
+			if (write(c->report, e.msg, strlen(e.msg)) < 0) {
+				/* nobody to tell */
+			}
+			_exit(126);
+		}
+	}
 	for (size_t i = 0; i < JOIN_COUNT; i++) {
 		if (c->ns_fds[i] >= 0 && setns(c->ns_fds[i], join_order[i].flag) < 0) {
 			char msg[128];
@@ -215,6 +228,8 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 	struct vs_spec_process process;
 	char **env = NULL;
 	int report[2] = { -1, -1 }, go[2] = { -1, -1 }, rc = -1;
+	vs_autoclose int cgfd = -1;
+	bool in_v2 = false;
 	pid_t child, grandchild = 0;
 	char msg[VS_ERROR_MSG_MAX];
 	ssize_t n;
@@ -228,6 +243,8 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 	if (build_process(o, &spec, &process, &env, err) < 0)
 		goto out;
 	c.process = &process;
+	if (vs_lsm_check(&process, NULL, err) < 0)
+		goto out;
 	if (process.terminal && !o->console_socket) {
 		vs_error_msg(err, "exec: a terminal needs --console-socket");
 		goto out;
@@ -243,7 +260,14 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 	}
 	c.report = report[1];
 	c.go = go[0];
-	child = fork();
+	c.cg = cg;
+	child = -1;
+	if (cg && (cgfd = vs_cgroup_v2_fd(cg)) >= 0) {
+		child = vs_cgroup_clone_into(cgfd, SIGCHLD);
+		in_v2 = child >= 0;
+	}
+	if (child < 0)
+		child = fork();
 	if (child < 0) {
 		vs_error_set(err, errno, "fork");
 		goto out;
@@ -253,7 +277,7 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 	close(report[1]);
 	close(go[0]);
 	report[1] = go[0] = -1;
-	if (cg && vs_cgroup_enter(cg, child, err) < 0) {
+	if (cg && !in_v2 && vs_cgroup_enter_some(cg, child, false, true, err) < 0) {
 		kill(child, SIGKILL);
 		vs_wait_status(child);
 		goto out;

@@ -84,3 +84,16 @@ int vs_hooks_run(const struct vs_spec_hooks *hooks, enum vs_hook_kind kind, cons
 			return -1;
 	return 0;
 }
+
+size_t vs_hooks_run_all(const struct vs_spec_hooks *hooks, enum vs_hook_kind kind, const char *state_json,
+			struct vs_error *first)
+{
+	size_t failed = 0;
+	for (size_t i = 0; i < hooks->count[kind]; i++) {
+		struct vs_error e = { 0 };
+		if (run_one(&hooks->list[kind][i], vs_hook_kind_name(kind), i, state_json, &e) < 0 &&
+		    failed++ == 0)
+			*first = e;
+	}
+	return failed;
+}

@@ -1,6 +1,7 @@
 /* Container init: the runtime side spawns it and drives the handshake of
  * init.h; the init side builds the container around itself. */
 #include "container/init.h"
+#include "container/idmap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -83,6 +84,7 @@ struct init_ctx {
 	pid_t host_pid;
 	int fifo_fd;	  /* O_PATH to exec.fifo, opened before pivot */
 	int fifo_w;	  /* its write end once `start` opened it; -1 before */
+	int proc_fd;	  /* O_PATH to the runtime's /proc, to reopen fifo_fd */
 	int parent_pidfd; /* die_with_parent: the runtime's pidfd, or -1 */
 	int ns_fds[VS_NS_COUNT];
 };
@@ -181,11 +183,15 @@ static int wait_for_start(struct init_ctx *c, struct vs_error *err)
 	if (c->fifo_fd < 0)
 		return 0;
 	/* Blocks until `start` opens the other end. The O_PATH fd survives
-	 * the pivot; reopening it through /proc gives a real FIFO end. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	 * the pivot; reopening it through /proc gives a real FIFO end. The
+	 * /proc is the runtime's, held since before the pivot: the container
+	 * may have none (a config without a mount namespace or a proc mount). */
+	snprintf(path, sizeof(path), "self/fd/%d", c->fifo_fd);
+	fd = openat(c->proc_fd, path, O_WRONLY | O_CLOEXEC);
+	close(c->proc_fd);
+	c->proc_fd = -1;
 	if (fd < 0)
-		return vs_error_set(err, errno, "opening exec.fifo (is /proc mounted in the container?)");
+		return vs_error_set(err, errno, "opening exec.fifo through the runtime's /proc");
 	if (write(fd, "0", 1) != 1)
 		return vs_error_set(err, errno, "writing exec.fifo");
 	close(c->fifo_fd);
@@ -325,7 +331,9 @@ static int init_build(struct init_ctx *c, struct vs_error *err)
 	if (cfg->bundle && chdir(cfg->bundle) < 0)
 		return vs_error_set(err, errno, "entering bundle `%s`", cfg->bundle);
 	init_cgroup_mounts(cfg, &cgm, cg_names, cg_dirs, VS_ARRAY_SIZE(cg_names));
-	if (has_mnt && vs_rootfs_prepare(spec, &cgm, err) < 0)
+	/* A rootless container without a cgroup has no hierarchy to show:
+	 * its cgroup mounts are left out (NULL), /sys/fs/cgroup stays empty. */
+	if (has_mnt && vs_rootfs_prepare(spec, cfg->cgroup ? &cgm : NULL, err) < 0)
 		return -1;
 	if (send_byte(c->sync, SYNC_HOOKS) < 0 || recv_byte(c->sync, &msg) != 1 || msg != SYNC_HOOKS_DONE)
 		return vs_error_msg(err, "runtime went away while running createRuntime hooks");
@@ -415,13 +423,14 @@ static void close_inherited_fds(const struct vs_init_config *cfg, int sync, int 
 }
 
 static void __attribute__((noreturn))
-init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pidfd)
+init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pidfd, bool join_v1)
 {
 	struct init_ctx c = { .cfg = cfg,
 			      .spec = cfg->spec,
 			      .sync = sync,
 			      .fifo_fd = fifo_fd,
 			      .fifo_w = -1,
+			      .proc_fd = -1,
 			      .parent_pidfd = parent_pidfd };
 	struct vs_error err = { 0 };
 	struct vs_process_exec_opts po;
@@ -429,11 +438,25 @@ init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pi
 	 * closed (vessel-oci --log): log to stderr from here on. */
 	vs_log_set_sink(NULL);
 	close_inherited_fds(cfg, sync, fifo_fd, parent_pidfd);
+	/* Before any namespace is joined or root changed: the /proc that
+	 * shows this process, for wait_for_start. Close-on-exec, and closed
+	 * once the fifo is reopened, before any hook or user code runs. */
+	if (fifo_fd >= 0) {
+		c.proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c.proc_fd < 0) {
+			vs_error_set(&err, errno, "opening /proc");
+			init_fail(sync, &err);
+		}
+	}
 	/* First thing, before the runtime can die unnoticed: a runtime killed
 	 * before this point is caught by the check inside (and by the EOF on
 	 * sync). */
 	if (cfg->die_with_parent && vs_process_die_with_parent(parent_pidfd, &err) < 0)
 		_exit(1);
+	/* Into the v1 hierarchies by ourselves, before anything is charged
+	 * or unshared: see vs_cgroup_join_self_v1. */
+	if (join_v1 && vs_cgroup_join_self_v1(cfg->cgroup, &err) < 0)
+		init_fail(sync, &err);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		c.ns_fds[t] = -1;
 	/* Die with the runtime while it still drives us (create); the bond is
@@ -466,26 +489,6 @@ fail:
 }
 
 /* ---- runtime side ------------------------------------------------------ */
-
-static int write_id_map(pid_t pid, const char *file, const struct vs_spec_idmap *m, size_t n,
-			struct vs_error *err)
-{
-	char path[64], buf[4096];
-	size_t len = 0;
-	vs_autoclose int fd = -1;
-	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id, m[i].host_id,
-				 m[i].size);
-		if (w < 0 || (size_t)w >= sizeof(buf) - len)
-			return vs_error_msg(err, "too many %s entries", file);
-		len += (size_t)w;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return vs_error_set(err, errno, "writing %s", file);
-	return 0;
-}
 
 /* Read init's answer; on ERROR fetch the message. */
 static int expect(int sync, char want, struct vs_error *err)
@@ -540,7 +543,9 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	const struct vs_spec_namespace *user = vs_spec_namespace_find(spec, VS_NS_USER);
 	const struct vs_spec_namespace *pidns = vs_spec_namespace_find(spec, VS_NS_PID);
 	const struct vs_spec_namespace *timens = vs_spec_namespace_find(spec, VS_NS_TIME);
-	vs_autoclose int pidns_fd = -1, old_pidns = -1, old_timens = -1, fifo_fd = -1, parent_pidfd = -1;
+	vs_autoclose int pidns_fd = -1, old_pidns = -1, old_timens = -1, fifo_fd = -1, parent_pidfd = -1,
+			 cgfd = -1;
+	bool join_v1, in_v2 = false;
 	int sv[2], flags = SIGCHLD;
 	pid_t pid;
 
@@ -579,7 +584,19 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 		parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return vs_error_set(err, errno, "socketpair");
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
+	/* init joins the v1 hierarchies itself unless it starts in a new
+	 * user namespace (it could not write the host's cgroup files); the v2
+	 * directory comes with the clone where the kernel has clone3. */
+	join_v1 = cfg->cgroup && !(flags & CLONE_NEWUSER);
+	if (cfg->cgroup)
+		cgfd = vs_cgroup_v2_fd(cfg->cgroup);
+	pid = -1;
+	if (cgfd >= 0) {
+		pid = vs_cgroup_clone_into(cgfd, flags);
+		in_v2 = pid >= 0;
+	}
+	if (pid < 0)
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		int e = errno;
 		close(sv[0]);
@@ -592,7 +609,7 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		init_main(cfg, sv[1], fifo_fd, parent_pidfd);
+		init_main(cfg, sv[1], fifo_fd, parent_pidfd, join_v1);
 	}
 	close(sv[1]);
 	if (old_pidns >= 0)
@@ -600,12 +617,10 @@ int vs_init_spawn(const struct vs_init_config *cfg, pid_t *out_pid, struct vs_er
 	if (old_timens >= 0)
 		setns(old_timens, CLONE_NEWTIME);
 
-	if (user && !user->path &&
-	    (write_id_map(pid, "uid_map", spec->linux.uid_mappings, spec->linux.uid_mappings_count, err) <
-		 0 ||
-	     write_id_map(pid, "gid_map", spec->linux.gid_mappings, spec->linux.gid_mappings_count, err) < 0))
+	if (user && !user->path && vs_idmap_write(pid, &spec->linux, err) < 0)
 		goto fail;
-	if (cfg->cgroup && vs_cgroup_enter(cfg->cgroup, pid, err) < 0)
+	if (cfg->cgroup && (!join_v1 || !in_v2) &&
+	    vs_cgroup_enter_some(cfg->cgroup, pid, !join_v1, !in_v2, err) < 0)
 		goto fail;
 	if (send_byte(sv[0], SYNC_MAPPED) < 0 || write(sv[0], &pid, sizeof(pid)) != sizeof(pid)) {
 		vs_error_set(err, errno, "talking to container init");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "container/caps.h"
+#include "container/lsm.h"
 #include "container/seccomp.h"
 
 int vs_process_die_with_parent(int parent_pidfd, struct vs_error *err)
@@ -89,7 +90,10 @@ int vs_process_exec(const struct vs_process_exec_opts *o, struct vs_error *err)
 	const struct vs_spec_process *p = o->process;
 	int listener = -1;
 
-	if (apply_rlimits(p, err) < 0 || apply_personality(o->personality_domain, err) < 0)
+	/* Labels first, while the process still has every privilege the
+	 * runtime gave it (they take effect at the execve below). */
+	if (vs_lsm_set_exec(p, err) < 0 || apply_rlimits(p, err) < 0 ||
+	    apply_personality(o->personality_domain, err) < 0)
 		return -1;
 	if (p->has_oom_score_adj) {
 		char buf[16];

@@ -153,6 +153,15 @@ struct vs_spec_resources {
 
 	/* linux.resources.unified: cgroup v2 files, key -> value */
 	struct vs_strv unified_keys, unified_values;
+
+	/* linux.resources.network: net_cls.classid, and net_prio.ifpriomap
+	 * lines "<interface> <priority>" */
+	uint32_t net_class_id;
+	bool has_net_class_id;
+	struct vs_strv net_priorities;
+	/* linux.resources.rdma: rdma.max lines
+	 * "<device> hca_handle=<n|max> hca_object=<n|max>" */
+	struct vs_strv rdma_limits;
 };
 
 enum vs_seccomp_action {

@@ -218,12 +218,124 @@ static int read_hugepages(struct vs_spec_ctx *c, const struct vs_json *res, stru
 				&r->hugepage_limits_count);
 }
 
+/* A vector of `n` lines, NULL-terminated, counted as it fills so that a
+ * failure half-way leaves something vs_strv_free releases. */
+static int strv_alloc(struct vs_spec_ctx *c, struct vs_strv *out, size_t n)
+{
+	out->v = vs_sp_alloc_array(c, n + 1, sizeof(*out->v));
+	out->count = 0;
+	return out->v ? 0 : -1;
+}
+
+/* Append what asprintf() returned in `n` and `line`. */
+static int strv_add(struct vs_spec_ctx *c, struct vs_strv *out, int n, char *line)
+{
+	if (n < 0)
+		return vs_sp_fail_oom(c);
+	out->v[out->count++] = line;
+	return 0;
+}
+
+/* A name that goes into a cgroup file line: no blank or control byte. */
+static int check_word(struct vs_spec_ctx *c, const char *s, const char *what)
+{
+	if (!*s)
+		return vs_sp_fail(c, "empty %s", what);
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ')
+			return vs_sp_fail(c, "%s `%.32s` contains a blank or control character", what, s);
+	return 0;
+}
+
+static int read_net_priority(struct vs_spec_ctx *c, const struct vs_json *v, void *elem, void *opaque)
+{
+	struct vs_strv *out = opaque;
+	vs_autofree char *name = NULL;
+	uint32_t prio = 0;
+	char *line = NULL;
+	int n;
+	(void)elem;
+	if (vs_sp_val_object(c, v) < 0 || vs_sp_string(c, v, "name", true, &name) < 0 ||
+	    vs_sp_u32(c, v, "priority", true, &prio, NULL) < 0 || check_word(c, name, "interface name") < 0)
+		return -1;
+	n = asprintf(&line, "%s %u", name, prio);
+	return strv_add(c, out, n, line);
+}
+
+static int read_network(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	size_t mark = 0, n = 0;
+	int ret;
+	const struct vs_json *o = sub(c, res, "network", &mark, &ret), *prios = NULL;
+	void *scratch = NULL;
+	if (!o)
+		return ret;
+	ret = vs_sp_u32(c, o, "classID", false, &r->net_class_id, &r->has_net_class_id);
+	if (ret == 0)
+		ret = vs_sp_array(c, o, "priorities", &prios);
+	if (ret == 0 && prios && prios->arr.count) {
+		ret = strv_alloc(c, &r->net_priorities, prios->arr.count);
+		if (ret == 0)
+			ret = vs_sp_array_each(c, o, "priorities", 1, false, read_net_priority,
+					       &r->net_priorities, &scratch, &n);
+		free(scratch);
+	}
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
+/* One rdma limit: a count or "max" when absent. */
+static int rdma_limit(struct vs_spec_ctx *c, const struct vs_json *o, const char *key, char *buf, size_t size)
+{
+	bool has = false;
+	uint32_t v = 0;
+	if (vs_sp_u32(c, o, key, false, &v, &has) < 0)
+		return -1;
+	if (has)
+		snprintf(buf, size, "%u", v);
+	else
+		snprintf(buf, size, "max");
+	return 0;
+}
+
+static int read_rdma(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
+{
+	const struct vs_json *map;
+	size_t mark;
+	int ret = 0;
+	if (vs_sp_object(c, res, "rdma", &map) < 0)
+		return -1;
+	if (!map || map->obj.count == 0)
+		return 0;
+	mark = vs_sp_push(c, "rdma");
+	if (strv_alloc(c, &r->rdma_limits, map->obj.count) < 0)
+		ret = -1;
+	for (size_t i = 0; i < map->obj.count && ret == 0; i++) {
+		const struct vs_json_member *m = &map->obj.members[i];
+		size_t mk = vs_sp_push_map_key(c, m->key);
+		char handles[16], objects[16], *line = NULL;
+		if (memchr(m->key, '\0', m->key_len))
+			ret = vs_sp_fail(c, "key contains a NUL character");
+		else if (check_word(c, m->key, "device name") < 0 || vs_sp_val_object(c, &m->value) < 0 ||
+			 rdma_limit(c, &m->value, "hcaHandles", handles, sizeof(handles)) < 0 ||
+			 rdma_limit(c, &m->value, "hcaObjects", objects, sizeof(objects)) < 0)
+			ret = -1;
+		else {
+			/* asprintf first: an argument list has no evaluation order. */
+			int n = asprintf(&line, "%s hca_handle=%s hca_object=%s", m->key, handles, objects);
+			ret = strv_add(c, &r->rdma_limits, n, line);
+		}
+		vs_sp_pop(c, mk);
+	}
+	vs_sp_pop(c, mark);
+	return ret;
+}
+
 int vs_sp_resources(struct vs_spec_ctx *c, const struct vs_json *res, struct vs_spec_resources *r)
 {
-	/* network (net_cls/net_prio) and rdma are accepted and ignored:
-	 * struct vs_spec_resources does not model them. */
 	if (read_device_rules(c, res, r) < 0 || read_memory(c, res, r) < 0 || read_cpu(c, res, r) < 0 ||
 	    read_pids(c, res, r) < 0 || read_blkio(c, res, r) < 0 || read_hugepages(c, res, r) < 0 ||
+	    read_network(c, res, r) < 0 || read_rdma(c, res, r) < 0 ||
 	    vs_sp_map(c, res, "unified", &r->unified_keys, &r->unified_values) < 0)
 		return -1;
 	return 0;
@@ -244,5 +356,7 @@ void vs_sp_resources_free(struct vs_spec_resources *r)
 	free(r->hugepage_limits);
 	vs_strv_free(&r->unified_keys);
 	vs_strv_free(&r->unified_values);
+	vs_strv_free(&r->net_priorities);
+	vs_strv_free(&r->rdma_limits);
 	memset(r, 0, sizeof(*r));
 }

@@ -150,8 +150,8 @@ def bad_id_in_use(ctx, rt, step):
             p.append("the first container's init died")
         if not cgroup_dirs(ctx.cgpath(cid)):
             p.append("the first container's cgroup was removed")
-        r3 = rt.run(["delete", cid])
-        expect_status(p, r3, 0, "delete of the first container")
+        r3 = rt.run(["delete", "--force", cid])  # created, not stopped: --force
+        expect_status(p, r3, 0, "delete --force of the first container")
         p += leftovers(rt, cid, bundle, ctx.cgpath(cid))
         step("bad input: id already in use", p, [r1, r2, r3])
     finally:

@@ -229,7 +229,7 @@ def hooks_failing_poststop(ctx, rt, step):
         p = []
         r1 = rt.run(["create", "--bundle", bundle, cid], cwd=bundle)
         expect_status(p, r1, 0, "create")
-        r2 = rt.run(["delete", cid])
+        r2 = rt.run(["delete", "--force", cid])  # created, not stopped: --force
         expect_status(p, r2, 0, "delete with a failing poststop hook")
         if rt.is_vessel and "poststop" not in r2.err.lower():
             p.append("delete gave no warning naming the poststop hook")

@@ -74,7 +74,7 @@ def poststop_json(ctx, rt, step):
         p = []
         r1 = rt.run(["create", "--bundle", bundle, cid], cwd=bundle, global_args=log_args(log))
         expect_status(p, r1, 0, "create")
-        r2 = rt.run(["delete", cid], global_args=log_args(log))
+        r2 = rt.run(["delete", "--force", cid], global_args=log_args(log))  # created: --force
         expect_status(p, r2, 0, "delete")
         recs = json_records(log, p)
         todo = None
@@ -98,7 +98,7 @@ def poststop_text(ctx, rt, step):
         p = []
         r1 = rt.run(["create", "--bundle", bundle, cid], cwd=bundle, global_args=log_args(log, "text"))
         expect_status(p, r1, 0, "create")
-        r2 = rt.run(["delete", cid], global_args=log_args(log, "text"))
+        r2 = rt.run(["delete", "--force", cid], global_args=log_args(log, "text"))
         expect_status(p, r2, 0, "delete")
         lines = read_lines(log)
         todo = None

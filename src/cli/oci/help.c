@@ -66,7 +66,8 @@ static const struct {
 		    "\n"
 		    "Remove stopped container ID (its state, cgroup, poststop hooks run).\n"
 		    "\n"
-		    "  -f, --force   kill the container first if it still runs\n" },
+		    "  -f, --force   kill the container first if it is not stopped (created,\n"
+		    "                running or paused); without it such a container is left as is\n" },
 	{ "pause", "usage: vessel-oci pause ID\n\nFreeze every process of container ID (cgroup freezer).\n" },
 	{ "resume", "usage: vessel-oci resume ID\n\nThaw paused container ID.\n" },
 	{ "ps", "usage: vessel-oci ps [options] ID [PS_ARGS...]\n"

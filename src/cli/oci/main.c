@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/oci/oci.h"
+#include "container/idmap.h"
 #include "container/container.h"
 #include "container/ct.h"
 #include "container/state.h"
@@ -27,7 +28,8 @@ static const char usage[] =
     "(`vessel-oci help COMMAND` or `vessel-oci COMMAND --help` for its options)\n"
     "\n"
     "global options:\n"
-    "  --root DIR           state directory (default " VS_OCI_DEFAULT_ROOT ")\n"
+    "  --root DIR           state directory (default " VS_OCI_DEFAULT_ROOT
+    ", $XDG_RUNTIME_DIR/vessel for an unprivileged user)\n"
     "  --log FILE           also write errors to FILE\n"
     "  --log-format F       text or json (default text)\n"
     "  --systemd-cgroup     refused: vessel manages cgroupfs directly\n"
@@ -213,9 +215,15 @@ static int parse_globals(int argc, char **argv, struct oci_globals *g, const cha
 int main(int argc, char **argv)
 {
 	struct oci_globals g = { .root = VS_OCI_DEFAULT_ROOT };
-	const char *log_path = NULL;
+	const char *log_path = NULL, *xdg = getenv("XDG_RUNTIME_DIR");
+	char user_root[4096];
 	int next;
 	signal(SIGPIPE, SIG_IGN);
+	/* An unprivileged user cannot write /run/vessel: like runc, default to
+	 * the user's runtime directory (rootless podman passes no --root). */
+	if (xdg && xdg[0] == '/' && vs_idmap_rootless() &&
+	    snprintf(user_root, sizeof(user_root), "%s/vessel", xdg) < (int)sizeof(user_root))
+		g.root = user_root;
 	vs_log_set_sink(&oci_sink);
 	if (parse_globals(argc, argv, &g, &log_path, &next) < 0)
 		return 1;

@@ -11,6 +11,8 @@
 
 #include "cli/oci/oci.h"
 #include "container/caps.h"
+#include "container/cgroup.h"
+#include "container/lsm.h"
 #include "container/container.h"
 #include "container/state.h"
 #include "util/cleanup.h"
@@ -332,6 +334,7 @@ int oci_features(const struct oci_globals *g, int argc, char **argv)
 	vs_jw_kv_bool(&w, "v2", true);
 	vs_jw_kv_bool(&w, "systemd", false);
 	vs_jw_kv_bool(&w, "systemdUser", false);
+	vs_jw_kv_bool(&w, "rdma", vs_cgroup_host_has("rdma"));
 	vs_jw_object_end(&w);
 	vs_jw_key(&w, "seccomp");
 	vs_jw_object_begin(&w);
@@ -342,12 +345,30 @@ int oci_features(const struct oci_globals *g, int argc, char **argv)
 	vs_jw_object_end(&w);
 	vs_jw_key(&w, "apparmor");
 	vs_jw_object_begin(&w);
-	vs_jw_kv_bool(&w, "enabled", false);
+	vs_jw_kv_bool(&w, "enabled", vs_lsm_apparmor_enabled());
 	vs_jw_object_end(&w);
 	vs_jw_key(&w, "selinux");
 	vs_jw_object_begin(&w);
-	vs_jw_kv_bool(&w, "enabled", false);
+	vs_jw_kv_bool(&w, "enabled", vs_lsm_selinux_enabled());
 	vs_jw_object_end(&w);
+	vs_jw_object_end(&w);
+	/* What the spec's schema has no field for: the cgroup controllers
+	 * whose limits this host can apply (a limit for another is refused
+	 * at create). */
+	vs_jw_key(&w, "annotations");
+	vs_jw_object_begin(&w);
+	{
+		static const char *const ctrls[] = { "cpu",	"cpuset",  "memory",   "pids",
+						     "blkio",	"io",	   "devices",  "freezer",
+						     "hugetlb", "net_cls", "net_prio", "rdma" };
+		char list[256] = "";
+		for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++)
+			if (vs_cgroup_host_has(ctrls[i])) {
+				size_t used = strlen(list);
+				snprintf(list + used, sizeof(list) - used, "%s%s", used ? "," : "", ctrls[i]);
+			}
+		vs_jw_kv_string(&w, "org.vessel.cgroup.controllers", list);
+	}
 	vs_jw_object_end(&w);
 	vs_jw_object_end(&w);
 #undef STR_ARRAY
@@ -411,6 +432,57 @@ static const char default_spec[] =
     "\t}\n"
     "}\n";
 
+/* The rootless variant (runc spec --rootless): a user namespace mapping
+ * root to the caller's uid and gid (the two hostIDs), the host's network
+ * (an unprivileged user cannot set up another), so /sys is a read-only
+ * bind of the host's; no cgroup mount nor resources (an unprivileged user
+ * may own no cgroup); devpts without gid=5 (not mapped). */
+static const char rootless_spec_fmt[] =
+    "{\n"
+    "\t\"ociVersion\": \"" VS_OCI_VERSION "\",\n"
+    "\t\"process\": {\n"
+    "\t\t\"terminal\": true,\n"
+    "\t\t\"user\": { \"uid\": 0, \"gid\": 0 },\n"
+    "\t\t\"args\": [ \"sh\" ],\n"
+    "\t\t\"env\": [ \"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\", \"TERM=xterm\" "
+    "],\n"
+    "\t\t\"cwd\": \"/\",\n"
+    "\t\t\"capabilities\": {\n"
+    "\t\t\t\"bounding\": [ \"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\" ],\n"
+    "\t\t\t\"effective\": [ \"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\" ],\n"
+    "\t\t\t\"permitted\": [ \"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\" ]\n"
+    "\t\t},\n"
+    "\t\t\"rlimits\": [ { \"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024 } ],\n"
+    "\t\t\"noNewPrivileges\": true\n"
+    "\t},\n"
+    "\t\"root\": { \"path\": \"rootfs\", \"readonly\": true },\n"
+    "\t\"hostname\": \"vessel\",\n"
+    "\t\"mounts\": [\n"
+    "\t\t{ \"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\" },\n"
+    "\t\t{ \"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\" ] },\n"
+    "\t\t{ \"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", \"mode=0620\" ] },\n"
+    "\t\t{ \"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\" ] },\n"
+    "\t\t{ \"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"noexec\", \"nodev\" ] },\n"
+    "\t\t{ \"destination\": \"/sys\", \"type\": \"none\", \"source\": \"/sys\",\n"
+    "\t\t  \"options\": [ \"rbind\", \"nosuid\", \"noexec\", \"nodev\", \"ro\" ] }\n"
+    "\t],\n"
+    "\t\"linux\": {\n"
+    "\t\t\"uidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n"
+    "\t\t\"gidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n"
+    "\t\t\"namespaces\": [ { \"type\": \"pid\" }, { \"type\": \"ipc\" }, { \"type\": \"uts\" },\n"
+    "\t\t\t{ \"type\": \"mount\" }, { \"type\": \"user\" } ],\n"
+    "\t\t\"maskedPaths\": [ \"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\",\n"
+    "\t\t\t\"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\", \"/proc/sched_debug\",\n"
+    "\t\t\t\"/sys/firmware\", \"/proc/scsi\" ],\n"
+    "\t\t\"readonlyPaths\": [ \"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", "
+    "\"/proc/sysrq-trigger\" ]\n"
+    "\t}\n"
+    "}\n";
+
 int oci_spec(const struct oci_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = { { "bundle", required_argument, NULL, 'b' },
@@ -418,6 +490,9 @@ int oci_spec(const struct oci_globals *g, int argc, char **argv)
 					      { NULL, 0, NULL, 0 } };
 	const char *bundle = ".";
 	char path[4096];
+	vs_autofree char *rootless = NULL;
+	const char *text = default_spec;
+	size_t len = sizeof(default_spec) - 1;
 	int opt;
 	vs_autoclose int fd = -1;
 	optind = 1;
@@ -426,8 +501,14 @@ int oci_spec(const struct oci_globals *g, int argc, char **argv)
 		if (opt == 'b')
 			bundle = optarg;
 		else if (opt == 'r') {
-			oci_error(g, "spec: --rootless is not supported yet");
-			return 1;
+			int n =
+			    asprintf(&rootless, rootless_spec_fmt, (unsigned)getuid(), (unsigned)getgid());
+			if (n < 0) {
+				oci_error(g, "spec: out of memory");
+				return 1;
+			}
+			text = rootless;
+			len = (size_t)n;
 		} else {
 			oci_error(g, "spec: unknown option `%s`", argv[optind - 1]);
 			return 1;
@@ -439,7 +520,7 @@ int oci_spec(const struct oci_globals *g, int argc, char **argv)
 		oci_error(g, "spec: `%s`: %s", path, errno == EEXIST ? "already exists" : strerror(errno));
 		return 1;
 	}
-	if (vs_write_all(fd, default_spec, sizeof(default_spec) - 1) < 0) {
+	if (vs_write_all(fd, text, len) < 0) {
 		oci_error(g, "spec: writing `%s`: %s", path, strerror(errno));
 		unlink(path);
 		return 1;

@@ -6,6 +6,8 @@ Modules:
   rootfs  the one busybox root filesystem (scripts/busybox-rootfs.sh)
   host    mounts, processes and cgroup directories as /proc shows them
   oci     the OCI runtime fixtures and driver of test_oci_*.py
+  containerd  a private containerd and a docker archive to import
+              (test_containerd.py, bench/ct)
 
 Conventions for every script:
   - Output is TAP on stdout, plan last; the exit status is 1 when a case

@@ -626,7 +626,15 @@ TEST(fake_v1_apply)
 	snprintf(gone, sizeof(gone), "%s/blkio.bfq.weight", blk);
 	unlink(gone);
 	CHECK(vs_cgroup_apply(cg, &bad, &err) == -1);
-	CHECK(strstr(err.msg, "no proportional-weight I/O scheduler") != NULL);
+	CHECK(strstr(err.msg, "linux.resources.blockIO.weight") != NULL);
+	CHECK(strstr(err.msg, "no proportional weights") != NULL);
+	/* The fake host mounts no net_cls hierarchy: refused, naming both. */
+	memset(&bad, 0, sizeof(bad));
+	bad.has_net_class_id = true;
+	bad.net_class_id = 0x100001;
+	CHECK(vs_cgroup_apply(cg, &bad, &err) == -1);
+	CHECK(strstr(err.msg, "linux.resources.network.classID") != NULL);
+	CHECK(strstr(err.msg, "net_cls") != NULL);
 	memset(&bad, 0, sizeof(bad));
 	bad.has_memory_swappiness = true;
 	bad.memory_swappiness = 101;

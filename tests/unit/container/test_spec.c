@@ -613,6 +613,11 @@ static const struct bad_case bad_cases[] = {
 	  "linux.resources.blockIO.weightDevice[0].weight: value 65536 out of range" },
 	{ RES "'hugepageLimits': [{'limit': 1}]}}",
 	  "linux.resources.hugepageLimits[0].pageSize: required field is missing" },
+	{ RES "'network': {'priorities': [{'name': 'eth 0', 'priority': 1}]}}}",
+	  "linux.resources.network.priorities[0]: interface name `eth 0` contains a blank or control "
+	  "character" },
+	{ RES "'rdma': {'mlx5_0': {'hcaObjects': -1}}}}",
+	  "linux.resources.rdma[\"mlx5_0\"].hcaObjects: value -1" },
 	{ RES "'unified': {'memory.max': 5}}}",
 	  "linux.resources.unified[\"memory.max\"]: expected a string, got number" },
 	{ SEC "'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_FOO'}]}}",
@@ -741,6 +746,34 @@ TEST(namespace_names)
 	CHECK_STREQ(vs_ns_type_name(VS_NS_COUNT), "unknown");
 }
 
+static void diag_lines(const struct vs_spec_resources *r)
+{
+	for (size_t i = 0; i < r->rdma_limits.count; i++)
+		printf("# [%s]\n", r->rdma_limits.v[i]);
+}
+
+/* network and rdma become the lines their cgroup files take. */
+TEST(network_and_rdma_resources)
+{
+	struct vs_spec s;
+	struct vs_error err;
+	CHECK(
+	    parse_sq("{'ociVersion': '1.1.0', 'root': {'path': '/r'}, 'linux': {'resources': {"
+		     "'network': {'classID': 1048577, 'priorities': [{'name': 'eth0', 'priority': 5},"
+		     " {'name': 'lo', 'priority': 2}]},"
+		     "'rdma': {'mlx5_1': {'hcaHandles': 3}, 'mlx4_0': {'hcaHandles': 2, 'hcaObjects': 9}}}}}",
+		     "/b", &s, &err) == 0);
+	const struct vs_spec_resources *r = &s.linux.resources;
+	CHECK(r->has_net_class_id && r->net_class_id == 1048577);
+	CHECK_EQ(r->net_priorities.count, 2);
+	CHECK(streq(r->net_priorities.v[0], "eth0 5") && streq(r->net_priorities.v[1], "lo 2"));
+	CHECK_EQ(r->rdma_limits.count, 2);
+	diag_lines(r);
+	CHECK(streq(r->rdma_limits.v[0], "mlx5_1 hca_handle=3 hca_object=max"));
+	CHECK(streq(r->rdma_limits.v[1], "mlx4_0 hca_handle=2 hca_object=9"));
+	vs_spec_free(&s);
+}
+
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -806,4 +839,5 @@ TEST(load_from_bundle)
 VS_TAP_MAIN(TAP_CASE(full_config_every_field), TAP_CASE(minimal_config), TAP_CASE(runc_spec_default),
 	    TAP_CASE(root_path_resolution), TAP_CASE(tolerates_extensions_nulls_and_duplicates),
 	    TAP_CASE(user_namespace_joined_without_mappings), TAP_CASE(validation_errors_name_the_field),
-	    TAP_CASE(process_json_for_exec), TAP_CASE(namespace_names), TAP_CASE(load_from_bundle))
+	    TAP_CASE(process_json_for_exec), TAP_CASE(namespace_names), TAP_CASE(load_from_bundle),
+	    TAP_CASE(network_and_rdma_resources))
