@@ -34,7 +34,8 @@ static void close_fd(int *fd)
 
 static void arm_in(struct console *c, bool on)
 {
-	if (c->in_watched && c->in_armed != on && vs_loop_set_events(c->loop, c->in_fd, on ? EPOLLIN : 0) == 0)
+	if (c->in_watched && c->in_armed != on &&
+	    vs_loop_set_events(c->loop, c->in_fd, on ? EPOLLIN : 0) == 0)
 		c->in_armed = on;
 }
 
