@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "accel/kvm/kvm.h"
@@ -19,6 +20,7 @@ static const char vm_run_usage[] =
     "                     [--accel kvm|emu|auto] [--console stdio|none|file:PATH]\n"
     "                     [--disk PATH[,readonly=on][,queues=N]]... [--net NET[,OPTS]]...\n"
     "                     [--cpu-weight N] [--cpu-max QUOTA/PERIOD|CPUS]\n"
+    "                     [--console2 file:PATH|socket:PATH] [--balloon]\n"
     "\n"
     "  --kernel PATH    PVH ELF, Linux bzImage or ELF vmlinux (detected from the contents);\n"
     "                   without it, the default guest `make run` prepared (Debian's kernel,\n"
@@ -40,6 +42,11 @@ static const char vm_run_usage[] =
     "                     switch=NAME    a host-only segment shared by every VM using NAME\n"
     "                   options: mac=XX:XX:XX:XX:XX:XX (default: derived from the kernel path,\n"
     "                   command line, disks and NIC number), rx-bps=N, tx-bps=N (bytes/s)\n"
+    "  --console2 C     a virtio-console port (the guest's /dev/hvc0): file:PATH gets its output,\n"
+    "                   socket:PATH listens on a unix socket whose client (one at a time, e.g.\n"
+    "                   `socat - UNIX-CONNECT:PATH`) talks to it both ways; removed on exit\n"
+    "  --balloon        virtio-balloon with free page reporting: RAM the guest frees goes back\n"
+    "                   to the host\n"
     "  --cpu-weight N   CPU share against other cgroups, 1 to 10000 (100 is the default share):\n"
     "                   cgroup v2 cpu.weight (v1: cpu.shares by the OCI mapping)\n"
     "  --cpu-max M      CPU time cap: QUOTA/PERIOD in microseconds (50000/100000), or a number\n"
@@ -138,6 +145,15 @@ static int default_guest(struct vs_vm_config *cfg, char *kernel, char *initrd)
 	return 0;
 }
 
+/* The listening socket of --console2 socket:PATH closed with the VM; its
+ * name goes too (only a socket: a failed start leaves another file be). */
+static void remove_console2_socket(const struct vs_console2_config *c2)
+{
+	struct stat st;
+	if (c2->kind == VS_CONSOLE2_SOCKET && lstat(c2->path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(c2->path);
+}
+
 /* SIGINT/SIGTERM/SIGHUP become a clean stop (terminal restored, threads
  * joined) through a signalfd the run loop polls. */
 static int block_stop_signals(sigset_t *old)
@@ -204,6 +220,7 @@ static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char 
 out_vm:
 	vs_vm_destroy(vm);
 out_console:
+	remove_console2_socket(&cfg->console2);
 	vs_console_close(&console);
 	cfg->console = NULL; /* it points into this frame */
 out_limits:
@@ -267,7 +284,8 @@ int vs_cli_vm_run(int argc, char **argv)
 		{ "console", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	     { "disk", required_argument, NULL, 'd' },
 		{ "net", required_argument, NULL, 'N' },     { "cpu-weight", required_argument, NULL, 'W' },
-		{ "cpu-max", required_argument, NULL, 'X' }, { NULL, 0, NULL, 0 },
+		{ "cpu-max", required_argument, NULL, 'X' }, { "console2", required_argument, NULL, 'C' },
+		{ "balloon", no_argument, NULL, 'B' },	     { NULL, 0, NULL, 0 },
 	};
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
 	char default_kernel[PATH_MAX], default_initrd[PATH_MAX];
@@ -347,6 +365,19 @@ int vs_cli_vm_run(int argc, char **argv)
 		case 'X':
 			if (vs_cli_parse_cpu_max(optarg, &limits) < 0)
 				return VS_EXIT_USAGE;
+			break;
+		case 'C':
+			if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+				cfg.console2 = (struct vs_console2_config){ VS_CONSOLE2_FILE, optarg + 5 };
+			} else if (!strncmp(optarg, "socket:", 7) && optarg[7]) {
+				cfg.console2 = (struct vs_console2_config){ VS_CONSOLE2_SOCKET, optarg + 7 };
+			} else {
+				vs_cli_error("--console2 `%s`: use file:PATH or socket:PATH", optarg);
+				return VS_EXIT_USAGE;
+			}
+			break;
+		case 'B':
+			cfg.balloon = true;
 			break;
 		case 'h':
 			fputs(vm_run_usage, stdout);
