@@ -209,6 +209,36 @@ def case_sigkill_reaped(ctx):
     return problems, describe_command(argv2, q.returncode, q.stdout, q.stderr)
 
 
+def start_time(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[19]
+
+
+def case_reaper_judges_owners(ctx):
+    """Leftovers named for a process that is gone are removed; one named
+    for a live process (this script) and one of another form stay."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    names = {"dead": f"{PARENT}/{gone.pid}-12345",
+             "live": f"{PARENT}/{os.getpid()}-{start_time(os.getpid())}",
+             "other": f"{PARENT}/not-a-vm"}
+    for cg in names.values():
+        for d in all_dirs(cg):
+            os.makedirs(d, exist_ok=True)
+    q, _, argv = ctx.run(0)
+    problems = []
+    if q.returncode != GUEST_OK:
+        problems.append(f"vessel vm run failed (status {q.returncode})")
+    if leftovers(names["dead"]):
+        problems.append(f"not reaped: {leftovers(names['dead'])}")
+    for k in ("live", "other"):
+        if len(leftovers(names[k])) != len(all_dirs(names[k])):
+            problems.append(f"removed although not a dead vessel's: {names[k]}")
+        for d in leftovers(names[k]):
+            os.rmdir(d)
+    return problems, describe_command(argv, q.returncode, q.stdout, q.stderr)
+
+
 def case_cpu_max_slows(ctx):
     n = 2500000
     free, t_free, argv = ctx.run(n)
@@ -228,6 +258,7 @@ CASES = [
     ("limits written for every thread, removed on SIGTERM", case_limits_then_sigterm),
     ("--cpu-max 0.5 as a fraction, removed on a normal exit", case_fraction_then_exit),
     ("cgroup of a vessel killed with SIGKILL reaped by the next vm run", case_sigkill_reaped),
+    ("the reaper removes only dead vessels' cgroups", case_reaper_judges_owners),
     ("--cpu-max 0.05 slows a CPU-bound guest more than 2x", case_cpu_max_slows),
 ]
 
