@@ -85,7 +85,7 @@ cp "$here/guest/init" "$root/init"
 cp "$here/guest/demo" "$root/bin/demo"
 chmod 755 "$root/init" "$root/bin/demo"
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover \
-	net_failover virtio_net virtio-rng virtio_console; do
+	net_failover virtio_net virtio-rng virtio_console virtio_balloon; do
 	f=$(find "$work/pkg/lib/modules/$kver" -name "$m.ko" | head -n 1)
 	[ -n "$f" ] && cp "$f" "$root/lib/modules/"
 done

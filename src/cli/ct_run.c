@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/tty.h"
+#include "cli/vm_limits.h"
 #include "container/container.h"
 #include "container/ct.h"
 #include "container/state.h"
@@ -410,6 +411,7 @@ static int ct_run(int argc, char **argv, struct ct_lists *l)
 	 * (die_with_caller) and the next run removes its state and cgroups. */
 	co.die_with_caller = true;
 	vs_container_reap_orphans(root);
+	vs_cli_vm_limits_reap();
 	if (vs_container_create(root, id, &co, &pid, &err) < 0) {
 		vs_spec_free(&spec);
 		vs_cli_tty_close(&console);

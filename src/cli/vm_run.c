@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "accel/kvm/kvm.h"
 #include "cli/cli.h"
+#include "cli/vm_limits.h"
 #include "machine/vm.h"
 #include "util/parse.h"
 
@@ -17,6 +19,8 @@ static const char vm_run_usage[] =
     "usage: vessel vm run [--kernel PATH] [--initrd PATH] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                     [--accel kvm|emu|auto] [--console stdio|none|file:PATH]\n"
     "                     [--disk PATH[,readonly=on][,queues=N]]... [--net NET[,OPTS]]...\n"
+    "                     [--cpu-weight N] [--cpu-max QUOTA/PERIOD|CPUS]\n"
+    "                     [--console2 file:PATH|socket:PATH] [--balloon]\n"
     "\n"
     "  --kernel PATH    PVH ELF, Linux bzImage or ELF vmlinux (detected from the contents);\n"
     "                   without it, the default guest `make run` prepared (Debian's kernel,\n"
@@ -38,6 +42,17 @@ static const char vm_run_usage[] =
     "                     switch=NAME    a host-only segment shared by every VM using NAME\n"
     "                   options: mac=XX:XX:XX:XX:XX:XX (default: derived from the kernel path,\n"
     "                   command line, disks and NIC number), rx-bps=N, tx-bps=N (bytes/s)\n"
+    "  --console2 C     a virtio-console port (the guest's /dev/hvc0): file:PATH gets its output,\n"
+    "                   socket:PATH listens on a unix socket whose client (one at a time, e.g.\n"
+    "                   `socat - UNIX-CONNECT:PATH`) talks to it both ways; removed on exit\n"
+    "  --balloon        virtio-balloon with free page reporting: RAM the guest frees goes back\n"
+    "                   to the host\n"
+    "  --cpu-weight N   CPU share against other cgroups, 1 to 10000 (100 is the default share):\n"
+    "                   cgroup v2 cpu.weight (v1: cpu.shares by the OCI mapping)\n"
+    "  --cpu-max M      CPU time cap: QUOTA/PERIOD in microseconds (50000/100000), or a number\n"
+    "                   of CPUs (0.5 = half a CPU, period 100 ms)\n"
+    "                   Either puts the VMM (all its threads) in cgroup /vessel-vm/<pid>-<start>,\n"
+    "                   removed on exit (after a SIGKILL: by the next vm run or ct run)\n"
     "\n"
     "exit status: 0 guest powered off or rebooted, (v<<1)|1 after a write of v to the\n"
     "debug-exit port 0x501, 3 guest crash (triple fault, accelerator failure), 2 usage or\n"
@@ -92,8 +107,8 @@ static const struct vs_accel_ops *choose_accel(const char *name, const struct vs
 	for (int i = 0; vs_accels[i]; i++) {
 		struct vs_error e = { 0 };
 		if (accel_can_run(vs_accels[i], vm, &e) == 0) {
-			vs_info("accelerator: %s%s%s%s", vs_accels[i]->name, used ? " (passed over: " : "", why,
-				used ? ")" : "");
+			vs_info("accelerator: %s%s%s%s", vs_accels[i]->name, used ? " (passed over: " : "",
+				why, used ? ")" : "");
 			return vs_accels[i];
 		}
 		used += (size_t)snprintf(why + used, used < sizeof(why) ? sizeof(why) - used : 0, "%s%s: %s",
@@ -130,6 +145,15 @@ static int default_guest(struct vs_vm_config *cfg, char *kernel, char *initrd)
 	return 0;
 }
 
+/* The listening socket of --console2 socket:PATH closed with the VM; its
+ * name goes too (only a socket: a failed start leaves another file be). */
+static void remove_console2_socket(const struct vs_console2_config *c2)
+{
+	struct stat st;
+	if (c2->kind == VS_CONSOLE2_SOCKET && lstat(c2->path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(c2->path);
+}
+
 /* SIGINT/SIGTERM/SIGHUP become a clean stop (terminal restored, threads
  * joined) through a signalfd the run loop polls. */
 static int block_stop_signals(sigset_t *old)
@@ -148,7 +172,8 @@ static int block_stop_signals(sigset_t *old)
 
 /* Everything that holds host resources, with one release path: the
  * terminal is restored and the VM torn down before anything is printed. */
-static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char *console_spec)
+static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char *console_spec,
+			struct vs_vm_limits *limits)
 {
 	struct vs_console console;
 	struct vs_error err = { 0 };
@@ -164,8 +189,13 @@ static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char 
 	int status = VS_EXIT_USAGE;
 	int sfd = block_stop_signals(&old_mask);
 
-	if (vs_console_open(&console, console_spec, &err) < 0)
+	/* What an earlier vessel killed with SIGKILL left; then ours, before
+	 * any thread of the VM exists: they inherit it. */
+	vs_cli_vm_limits_reap();
+	if (vs_cli_vm_limits_enter(limits) < 0)
 		goto out_signals;
+	if (vs_console_open(&console, console_spec, &err) < 0)
+		goto out_limits;
 	cfg->console = &console;
 	if (vs_vm_create(cfg, &vm, &err) < 0)
 		goto out_console;
@@ -190,8 +220,11 @@ static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char 
 out_vm:
 	vs_vm_destroy(vm);
 out_console:
+	remove_console2_socket(&cfg->console2);
 	vs_console_close(&console);
 	cfg->console = NULL; /* it points into this frame */
+out_limits:
+	vs_cli_vm_limits_leave(limits);
 out_signals:
 	if (sfd >= 0)
 		close(sfd);
@@ -250,12 +283,15 @@ int vs_cli_vm_run(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'n' },    { "accel", required_argument, NULL, 'a' },
 		{ "console", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	     { "disk", required_argument, NULL, 'd' },
-		{ "net", required_argument, NULL, 'N' },     { NULL, 0, NULL, 0 },
+		{ "net", required_argument, NULL, 'N' },     { "cpu-weight", required_argument, NULL, 'W' },
+		{ "cpu-max", required_argument, NULL, 'X' }, { "console2", required_argument, NULL, 'C' },
+		{ "balloon", no_argument, NULL, 'B' },	     { NULL, 0, NULL, 0 },
 	};
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
 	char default_kernel[PATH_MAX], default_initrd[PATH_MAX];
 	const char *accel = "auto";
 	const char *console_spec = "stdio";
+	struct vs_vm_limits limits = { 0 };
 	struct vs_error err = { 0 };
 	enum vs_console_kind kind;
 	const char *console_path;
@@ -322,6 +358,27 @@ int vs_cli_vm_run(int argc, char **argv)
 				return VS_EXIT_USAGE;
 			cfg.nnics++;
 			break;
+		case 'W':
+			if (vs_cli_parse_cpu_weight(optarg, &limits) < 0)
+				return VS_EXIT_USAGE;
+			break;
+		case 'X':
+			if (vs_cli_parse_cpu_max(optarg, &limits) < 0)
+				return VS_EXIT_USAGE;
+			break;
+		case 'C':
+			if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+				cfg.console2 = (struct vs_console2_config){ VS_CONSOLE2_FILE, optarg + 5 };
+			} else if (!strncmp(optarg, "socket:", 7) && optarg[7]) {
+				cfg.console2 = (struct vs_console2_config){ VS_CONSOLE2_SOCKET, optarg + 7 };
+			} else {
+				vs_cli_error("--console2 `%s`: use file:PATH or socket:PATH", optarg);
+				return VS_EXIT_USAGE;
+			}
+			break;
+		case 'B':
+			cfg.balloon = true;
+			break;
 		case 'h':
 			fputs(vm_run_usage, stdout);
 			return VS_EXIT_OK;
@@ -346,5 +403,5 @@ int vs_cli_vm_run(int argc, char **argv)
 		vs_cli_error("%s", err.msg);
 		return VS_EXIT_USAGE;
 	}
-	return boot_and_run(&cfg, accel, console_spec);
+	return boot_and_run(&cfg, accel, console_spec, &limits);
 }

@@ -261,6 +261,46 @@ int vs_cgroup_create(const char *cgroups_path, const char *container_id, struct 
 	return vs_cgroup_create_in(&host_env, cgroups_path, container_id, out, err);
 }
 
+int vs_cgroup_open_own(struct vs_cgroup **out, struct vs_error *err)
+{
+	struct vs_cgroup_layout layout = { 0 };
+	struct vs_cgroup *cg = NULL;
+	vs_autofree char *self = NULL;
+	int ret = -1;
+
+	if (vs_cgroup_layout_detect(&host_env, &layout, err) < 0)
+		return vs_error_prefix(err, "detecting cgroups: ");
+	if (layout.kind == VS_CGROUP_NONE) {
+		vs_error_msg(err, "no cgroup filesystem is mounted at %s", host_env.root);
+		goto out;
+	}
+	if (vs_cgroup_read_text(host_env.self_cgroup, &self, err) < 0)
+		goto out;
+	cg = cgroup_alloc(layout.kind, layout.count);
+	if (!cg) {
+		vs_error_set(err, ENOMEM, "opening our own cgroup");
+		goto out;
+	}
+	for (size_t i = 0; i < layout.count; i++) {
+		const struct vs_cgroup_mount *m = &layout.mounts[i];
+		vs_autofree char *own = NULL;
+		if (vs_cgroup_own_path(self, m, &own, err) < 0)
+			goto out;
+		char *dir = vs_cgroup_mount_dir(m, own);
+		if (!dir || cgroup_add(cg, m->name, dir, m->controllers) < 0) {
+			free(dir);
+			vs_error_set(err, ENOMEM, "opening our own cgroup");
+			goto out;
+		}
+	}
+	*out = vs_steal_ptr(&cg);
+	ret = 0;
+out:
+	vs_cgroup_free(cg);
+	vs_cgroup_layout_free(&layout);
+	return ret;
+}
+
 /* ---- limits ---- */
 
 int vs_cgroup_apply(struct vs_cgroup *cg, const struct vs_spec_resources *res, struct vs_error *err)

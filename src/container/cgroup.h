@@ -47,6 +47,12 @@ bool vs_cgroup_host_has(const char *controller);
 int vs_cgroup_create(const char *cgroups_path, const char *container_id, struct vs_cgroup **out,
 		     struct vs_error *err);
 
+/* The cgroups the calling process is in now, one per hierarchy, for
+ * moving back into them (vs_cgroup_enter) before removing a cgroup the
+ * process had entered. Only free it: destroying it would remove the
+ * caller's own cgroups. */
+int vs_cgroup_open_own(struct vs_cgroup **out, struct vs_error *err);
+
 /* Write the resource limits. Idempotent: also serves `update` on a running
  * container. Notes:
  *  - memory.kernel is ignored (deprecated by the kernel); on v2 swappiness

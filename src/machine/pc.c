@@ -1,8 +1,13 @@
 #include "machine/pc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "devices/irqchip/irqchip.h"
 #include "devices/legacy/i8042.h"
@@ -10,7 +15,9 @@
 #include "devices/legacy/sysctl.h"
 #include "devices/legacy/uart.h"
 #include "devices/pci/pci.h"
+#include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
 #include "machine/doorbell.h"
@@ -122,6 +129,44 @@ static int add_pci(struct vs_vm *vm, struct vs_error *err)
 #define SLOT_RNG 1
 #define SLOT_DISK0 2
 #define SLOT_NIC0 (SLOT_DISK0 + VS_MAX_DISKS)
+#define SLOT_CONSOLE2 (SLOT_NIC0 + VS_MAX_NICS)
+#define SLOT_BALLOON (SLOT_CONSOLE2 + 1)
+_Static_assert(SLOT_BALLOON < 32, "one PCI bus has 32 slots");
+
+/* The descriptors of the virtio-console port; the device owns them. A
+ * socket path that holds a socket already (a vessel that was killed) is
+ * replaced; any other file there is an error. */
+static int console2_fds(const struct vs_console2_config *c2, struct vs_virtio_console_config *cc,
+			struct vs_error *err)
+{
+	*cc = (struct vs_virtio_console_config){ .in_fd = -1, .out_fd = -1, .listen_fd = -1 };
+	if (c2->kind == VS_CONSOLE2_FILE) {
+		cc->out_fd = open(c2->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (cc->out_fd < 0)
+			return vs_error_set(err, errno, "opening %s", c2->path);
+		return 0;
+	}
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	if (strlen(c2->path) >= sizeof(sa.sun_path))
+		return vs_error_msg(err, "socket path %s is too long (at most %zu bytes)", c2->path,
+				    sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, c2->path, strlen(c2->path) + 1);
+	if (lstat(c2->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return vs_error_msg(err, "%s exists and is not a socket", c2->path);
+		unlink(c2->path);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return vs_error_set(err, e, "listening on %s", c2->path);
+	}
+	cc->listen_fd = fd;
+	return 0;
+}
 
 static int open_backend(const struct vs_net_config *nc, struct vs_net_backend *be, struct vs_error *err)
 {
@@ -183,6 +228,20 @@ static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 	for (int i = 0; i < vm->cfg.nnics; i++)
 		if (add_nic(vm, &env, i, err) < 0)
 			return -1;
+	if (vm->cfg.console2.kind != VS_CONSOLE2_NONE) {
+		struct vs_virtio_console_config cc;
+		env.slot = SLOT_CONSOLE2;
+		if (console2_fds(&vm->cfg.console2, &cc, err) < 0 ||
+		    vs_virtio_console_create(&env, &cc, &dev, err) < 0 ||
+		    vs_devices_add(&vm->devices, &dev, err) < 0)
+			return vs_error_prefix(err, "--console2: ");
+	}
+	if (vm->cfg.balloon) {
+		env.slot = SLOT_BALLOON;
+		if (vs_virtio_balloon_create(&env, &dev, err) < 0 ||
+		    vs_devices_add(&vm->devices, &dev, err) < 0)
+			return -1;
+	}
 	return vs_iothread_start(vm->iothread, err);
 }
 

@@ -52,6 +52,18 @@ struct vs_net_config {
 	uint64_t rx_bps, tx_bps; /* bytes per second, 0: unlimited */
 };
 
+/* The virtio-console port (the guest's hvc0). */
+enum vs_console2_kind {
+	VS_CONSOLE2_NONE,   /* no device */
+	VS_CONSOLE2_FILE,   /* guest output written to `path` (created or truncated) */
+	VS_CONSOLE2_SOCKET, /* a unix stream socket listening at `path`: one client at a time */
+};
+
+struct vs_console2_config {
+	enum vs_console2_kind kind;
+	const char *path;
+};
+
 struct vs_vm_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL for none */
@@ -63,6 +75,8 @@ struct vs_vm_config {
 	int ndisks;
 	struct vs_net_config nics[VS_MAX_NICS];
 	int nnics;
+	struct vs_console2_config console2;
+	bool balloon; /* virtio-balloon with free page reporting */
 };
 
 /* The MAC of NIC `index` when none is given: 52:54:00 (QEMU's prefix,

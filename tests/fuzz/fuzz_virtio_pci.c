@@ -1,7 +1,8 @@
 /* libFuzzer target: a guest driving the PCI host and two virtio devices
- * (virtio-rng, and virtio-blk on an in-memory disk) with arbitrary
+ * (virtio-rng, virtio-blk on an in-memory disk, virtio-console, virtio-balloon) with arbitrary
  * configuration accesses (ports and ECAM), BAR accesses, guest memory
  * contents and queue processing. Nothing may crash, hang or leak. */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 
 #include "devices/pci/pci.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/balloon.h"
+#include "devices/virtio/console.h"
 #include "devices/virtio/rng.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -62,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vs_bus pio, mmio;
 	struct vs_pci_host *host = NULL;
 	struct vs_loop *loop = NULL;
-	struct vs_device rng = { 0 }, blk = { 0 };
+	struct vs_device rng = { 0 }, blk = { 0 }, con = { 0 }, bal = { 0 };
+	struct vs_device *devs[4] = { &rng, &blk, &con, &bal };
 	struct vs_blk_backend be;
 	struct cursor c = { data, size };
 	int ops = 0;
@@ -90,6 +94,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		env.slot = 2;
 		if (vs_blk_raw_open(disk_path, false, &be, &err) < 0 ||
 		    vs_virtio_blk_create(&env, &be, "fuzz", 2, &blk, &err) < 0)
+			abort();
+		/* The console reads a few bytes and then end of input (its
+		 * hang-up path), and writes to /dev/null. */
+		int in[2];
+		if (pipe(in) < 0 || write(in[1], "fuzz", 4) != 4)
+			abort();
+		close(in[1]);
+		struct vs_virtio_console_config cc = { .in_fd = in[0],
+						       .out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC),
+						       .listen_fd = -1 };
+		env.slot = 3;
+		if (vs_virtio_console_create(&env, &cc, &con, &err) < 0)
+			abort();
+		env.slot = 4;
+		if (vs_virtio_balloon_create(&env, &bal, &err) < 0)
 			abort();
 	}
 	while (c.left && ops++ < 256) {
@@ -141,9 +160,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 5: { /* the I/O thread's turn */
 			uint8_t which = (uint8_t)take(&c, 1);
-			struct vs_device *d = which & 1 ? &blk : &rng;
-			/* Both devices' records start with their vs_virtio. */
-			vs_virtio_process(*(struct vs_virtio **)d->opaque, 0);
+			struct vs_device *d = devs[which & 3];
+			/* Every device's record starts with its vs_virtio; queues
+			 * past a device's last are ignored by the transport. */
+			vs_virtio_process(*(struct vs_virtio **)d->opaque, (uint16_t)((which >> 2) % 3));
 			break;
 		}
 		case 6: { /* a queue address in scratch memory, quickly */
@@ -154,8 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		}
 	}
-	blk.destroy(blk.opaque);
-	rng.destroy(rng.opaque);
+	for (int i = 0; i < 4; i++)
+		devs[i]->destroy(devs[i]->opaque);
 	vs_loop_destroy(loop);
 	vs_pci_host_destroy(host);
 	vs_bus_release(&pio);

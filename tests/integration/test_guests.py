@@ -89,7 +89,7 @@ class Env:
         return os.path.join(self.guests, KERNELS.get(fmt, fmt))
 
     def run(self, kernel, cmdline, mem="256M", cpus=1, initrd=None, console="stdio", send_line=None,
-            stdin="pipe", timeout=None, disks=(), nets=(), env=None):
+            stdin="pipe", timeout=None, disks=(), nets=(), env=None, options=()):
         """Run one VM. send_line: written to the console once the guest
         prints "ready". stdin "pipe" keeps an open, silent pipe (a terminal
         nobody types on); "null" gives /dev/null (immediate EOF)."""
@@ -101,6 +101,7 @@ class Env:
             args += ["--disk", d]
         for n in nets:
             args += ["--net", n]
+        args += list(options)
         args += self.extra
         r = Run(args)
         timeout = timeout or self.timeout
@@ -439,6 +440,28 @@ def case_pci(fmt):
     return run
 
 
+def case_pci_console_balloon():
+    """--console2 and --balloon add virtio-console (slot 26) and
+    virtio-balloon (slot 27) with working BARs; the socket is removed on
+    exit."""
+    def run(env):
+        sock = os.path.join(tempfile.gettempdir(), f"vessel-test-c2-{os.getpid()}.sock")
+        r = env.run(env.kernel("pvh"), "test=pci", options=("--console2", f"socket:{sock}", "--balloon"))
+        c = Check(r)
+        c.status(STATUS_OK)
+        c.started("pci")
+        c.no_sanitizer()
+        lines = r.lines()
+        c.expect("pci: 00:1a.0 1af4:1043 class 078000" in lines, "no virtio-console at 00:1a.0")
+        c.expect("pci: 00:1b.0 1af4:1045 class 058000" in lines, "no virtio-balloon at 00:1b.0")
+        for dev in ("1a", "1b"):
+            c.expect(any(re.fullmatch(rf"pci: 00:{dev}.0 bar0 mem64 addr 0x[0-9a-f]+ size 0x4000", ln)
+                         for ln in lines), f"00:{dev}.0 BAR 0 is not a 16 KiB 64-bit BAR")
+        c.expect(not os.path.exists(sock), f"{sock} left behind")
+        return c
+    return run
+
+
 def case_virtio_rng(fmt, irq):
     def run(env):
         test = "virtio-rng" + (f"={irq}" if isinstance(irq, str) else "=irq" if irq else "")
@@ -749,6 +772,7 @@ def cases():
         ("serial-irq pvh (UART IRQ 4 through the 8259)", case_serial("pvh", "serial-irq")),
         ("serial-irq vmlinux (UART IRQ 4 through the I/O APIC)", case_serial("vmlinux", "serial-irq=ioapic")),
         ("pci pvh (ports, ECAM, BARs, capabilities)", case_pci("pvh")),
+        ("pci pvh with --console2 socket and --balloon", case_pci_console_balloon()),
         ("virtio-rng pvh (polled)", case_virtio_rng("pvh", False)),
         ("virtio-rng vmlinux (INTx, event index, indirect)", case_virtio_rng("vmlinux", True)),
         ("virtio-blk pvh (polled)", case_virtio_blk("pvh", False)),

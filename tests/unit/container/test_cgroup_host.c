@@ -520,6 +520,59 @@ TEST(devices_bpf)
 	vs_cgroup_free(cg);
 }
 
+/* vs_cgroup_open_own names where a process is, so it can go back there
+ * after entering another cgroup (what `vessel vm run` does before it
+ * removes the VM's cgroup). Done by a child, which reports through its
+ * exit status, so the test process never moves. */
+static int own_round_trip(struct vs_cgroup *cg)
+{
+	struct vs_error err = { 0 };
+	struct vs_cgroup *home = NULL;
+	const struct vs_cgroup_hierarchy *h, *hh;
+	size_t n, nh;
+	if (vs_cgroup_open_own(&home, &err) < 0)
+		return 10;
+	n = vs_cgroup_hierarchies(cg, &h);
+	nh = vs_cgroup_hierarchies(home, &hh);
+	if (n != nh)
+		return 11;
+	for (size_t i = 0; i < nh; i++)
+		if (!lists_pid(hh[i].dir, getpid()))
+			return 12;
+	if (vs_cgroup_enter(cg, getpid(), &err) < 0)
+		return 13;
+	for (size_t i = 0; i < n; i++)
+		if (!lists_pid(h[i].dir, getpid()) || lists_pid(hh[i].dir, getpid()))
+			return 14;
+	if (vs_cgroup_enter(home, getpid(), &err) < 0)
+		return 15;
+	for (size_t i = 0; i < nh; i++)
+		if (!lists_pid(hh[i].dir, getpid()) || lists_pid(h[i].dir, getpid()))
+			return 16;
+	vs_cgroup_free(home);
+	return 0;
+}
+
+TEST(open_own_and_back)
+{
+	struct vs_error err = { 0 };
+	const char *skip;
+	struct vs_cgroup *cg = make("own", &skip);
+	int status = -1;
+	if (!cg)
+		SKIP(skip);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(own_round_trip(cg));
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ_U64(WEXITSTATUS(status), 0);
+	CHECK(vs_cgroup_destroy(cg, &err) == 0);
+	gone_everywhere(failed_, cg);
+	vs_cgroup_free(cg);
+}
+
 VS_TAP_MAIN(TAP_CASE(life_cycle), TAP_CASE(sub_cgroups_and_signals), TAP_CASE(bad_values_leave_nothing),
 	    TAP_CASE(serialized_reopen_destroys), TAP_CASE(hugetlb_and_unified), TAP_CASE(devices_v1),
-	    TAP_CASE(devices_bpf))
+	    TAP_CASE(devices_bpf), TAP_CASE(open_own_and_back))
