@@ -92,9 +92,10 @@ done
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9) >"$work/initramfs.cpio.gz"
 
-for f in vmlinux initramfs.cpio.gz; do
+# Renames, so a VM starting meanwhile reads either the old files or the new.
+cp "$kernel" "$work/vmlinuz"
+for f in vmlinuz vmlinux initramfs.cpio.gz; do
 	mv "$work/$f" "$cache/$f"
 done
-cp "$kernel" "$cache/vmlinuz"
 echo "$stamp" >"$cache/stamp"
 echo "$cache"
