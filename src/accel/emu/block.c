@@ -45,6 +45,7 @@ struct blk_rec {
 	uint8_t len; /* instruction length */
 	uint8_t op;  /* ALU operation, condition code, shift kind... */
 	uint8_t size;
+	uint8_t dst, src; /* register operands of the specialised handlers */
 };
 
 struct blk {
@@ -266,6 +267,19 @@ static void h_shift(struct vs_emu_cpu *c, struct blk_rec *r)
 	commit(c, next_ip(c, r));
 }
 
+static void h_notneg(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	struct insn *d = &r->d;
+	struct rmw m;
+	uint64_t old, v;
+	ea(c, r);
+	do {
+		old = vs_emu_rmw_load(c, d, r->size, &m);
+		v = r->op == 2 ? ~old & size_mask(r->size) : vs_emu_alu(c, 5, r->size, 0, old);
+	} while (!vs_emu_rmw_store(c, d, r->size, &m, old, v));
+	commit(c, next_ip(c, r));
+}
+
 static void h_movsxd(struct vs_emu_cpu *c, struct blk_rec *r)
 {
 	ea(c, r);
@@ -330,6 +344,201 @@ static void h_ret(struct vs_emu_cpu *c, struct blk_rec *r)
 		raise_gp(c, 0);
 	sp_set(c, sp + r->size);
 	jump_to(c, r, v);
+}
+
+/* ---- specialised handlers: 64-bit code, 32/64-bit register operands ----
+ * The generic handlers above follow the interpreter's switches on operand
+ * size and operation; these are chosen at decode time for the commonest
+ * shapes and do the same with none of the switches. RIP needs no masking
+ * in 64-bit code. */
+
+#define ALU_RR(NAME, EXPR, LF, WRITE)                                                                    \
+	static void NAME##_rr64(struct vs_emu_cpu *c, struct blk_rec *r)                                 \
+	{                                                                                                \
+		uint64_t a = c->r[r->dst], b = c->r[r->src], res = (EXPR);                               \
+		if (WRITE)                                                                               \
+			c->r[r->dst] = res;                                                              \
+		set_lazy(c, LF, 8, a, b, res);                                                           \
+		c->rip += r->len;                                                                        \
+	}                                                                                                \
+	static void NAME##_rr32(struct vs_emu_cpu *c, struct blk_rec *r)                                 \
+	{                                                                                                \
+		uint64_t a = (uint32_t)c->r[r->dst], b = (uint32_t)c->r[r->src], res = (uint32_t)(EXPR); \
+		if (WRITE)                                                                               \
+			c->r[r->dst] = res;                                                              \
+		set_lazy(c, LF, 4, a, b, res);                                                           \
+		c->rip += r->len;                                                                        \
+	}                                                                                                \
+	static void NAME##_ri64(struct vs_emu_cpu *c, struct blk_rec *r)                                 \
+	{                                                                                                \
+		uint64_t a = c->r[r->dst], b = r->imm, res = (EXPR);                                     \
+		if (WRITE)                                                                               \
+			c->r[r->dst] = res;                                                              \
+		set_lazy(c, LF, 8, a, b, res);                                                           \
+		c->rip += r->len;                                                                        \
+	}                                                                                                \
+	static void NAME##_ri32(struct vs_emu_cpu *c, struct blk_rec *r)                                 \
+	{                                                                                                \
+		uint64_t a = (uint32_t)c->r[r->dst], b = r->imm, res = (uint32_t)(EXPR);                 \
+		if (WRITE)                                                                               \
+			c->r[r->dst] = res;                                                              \
+		set_lazy(c, LF, 4, a, b, res);                                                           \
+		c->rip += r->len;                                                                        \
+	}
+
+ALU_RR(s_add, a + b, LF_ADD, 1)
+ALU_RR(s_or, a | b, LF_LOGIC, 1)
+ALU_RR(s_and, a &b, LF_LOGIC, 1)
+ALU_RR(s_sub, a - b, LF_SUB, 1)
+ALU_RR(s_xor, a ^ b, LF_LOGIC, 1)
+ALU_RR(s_cmp, a - b, LF_SUB, 0)
+
+/* [op][0: 32-bit, 1: 64-bit]; ADC and SBB stay generic. */
+static const blk_fn alu_rr[8][2] = {
+	{ s_add_rr32, s_add_rr64 },
+	{ s_or_rr32, s_or_rr64 },
+	{ NULL, NULL },
+	{ NULL, NULL },
+	{ s_and_rr32, s_and_rr64 },
+	{ s_sub_rr32, s_sub_rr64 },
+	{ s_xor_rr32, s_xor_rr64 },
+	{ s_cmp_rr32, s_cmp_rr64 },
+};
+static const blk_fn alu_ri[8][2] = {
+	{ s_add_ri32, s_add_ri64 },
+	{ s_or_ri32, s_or_ri64 },
+	{ NULL, NULL },
+	{ NULL, NULL },
+	{ s_and_ri32, s_and_ri64 },
+	{ s_sub_ri32, s_sub_ri64 },
+	{ s_xor_ri32, s_xor_ri64 },
+	{ s_cmp_ri32, s_cmp_ri64 },
+};
+
+static void s_mov_rr64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	c->r[r->dst] = c->r[r->src];
+	c->rip += r->len;
+}
+
+static void s_mov_rr32(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	c->r[r->dst] = (uint32_t)c->r[r->src];
+	c->rip += r->len;
+}
+
+static void s_mov_ri(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	c->r[r->dst] = r->imm; /* 32-bit immediates were zero-extended at decode */
+	c->rip += r->len;
+}
+
+static void s_load64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t v;
+	ea(c, r);
+	v = lin_read(c, r->d.ea, 8);
+	c->r[r->dst] = v;
+	c->rip += r->len;
+}
+
+static void s_load32(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t v;
+	ea(c, r);
+	v = lin_read(c, r->d.ea, 4);
+	c->r[r->dst] = v;
+	c->rip += r->len;
+}
+
+static void s_store64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	ea(c, r);
+	lin_write(c, r->d.ea, 8, c->r[r->src]);
+	c->rip += r->len;
+}
+
+static void s_store32(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	ea(c, r);
+	lin_write(c, r->d.ea, 4, (uint32_t)c->r[r->src]);
+	c->rip += r->len;
+}
+
+/* LEA: no segment base, 64-bit addresses. */
+static void s_lea64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t off = (uint64_t)r->disp;
+	if (r->base >= 0)
+		off += c->r[r->base];
+	if (r->index >= 0)
+		off += c->r[r->index] << r->scale;
+	if (r->d.riprel)
+		off += c->rip + r->len;
+	c->r[r->dst] = off;
+	c->rip += r->len;
+}
+
+static void s_jcc64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t ip = c->rip + r->len;
+	c->rip = cond_fast(c, r->op) ? ip + r->imm : ip;
+}
+
+static void s_jmp64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	c->rip += r->len + r->imm;
+}
+
+/* Pick a specialised handler for a decoded record, when one fits. */
+static void specialise(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	blk_fn f = r->fn;
+	bool mem = r->d.is_mem;
+	unsigned w = r->size == 8;
+	if (!c->long64)
+		return;
+	if (f == h_jcc) {
+		r->fn = s_jcc64;
+		return;
+	}
+	if (f == h_jmp) {
+		r->fn = s_jmp64;
+		return;
+	}
+	if (r->size != 8 && r->size != 4)
+		return;
+	if (f == h_alu_rm_reg && !mem && alu_rr[r->op][w]) {
+		r->dst = r->d.rm;
+		r->src = r->d.reg;
+		r->fn = alu_rr[r->op][w];
+	} else if (f == h_alu_reg_rm && !mem && alu_rr[r->op][w]) {
+		r->dst = r->d.reg;
+		r->src = r->d.rm;
+		r->fn = alu_rr[r->op][w];
+	} else if (f == h_alu_rm_imm && !mem && alu_ri[r->op][w]) {
+		r->dst = r->d.rm;
+		r->fn = alu_ri[r->op][w];
+	} else if (f == h_alu_acc_imm && alu_ri[r->op][w]) {
+		r->dst = R_AX;
+		r->imm &= size_mask(r->size);
+		r->fn = alu_ri[r->op][w];
+	} else if (f == h_mov_rm_reg) {
+		r->dst = r->d.rm;
+		r->src = r->d.reg;
+		r->fn = mem ? (w ? s_store64 : s_store32) : (w ? s_mov_rr64 : s_mov_rr32);
+	} else if (f == h_mov_reg_rm) {
+		r->dst = r->d.reg;
+		r->src = r->d.rm;
+		r->fn = mem ? (w ? s_load64 : s_load32) : (w ? s_mov_rr64 : s_mov_rr32);
+	} else if (f == h_lea && w && r->d.addrsize == 8) {
+		r->dst = r->d.reg;
+		r->fn = s_lea64;
+	} else if (f == h_mov_reg_imm) {
+		r->dst = r->d.rm;
+		r->imm &= size_mask(r->size);
+		r->fn = s_mov_ri;
+	}
 }
 
 /* ---- the block decoder ---- */
@@ -584,11 +793,16 @@ static int dec_one(struct vs_emu_cpu *c, struct dec *x, struct blk_rec *r)
 	} else if (op == 0xf6 || op == 0xf7) {
 		unsigned s = op & 1 ? size : 1;
 		dec_modrm(c, x, r);
-		if ((d->reg & 7) > 1)
-			return 0;
 		r->size = (uint8_t)s;
-		r->imm = s == 1 ? nb(x) : nimm(x, s);
-		r->fn = h_test_rm_imm;
+		if ((d->reg & 7) == 2 || (d->reg & 7) == 3) {
+			r->op = d->reg & 7;
+			r->fn = h_notneg;
+		} else if ((d->reg & 7) <= 1) {
+			r->imm = s == 1 ? nb(x) : nimm(x, s);
+			r->fn = h_test_rm_imm;
+		} else {
+			return 0;
+		}
 	} else if (op == 0xfe || op == 0xff) {
 		dec_modrm(c, x, r);
 		if ((d->reg & 7) > 1)
@@ -631,6 +845,7 @@ static int dec_one(struct vs_emu_cpu *c, struct dec *x, struct blk_rec *r)
 	}
 	if (x->bad)
 		return 0;
+	specialise(c, r);
 	return ends;
 }
 
@@ -707,6 +922,37 @@ static void blk_build(struct vs_emu_cpu *c, struct blk *b, const uint8_t *host, 
 	b->key = key;
 }
 
+/* The block's bytes are still those in guest RAM (no other vCPU, device
+ * or string store changed them since it was decoded). */
+static inline bool same_bytes(const struct blk *b, const uint8_t *host)
+{
+	unsigned n = b->nbytes;
+	uint64_t x, y;
+	if (unlikely(n < 8)) {
+		uint32_t u, v;
+		if (n < 4)
+			return memcmp(b->bytes, host, n) == 0;
+		/* Two words, overlapping. */
+		memcpy(&u, b->bytes, 4);
+		memcpy(&v, host, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, b->bytes + n - 4, 4);
+		memcpy(&v, host + n - 4, 4);
+		return u == v;
+	}
+	/* Whole words, the last one overlapping the one before. */
+	for (unsigned i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, b->bytes + i, 8);
+		memcpy(&y, host + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, b->bytes + n - 8, 8);
+	memcpy(&y, host + n - 8, 8);
+	return x == y;
+}
+
 /* The block at RIP, or NULL to interpret. May fault on the fetch. */
 static struct blk *blk_find(struct vs_emu_cpu *c)
 {
@@ -727,7 +973,7 @@ static struct blk *blk_find(struct vs_emu_cpu *c)
 	b = &tab[((off * 0x9e3779b97f4a7c15ull) >> (64 - BLK_BITS))];
 	if (unlikely(!c->code_map[page]))
 		mark_code(c, page);
-	if (likely(b->key == key && memcmp(b->bytes, host, b->nbytes) == 0))
+	if (likely(b->key == key && same_bytes(b, host)))
 		return b;
 	blk_build(c, b, host, 4096 - (unsigned)(la & 0xfff), key);
 	return b;
@@ -742,6 +988,9 @@ static inline void step_one(struct vs_emu_cpu *c)
 
 void vs_emu_run_blocks(struct vs_emu_cpu *c)
 {
+	/* With a step limit every instruction is counted against it; without
+	 * one (a running VM), the loop only counts. */
+	bool limit = c->icount_stop != 0;
 	while (!atomic_load_explicit(&c->attention, memory_order_relaxed)) {
 		struct blk *b;
 		if (c->code_size == 2 || c->blk_off) {
@@ -753,10 +1002,10 @@ void vs_emu_run_blocks(struct vs_emu_cpu *c)
 			step_one(c);
 			continue;
 		}
-		for (unsigned i = 0; i < b->nrec; i++) {
-			struct blk_rec *r = &b->rec[i];
+		for (struct blk_rec *r = b->rec, *end = r + b->nrec; r < end; r++) {
 			r->fn(c, r);
-			if (unlikely(++c->icount == c->icount_stop))
+			c->icount++;
+			if (unlikely(limit) && c->icount == c->icount_stop)
 				atomic_store(&c->attention, 1);
 			if (atomic_load_explicit(&c->attention, memory_order_relaxed))
 				return;
