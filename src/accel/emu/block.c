@@ -116,6 +116,16 @@ static inline void alu_into_rm(struct vs_emu_cpu *c, struct blk_rec *r, unsigned
 	} while (!vs_emu_rmw_store(c, d, size, &m, old, v));
 }
 
+/* CF before INC/DEC, with the common cases inline. */
+static inline bool cf_now(struct vs_emu_cpu *c)
+{
+	if (c->lf_op == LF_INC || c->lf_op == LF_DEC)
+		return c->lf_cf;
+	if (c->lf_op == LF_LOGIC)
+		return false;
+	return vs_emu_cf(c);
+}
+
 /* ---- handlers ---- */
 
 static void h_alu_rm_reg(struct vs_emu_cpu *c, struct blk_rec *r)
@@ -233,7 +243,7 @@ static void h_incdec(struct vs_emu_cpu *c, struct blk_rec *r)
 {
 	struct insn *d = &r->d;
 	unsigned size = r->size;
-	bool dec = r->op, cf = vs_emu_cf(c);
+	bool dec = r->op, cf = cf_now(c);
 	struct rmw m;
 	uint64_t old, v;
 	ea(c, r);
@@ -259,6 +269,12 @@ static void h_shift(struct vs_emu_cpu *c, struct blk_rec *r)
 	unsigned count = r->imm == 0x100 ? (unsigned)(c->r[R_CX] & 0xff) : (unsigned)r->imm;
 	struct rmw m;
 	uint64_t old, v;
+	if (!d->is_mem) {
+		reg_set(c, d, d->rm, r->size,
+			vs_emu_shift(c, r->op, r->size, reg_get(c, d, d->rm, r->size), count));
+		commit(c, next_ip(c, r));
+		return;
+	}
 	ea(c, r);
 	do {
 		old = vs_emu_rmw_load(c, d, r->size, &m);
@@ -272,6 +288,13 @@ static void h_notneg(struct vs_emu_cpu *c, struct blk_rec *r)
 	struct insn *d = &r->d;
 	struct rmw m;
 	uint64_t old, v;
+	if (!d->is_mem) {
+		old = reg_get(c, d, d->rm, r->size);
+		v = r->op == 2 ? ~old & size_mask(r->size) : vs_emu_alu(c, 5, r->size, 0, old);
+		reg_set(c, d, d->rm, r->size, v);
+		commit(c, next_ip(c, r));
+		return;
+	}
 	ea(c, r);
 	do {
 		old = vs_emu_rmw_load(c, d, r->size, &m);
@@ -465,6 +488,26 @@ static void s_store32(struct vs_emu_cpu *c, struct blk_rec *r)
 	c->rip += r->len;
 }
 
+static void s_incdec64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	bool cf = cf_now(c);
+	uint64_t old = c->r[r->dst], v = r->op ? old - 1 : old + 1;
+	c->r[r->dst] = v;
+	set_lazy(c, r->op ? LF_DEC : LF_INC, 8, old, 1, v);
+	c->lf_cf = cf;
+	c->rip += r->len;
+}
+
+static void s_incdec32(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	bool cf = cf_now(c);
+	uint64_t old = (uint32_t)c->r[r->dst], v = (uint32_t)(r->op ? old - 1 : old + 1);
+	c->r[r->dst] = v;
+	set_lazy(c, r->op ? LF_DEC : LF_INC, 4, old, 1, v);
+	c->lf_cf = cf;
+	c->rip += r->len;
+}
+
 /* LEA: no segment base, 64-bit addresses. */
 static void s_lea64(struct vs_emu_cpu *c, struct blk_rec *r)
 {
@@ -531,6 +574,9 @@ static void specialise(struct vs_emu_cpu *c, struct blk_rec *r)
 		r->dst = r->d.reg;
 		r->src = r->d.rm;
 		r->fn = mem ? (w ? s_load64 : s_load32) : (w ? s_mov_rr64 : s_mov_rr32);
+	} else if (f == h_incdec && !mem) {
+		r->dst = r->d.rm;
+		r->fn = w ? s_incdec64 : s_incdec32;
 	} else if (f == h_lea && w && r->d.addrsize == 8) {
 		r->dst = r->d.reg;
 		r->fn = s_lea64;
