@@ -303,6 +303,44 @@ static void h_notneg(struct vs_emu_cpu *c, struct blk_rec *r)
 	commit(c, next_ip(c, r));
 }
 
+/* IMUL r, r/m (imm: 0F AF multiplies by the register itself). */
+static void h_imul(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	unsigned size = r->size;
+	uint64_t a, b, v;
+	__int128 p;
+	ea(c, r);
+	b = rm_read(c, &r->d, size);
+	a = r->op ? r->imm : reg_get(c, &r->d, r->d.reg, size);
+	p = (__int128)sext(a, size) * sext(b, size);
+	v = (uint64_t)p & size_mask(size);
+	set_arith(c, vs_emu_szp(v, size) | (p != (__int128)sext(v, size) ? F_CF | F_OF : 0));
+	reg_set(c, &r->d, r->d.reg, size, v);
+	commit(c, next_ip(c, r));
+}
+
+/* BT/BTS/BTR/BTC r/m, imm8 (op: 0 to 3). An immediate bit offset wraps
+ * within the operand. */
+static void h_bt_imm(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	struct insn *d = &r->d;
+	uint64_t mask = 1ull << (r->imm & (r->size * 8u - 1)), old, v;
+	struct rmw m;
+	ea(c, r);
+	if (r->op == 0) {
+		v = rm_read(c, d, r->size);
+		vs_emu_set_flags(c, (v & mask) ? F_CF : 0, F_CF);
+		commit(c, next_ip(c, r));
+		return;
+	}
+	do {
+		old = vs_emu_rmw_load(c, d, r->size, &m);
+		v = r->op == 1 ? old | mask : r->op == 2 ? old & ~mask : old ^ mask;
+	} while (!vs_emu_rmw_store(c, d, r->size, &m, old, v));
+	vs_emu_set_flags(c, (old & mask) ? F_CF : 0, F_CF);
+	commit(c, next_ip(c, r));
+}
+
 static void h_movsxd(struct vs_emu_cpu *c, struct blk_rec *r)
 {
 	ea(c, r);
@@ -761,6 +799,12 @@ static int dec_one(struct vs_emu_cpu *c, struct dec *x, struct blk_rec *r)
 		dec_modrm(c, x, r);
 		r->size = (uint8_t)size;
 		r->fn = h_movsxd;
+	} else if (op == 0x69 || op == 0x6b) {
+		dec_modrm(c, x, r);
+		r->size = (uint8_t)size;
+		r->imm = op == 0x69 ? nimm(x, size) : (uint64_t)(int64_t)(int8_t)nb(x);
+		r->op = 1;
+		r->fn = h_imul;
 	} else if (op >= 0x70 && op <= 0x7f) {
 		r->imm = (uint64_t)(int64_t)(int8_t)nb(x);
 		r->op = op & 15;
@@ -880,6 +924,18 @@ static int dec_one(struct vs_emu_cpu *c, struct dec *x, struct blk_rec *r)
 			r->op = op2 & 1 ? 2 : 1;
 			r->imm = op2 >= 0xbe;
 			r->fn = h_movx;
+		} else if (op2 == 0xaf) {
+			dec_modrm(c, x, r);
+			r->size = (uint8_t)size;
+			r->fn = h_imul;
+		} else if (op2 == 0xba) {
+			dec_modrm(c, x, r);
+			if ((d->reg & 7) < 4)
+				return 0;
+			r->size = (uint8_t)size;
+			r->op = (d->reg & 7) - 4;
+			r->imm = nb(x);
+			r->fn = h_bt_imm;
 		} else if (op2 == 0x1f) {
 			dec_modrm(c, x, r);
 			r->fn = h_nop;
