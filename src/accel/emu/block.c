@@ -27,9 +27,9 @@
 
 #include "accel/emu/cpu.h"
 
-#define BLK_BITS 11
+#define BLK_BITS 13
 #define BLK_COUNT (1u << BLK_BITS)
-#define BLK_RECS 32
+#define BLK_RECS 16
 #define BLK_BYTES 256
 
 struct blk_rec;
