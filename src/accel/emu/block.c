@@ -571,6 +571,41 @@ static void s_jmp64(struct vs_emu_cpu *c, struct blk_rec *r)
 	c->rip += r->len + r->imm;
 }
 
+/* 64-bit stack operations: an 8-byte stack with no segment base. */
+static void s_push64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t sp = c->r[R_SP] - 8;
+	lin_write(c, sp, 8, c->r[r->dst]);
+	c->r[R_SP] = sp;
+	c->rip += r->len;
+}
+
+static void s_pop64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t v = lin_read(c, c->r[R_SP], 8);
+	c->r[R_SP] += 8;
+	c->r[r->dst] = v;
+	c->rip += r->len;
+}
+
+static void s_call64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t ip = c->rip + r->len, sp = c->r[R_SP] - 8;
+	lin_write(c, sp, 8, ip);
+	c->r[R_SP] = sp;
+	c->rip = ip + r->imm;
+}
+
+static void s_ret64(struct vs_emu_cpu *c, struct blk_rec *r)
+{
+	uint64_t v = lin_read(c, c->r[R_SP], 8);
+	(void)r;
+	if (!is_canonical(v))
+		raise_gp(c, 0);
+	c->r[R_SP] += 8;
+	c->rip = v;
+}
+
 /* Pick a specialised handler for a decoded record, when one fits. */
 static void specialise(struct vs_emu_cpu *c, struct blk_rec *r)
 {
@@ -585,6 +620,15 @@ static void specialise(struct vs_emu_cpu *c, struct blk_rec *r)
 	}
 	if (f == h_jmp) {
 		r->fn = s_jmp64;
+		return;
+	}
+	if (r->size == 8 && r->d.opsize != 2 && (f == h_call || f == h_ret)) {
+		r->fn = f == h_call ? s_call64 : s_ret64;
+		return;
+	}
+	if (r->size == 8 && (f == h_push || f == h_pop)) {
+		r->dst = r->d.rm;
+		r->fn = f == h_push ? s_push64 : s_pop64;
 		return;
 	}
 	if (r->size != 8 && r->size != 4)
