@@ -57,7 +57,9 @@ uint64_t vs_emu_shift(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t
 	if (count == 0)
 		return res;
 	v &= m;
-	f = vs_emu_flags(c);
+	/* Rotates keep SF/ZF/AF/PF: materialise them. SHL/SHR/SAR set all six
+	 * below, so the lazy state needs no evaluating there. */
+	f = (op & 7) < 4 ? vs_emu_flags(c) : 0;
 	switch (op & 7) {
 	case 0: { /* ROL */
 		unsigned n = count % bits;

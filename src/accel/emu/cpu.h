@@ -200,6 +200,13 @@ struct vs_emu_cpu {
 	uint64_t icount;      /* instructions (and faults) executed */
 	uint64_t icount_stop; /* vcpu_run returns when icount reaches it; 0: never */
 
+	/* Decoded-block cache (block.c), allocated on first use. code_map:
+	 * a byte per guest page of RAM, set while this vCPU has blocks there
+	 * (the TLB then keeps no write tag for it). */
+	void *blk_tab;
+	uint8_t *code_map;
+	bool blk_off; /* allocation failed: interpret only */
+
 	struct vs_emu_fpu fpu;
 };
 
@@ -580,6 +587,9 @@ bool vs_emu_rmw_store(struct vs_emu_cpu *c, const struct insn *d, unsigned size,
 /* ---- instruction groups ---- */
 /* Execute one instruction at c->rip. */
 void vs_emu_step(struct vs_emu_cpu *c);
+/* Execute until `attention` is set, through the decoded-block cache. */
+void vs_emu_run_blocks(struct vs_emu_cpu *c);
+void vs_emu_blocks_free(struct vs_emu_cpu *c);
 void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d);
 uint64_t vs_emu_alu(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t a, uint64_t b);
 /* ADD, SUB/CMP and the logic ops inline; ADC/SBB (which read CF) out of

@@ -98,6 +98,7 @@ static void emu_vcpu_destroy(struct vs_vcpu *v)
 	c = &v->cpu;
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
+	vs_emu_blocks_free(c);
 	free(v);
 }
 
@@ -325,11 +326,7 @@ static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
 			c->icount++;
 			continue;
 		}
-		while (!atomic_load_explicit(&c->attention, memory_order_relaxed)) {
-			vs_emu_step(c);
-			if (unlikely(++c->icount == c->icount_stop))
-				atomic_store(&c->attention, 1);
-		}
+		vs_emu_run_blocks(c);
 	}
 }
 

@@ -49,6 +49,7 @@ uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint6
 	struct tlb_entry *e;
 	uint8_t *host;
 	uint64_t tag;
+	bool code = false;
 	if ((c->efer & EFER_LMA) && !is_canonical(la))
 		vs_emu_raise(c, EX_GP, 0, true); /* #SS for stack accesses; close enough */
 	if (vs_x86_page_walk(c->mem, &p, la, access, true, &w) < 0) {
@@ -61,6 +62,20 @@ uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint6
 	host = vs_gpa_ptr(c->mem, w.gpa & ~0xfffull, 4096);
 	if (!host)
 		return NULL;
+	if (c->code_map) {
+		/* A page this vCPU decoded blocks from: a store ends the running
+		 * block (`attention`), and the page loses its mark until a block
+		 * on it runs again (block.c). No write tag while marked. */
+		uint64_t page = (uint64_t)(host - c->mem->base) >> 12;
+		if (page < c->mem->total >> 12 && c->code_map[page]) {
+			if (acc & ACC_W) {
+				c->code_map[page] = 0;
+				atomic_store(&c->attention, 1);
+			} else {
+				code = true;
+			}
+		}
+	}
 	e = tlb_slot(c, la);
 	tag = (la & ~0xfffull) | 1 | ((uint64_t)user << 1);
 	if ((e->tag_r | e->tag_w | e->tag_x) && e->host != host) /* another page: evict */
@@ -76,7 +91,7 @@ uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint6
 		e->tag_x = tag;
 	} else {
 		e->tag_r = tag;
-		if (w.writable && w.dirty)
+		if (w.writable && w.dirty && !code)
 			e->tag_w = tag;
 	}
 	return host + (la & 0xfff);

@@ -155,6 +155,11 @@ INSN(i_bswap32, "bswap %ebx");
 INSN(i_not8, "not %bh");
 INSN(i_stc, "stc");
 INSN(i_clc, "clc");
+INSN(i_bti, "bt $37, %rax");
+INSN(i_btsi, "bts $5, %ebx");
+INSN(i_btri16, "btr $19, %bx");
+INSN(i_btci, "btc $63, %rax");
+INSN(i_imul64i, "imul $0x12345, %rbx, %rax");
 
 enum kind { PLAIN, SHIFT, DIVIDE, IDIVIDE };
 
@@ -288,6 +293,11 @@ static const struct diff_case insns[] = {
 	C(i_not8, ALL_FLAGS, PLAIN, 8),
 	C(i_stc, ALL_FLAGS, PLAIN, 8),
 	C(i_clc, ALL_FLAGS, PLAIN, 8),
+	C(i_bti, CF, PLAIN, 64),
+	C(i_btsi, CF, PLAIN, 32),
+	C(i_btri16, CF, PLAIN, 16),
+	C(i_btci, CF, PLAIN, 64),
+	C(i_imul64i, CF | OF, PLAIN, 64),
 };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
