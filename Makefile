@@ -52,7 +52,7 @@ test: all $(ASAN)/build.ninja $(FUZZ)/build.ninja $(TSAN)/build.ninja
 	-FUZZ_SECONDS=$(FUZZ_SECONDS) meson test -C $(FUZZ) --no-rebuild --print-errorlogs --suite fuzz
 	@# Without ASLR: clang 14's TSan cannot map its shadow under larger
 	@# vm.mmap_rnd_bits ("unexpected memory mapping").
-	-setarch $$(uname -m) -R meson test -C $(TSAN) --no-rebuild --print-errorlogs --suite threads
+	-TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan-suppressions.txt" setarch $$(uname -m) -R meson test -C $(TSAN) --no-rebuild --print-errorlogs --suite threads
 	@scripts/test-summary.py $(ASAN)/meson-logs/testlog.json $(FUZZ)/meson-logs/testlog.json \
 		$(TSAN)/meson-logs/testlog.json
 
