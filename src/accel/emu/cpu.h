@@ -310,12 +310,26 @@ static inline uint64_t tlb_tag(struct vs_emu_cpu *c, uint64_t la)
 	return (la & ~0xfffull) | 1 | ((uint64_t)c->user << 1);
 }
 
+/* A TLB entry whose tag matches always holds its page's host address; the
+ * static analyzer cannot know that (entries are filled in mem.c). */
+#ifdef __clang_analyzer__
+#define VS_EMU_TLB_HAS_PAGE(e)                  \
+	do {                                    \
+		if (!(e)->host)                 \
+			__builtin_unreachable(); \
+	} while (0)
+#else
+#define VS_EMU_TLB_HAS_PAGE(e) ((void)0)
+#endif
+
 /* Linear-address accesses with the current privilege. */
 static inline uint64_t lin_read(struct vs_emu_cpu *c, uint64_t la, unsigned size)
 {
 	struct tlb_entry *e = tlb_slot(c, la);
-	if (likely(e->tag_r == tlb_tag(c, la) && (la & 0xfff) + size <= 4096))
+	if (likely(e->tag_r == tlb_tag(c, la) && (la & 0xfff) + size <= 4096)) {
+		VS_EMU_TLB_HAS_PAGE(e);
 		return ld_host(e->host + (la & 0xfff), size);
+	}
 	return vs_emu_read_slow(c, la, size, 0);
 }
 
@@ -323,6 +337,7 @@ static inline void lin_write(struct vs_emu_cpu *c, uint64_t la, unsigned size, u
 {
 	struct tlb_entry *e = tlb_slot(c, la);
 	if (likely(e->tag_w == tlb_tag(c, la) && (la & 0xfff) + size <= 4096)) {
+		VS_EMU_TLB_HAS_PAGE(e);
 		st_host(e->host + (la & 0xfff), size, v);
 		return;
 	}

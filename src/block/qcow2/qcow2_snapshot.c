@@ -49,7 +49,8 @@ int qcow2_read_snapshots(struct qcow2 *s, struct vs_error *err)
 		uint8_t *b = malloc(body + 1);
 		if (!b)
 			return vs_error_set(err, ENOMEM, "snapshot table");
-		if (off + 40 + body > s->file_end || (body && qcow2_pread(s, off + 40, b, body) < 0)) {
+		/* len 0 reads nothing and succeeds */
+		if (off + 40 + body > s->file_end || qcow2_pread(s, off + 40, b, body) < 0) {
 			free(b);
 			return vs_error_msg(err, "snapshot %u lies past the end of the file", i);
 		}
