@@ -21,9 +21,9 @@ under the interpreter; six VMs, two at a time.
 The test's own commands reach the guest as an extra initramfs: a newc cpio
 archive appended to the default one (Linux unpacks concatenated archives)
 holding /t, a shell script that /init runs through vessel.run=/t and that
-brackets its results between "@@begin NAME" and "@@end NAME" lines. The
-data for gzip and md5sum is generated in the guest (`seq`) and on the host
-(Python) the same way; the guest's busybox gzip output must equal the
+brackets its results between "@@begin NAME" and "@@end" lines. The data
+for gzip and md5sum is generated in the guest (`seq`, `cat`) and on the
+host (Python) the same way; the guest's busybox gzip output must equal the
 host's /bin/busybox gzip of the same bytes (the same binary runs natively
 there), and a gzip file made by the host is decompressed in the guest.
 """
