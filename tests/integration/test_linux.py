@@ -60,8 +60,8 @@ MEM = "512M"
 CMDLINE = "console=ttyS0 quiet no_timer_check"
 
 # The data: `seq 1 30000` 16 times over, 3.0 MB. Generating it costs more
-# than compressing it under the interpreter (busybox seq and awk run about
-# 500x slower than natively, gzip about 100x), so it is a short sequence
+# than compressing it under the interpreter (busybox seq, awk and gzip run
+# 100-500x slower than natively on this shared host), so it is a short sequence
 # repeated; deflate's 32 KiB window never sees the 189 KB repeats.
 SEQ_N = 30000
 SEQ_COPIES = 16
