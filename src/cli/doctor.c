@@ -27,10 +27,10 @@ struct accel_fact {
 	const char *name;
 	bool available;
 	char why[sizeof(((struct vs_error *)0)->msg)]; /* when unavailable */
-	const char *flavour; /* kvm only */
-	int max_vcpus;	     /* kvm only, -1 if unknown */
-	const char *remedy;  /* when unavailable */
-	const char *note;    /* limits worth knowing (PVM) */
+	const char *flavour;			       /* kvm only */
+	int max_vcpus;				       /* kvm only, -1 if unknown */
+	const char *remedy;			       /* when unavailable */
+	const char *note;			       /* limits worth knowing (PVM) */
 };
 
 struct facts {
@@ -43,8 +43,9 @@ struct facts {
 	char tap_why[128];
 };
 
-static const char kvm_remedy[] = "VMs run under the emulator (--accel emu); for KVM, load kvm_intel or kvm_amd "
-				 "on a host with VT-x/AMD-V and give this user /dev/kvm";
+static const char kvm_remedy[] =
+    "VMs run under the emulator (--accel emu); for KVM, load kvm_intel or kvm_amd "
+    "on a host with VT-x/AMD-V and give this user /dev/kvm";
 static const char pvm_note[] = "guest ring 0 is emulated by the host (~1 us/instruction) and some "
 			       "instructions (xsave, cmpxchg16b) fail: unmodified Linux guests cannot boot "
 			       "under KVM here (--accel auto runs them under the emulator); small test "
@@ -59,7 +60,7 @@ static bool path_exists(const char *p)
 static void gather_kvm(struct accel_fact *f)
 {
 	int fd;
-	f->flavour = vs_kvm_is_pvm()			     ? "PVM (nested, paravirtual)"
+	f->flavour = vs_kvm_is_pvm()			    ? "PVM (nested, paravirtual)"
 		     : path_exists("/sys/module/kvm_intel") ? "Intel VT-x"
 		     : path_exists("/sys/module/kvm_amd")   ? "AMD-V"
 							    : "unknown";
@@ -163,7 +164,8 @@ static void print_text(const struct facts *f)
 		if (!a->available)
 			printf("%-11s unavailable: %s\n", label, a->why);
 		else if (a->flavour)
-			printf("%-11s available, flavour %s, up to %d vCPUs\n", label, a->flavour, a->max_vcpus);
+			printf("%-11s available, flavour %s, up to %d vCPUs\n", label, a->flavour,
+			       a->max_vcpus);
 		else
 			printf("%-11s available\n", label);
 		if (a->remedy)
@@ -179,8 +181,9 @@ static void print_text(const struct facts *f)
 		printf(" %s%s", namespaces[i], f->ns[i] ? "" : "(missing)");
 	printf("\n");
 	printf("io_uring:   %s\n", strcmp(f->io_uring, "unsupported") == 0 ? "not supported by this kernel"
-				   : strcmp(f->io_uring, "disabled") == 0  ? "disabled (kernel.io_uring_disabled)"
-									   : "available");
+				   : strcmp(f->io_uring, "disabled") == 0
+				       ? "disabled (kernel.io_uring_disabled)"
+				       : "available");
 	if (f->tap)
 		printf("tap:        /dev/net/tun available\n");
 	else

@@ -40,7 +40,8 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return VS_EXIT_OK;
 	}
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "-V") == 0) {
 		printf("vessel %s\n", VESSEL_VERSION);
 		return VS_EXIT_OK;
 	}

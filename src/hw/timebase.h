@@ -10,7 +10,7 @@
 #include "util/log.h" /* vs_now_ns: host CLOCK_MONOTONIC */
 
 /* Advertised in CPUID 0x15/0x16 so Linux needs no calibration loop. */
-#define VS_TSC_HZ 2000000000ull	 /* 2 GHz */
+#define VS_TSC_HZ 2000000000ull	     /* 2 GHz */
 #define VS_APIC_BUS_HZ 1000000000ull /* LAPIC timer input before the divider: 1 ns per tick */
 
 struct vs_timebase {

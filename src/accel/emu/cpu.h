@@ -313,9 +313,9 @@ static inline uint64_t tlb_tag(struct vs_emu_cpu *c, uint64_t la)
 /* A TLB entry whose tag matches always holds its page's host address; the
  * static analyzer cannot know that (entries are filled in mem.c). */
 #ifdef __clang_analyzer__
-#define VS_EMU_TLB_HAS_PAGE(e)                  \
-	do {                                    \
-		if (!(e)->host)                 \
+#define VS_EMU_TLB_HAS_PAGE(e)                   \
+	do {                                     \
+		if (!(e)->host)                  \
 			__builtin_unreachable(); \
 	} while (0)
 #else

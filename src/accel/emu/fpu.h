@@ -49,19 +49,19 @@ void vs_emu_fpu_reset(struct vs_emu_fpu *fpu);
 
 /* Decoded instruction as the core hands it over. */
 struct vs_emu_fpu_insn {
-	uint8_t map;	 /* 0 = one-byte map (x87 escapes D8-DF), 1 = 0F, 2 = 0F38, 3 = 0F3A */
-	uint8_t opcode;	 /* the opcode byte within its map */
+	uint8_t map;	   /* 0 = one-byte map (x87 escapes D8-DF), 1 = 0F, 2 = 0F38, 3 = 0F3A */
+	uint8_t opcode;	   /* the opcode byte within its map */
 	uint8_t mandatory; /* last of 0x66 / 0xF2 / 0xF3 seen, 0 if none (SSE's "mandatory prefix") */
-	bool opsize16;	 /* a 0x66 prefix was present (also for non-SSE meanings) */
+	bool opsize16;	   /* a 0x66 prefix was present (also for non-SSE meanings) */
 	bool rex_w;
-	uint8_t reg;	 /* ModRM.reg with REX.R: 0..15 */
-	uint8_t rm;	 /* ModRM.rm with REX.B when !is_mem: 0..15 */
-	uint8_t modrm;	 /* the raw ModRM byte (x87 decodes mod/reg/rm from it) */
+	uint8_t reg;   /* ModRM.reg with REX.R: 0..15 */
+	uint8_t rm;    /* ModRM.rm with REX.B when !is_mem: 0..15 */
+	uint8_t modrm; /* the raw ModRM byte (x87 decodes mod/reg/rm from it) */
 	bool is_mem;
-	uint64_t ea;	 /* linear address of the memory operand (segment applied) */
-	uint8_t imm8;	 /* immediate byte, for opcodes that take one */
-	bool long_mode;	 /* 64-bit code: fxsave64 layout when rex_w */
-	uint64_t rip;	 /* of this instruction, for FIP */
+	uint64_t ea;	/* linear address of the memory operand (segment applied) */
+	uint8_t imm8;	/* immediate byte, for opcodes that take one */
+	bool long_mode; /* 64-bit code: fxsave64 layout when rex_w */
+	uint64_t rip;	/* of this instruction, for FIP */
 };
 
 /* What the core lends the unit for one instruction. */

@@ -25,7 +25,7 @@ VS_FPU_XOP(x_cvtpd2dq, "cvtpd2dq")
 		type r;                                                                                 \
 		__asm__ __volatile__("stmxcsr %[save]\n\tldmxcsr %[mx]\n\tmovdqu %[s], %%xmm0\n\t" insn \
 				     " %%xmm0, %[r]\n\tstmxcsr %[mx]\n\tldmxcsr %[save]"                \
-				     : [r] "=&r"(r), [mx] "+m"(*mx), [save] "=m"(save)                   \
+				     : [r] "=&r"(r), [mx] "+m"(*mx), [save] "=m"(save)                  \
 				     : [s] "m"(*(const uint8_t(*)[16])s)                                \
 				     : "xmm0");                                                         \
 		return r;                                                                               \

@@ -293,9 +293,9 @@ static void i8042_cmd_write(void *opaque, uint64_t offset, const uint8_t *data, 
 	i8042_access_done(k, reset);
 }
 
-const struct vs_bus_ops vs_i8042_data_ops = {.read = i8042_data_read, .write = i8042_data_write};
+const struct vs_bus_ops vs_i8042_data_ops = { .read = i8042_data_read, .write = i8042_data_write };
 
-const struct vs_bus_ops vs_i8042_cmd_ops = {.read = i8042_cmd_read, .write = i8042_cmd_write};
+const struct vs_bus_ops vs_i8042_cmd_ops = { .read = i8042_cmd_read, .write = i8042_cmd_write };
 
 struct vs_i8042 *vs_i8042_create(const struct vs_stop_sink *stop)
 {

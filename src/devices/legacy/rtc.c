@@ -299,7 +299,7 @@ static void rtc_write(void *opaque, uint64_t offset, const uint8_t *data, uint32
 	pthread_mutex_unlock(&rtc->lock);
 }
 
-const struct vs_bus_ops vs_rtc_bus_ops = {.read = rtc_read, .write = rtc_write};
+const struct vs_bus_ops vs_rtc_bus_ops = { .read = rtc_read, .write = rtc_write };
 
 static void put_le(uint8_t *p, uint64_t v, unsigned int bytes)
 {

@@ -80,7 +80,7 @@ static void debug_exit_write(void *opaque, uint64_t offset, const uint8_t *data,
 	vs_stop_request(&sc->stop, VS_STOP_DEBUG_EXIT, (int)((((uint64_t)v << 1) | 1) & INT_MAX));
 }
 
-const struct vs_bus_ops vs_debug_exit_ops = {.read = debug_exit_read, .write = debug_exit_write};
+const struct vs_bus_ops vs_debug_exit_ops = { .read = debug_exit_read, .write = debug_exit_write };
 
 /* ---- ACPI PM1a event block --------------------------------------------- */
 
@@ -114,7 +114,7 @@ static void pm1_evt_write(void *opaque, uint64_t offset, const uint8_t *data, ui
 	pthread_mutex_unlock(&sc->lock);
 }
 
-const struct vs_bus_ops vs_acpi_pm1a_evt_ops = {.read = pm1_evt_read, .write = pm1_evt_write};
+const struct vs_bus_ops vs_acpi_pm1a_evt_ops = { .read = pm1_evt_read, .write = pm1_evt_write };
 
 /* ---- ACPI PM1a control block ------------------------------------------- */
 
@@ -163,7 +163,7 @@ static void pm1_cnt_write(void *opaque, uint64_t offset, const uint8_t *data, ui
 		vs_stop_request(&sc->stop, VS_STOP_POWEROFF, 0);
 }
 
-const struct vs_bus_ops vs_acpi_pm1a_cnt_ops = {.read = pm1_cnt_read, .write = pm1_cnt_write};
+const struct vs_bus_ops vs_acpi_pm1a_cnt_ops = { .read = pm1_cnt_read, .write = pm1_cnt_write };
 
 /* ---- reset control register (0xcf9) ------------------------------------ */
 
@@ -193,7 +193,7 @@ static void reset_write(void *opaque, uint64_t offset, const uint8_t *data, uint
 		vs_stop_request(&sc->stop, VS_STOP_RESET, 0);
 }
 
-const struct vs_bus_ops vs_reset_ops = {.read = reset_read, .write = reset_write};
+const struct vs_bus_ops vs_reset_ops = { .read = reset_read, .write = reset_write };
 
 /* ---- POST port --------------------------------------------------------- */
 
@@ -220,7 +220,7 @@ static void post_write(void *opaque, uint64_t offset, const uint8_t *data, uint3
 	pthread_mutex_unlock(&sc->lock);
 }
 
-const struct vs_bus_ops vs_post_port_ops = {.read = post_read, .write = post_write};
+const struct vs_bus_ops vs_post_port_ops = { .read = post_read, .write = post_write };
 
 struct vs_sysctl *vs_sysctl_create(const struct vs_stop_sink *stop)
 {

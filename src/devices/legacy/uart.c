@@ -317,7 +317,7 @@ static void uart_write(void *opaque, uint64_t offset, const uint8_t *data, uint3
 	pthread_mutex_unlock(&u->lock);
 }
 
-const struct vs_bus_ops vs_uart_bus_ops = {.read = uart_read, .write = uart_write};
+const struct vs_bus_ops vs_uart_bus_ops = { .read = uart_read, .write = uart_write };
 
 struct vs_uart *vs_uart_create(const struct vs_irq_line *irq, const struct vs_char_out *out)
 {

@@ -25,7 +25,7 @@ static void fake_request(void *opaque, enum vs_stop_reason reason, int status)
 
 static int rig_init(struct rig *r)
 {
-	struct vs_stop_sink sink = {fake_request, &r->stop};
+	struct vs_stop_sink sink = { fake_request, &r->stop };
 	struct vs_error err;
 	memset(r, 0, sizeof(*r));
 	vs_bus_init(&r->bus, "pio");
@@ -174,7 +174,7 @@ TEST(aux_probe_fails_fast)
 TEST(unknown_and_wide)
 {
 	struct rig r;
-	uint8_t d[4] = {0, 0, 0, 0};
+	uint8_t d[4] = { 0, 0, 0, 0 };
 	CHECK(rig_init(&r) == 0);
 	outb(&r, CMD, 0xc8);
 	CHECK_EQ_U64(inb(&r, CMD) & 0x01, 0);

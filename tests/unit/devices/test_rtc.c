@@ -210,7 +210,7 @@ TEST(wide_and_host_clock)
 {
 	struct rig r;
 	struct vs_rtc *host;
-	uint8_t d[2] = {0x0d, 0x00};
+	uint8_t d[2] = { 0x0d, 0x00 };
 	CHECK(rig_init(&r, 256 * MIB, LEAP_DAY_AFTERNOON) == 0);
 	vs_bus_write(&r.bus, VS_PORT_RTC, d, 2); /* index 0x0d, write ignored */
 	d[0] = d[1] = 0;

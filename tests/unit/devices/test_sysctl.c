@@ -25,7 +25,7 @@ static void fake_request(void *opaque, enum vs_stop_reason reason, int status)
 
 static int rig_init(struct rig *r)
 {
-	struct vs_stop_sink sink = {fake_request, &r->stop};
+	struct vs_stop_sink sink = { fake_request, &r->stop };
 	struct vs_error err;
 	int ret = 0;
 	memset(r, 0, sizeof(*r));
@@ -51,13 +51,13 @@ static void rig_fini(struct rig *r)
 
 static void out(struct rig *r, uint16_t port, uint32_t v, uint32_t size)
 {
-	uint8_t d[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	uint8_t d[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
 	vs_bus_write(&r->bus, port, d, size);
 }
 
 static uint32_t in(struct rig *r, uint16_t port, uint32_t size)
 {
-	uint8_t d[4] = {0, 0, 0, 0};
+	uint8_t d[4] = { 0, 0, 0, 0 };
 	vs_bus_read(&r->bus, port, d, size);
 	return (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 24;
 }
@@ -68,7 +68,7 @@ TEST(debug_exit_status)
 		uint32_t v, size;
 		int status;
 	} cases[] = {
-	    {0, 1, 1}, {1, 1, 3}, {0x7f, 1, 0xff}, {0x31, 2, 0x63}, {0x10000, 4, 0x20001},
+		{ 0, 1, 1 }, { 1, 1, 3 }, { 0x7f, 1, 0xff }, { 0x31, 2, 0x63 }, { 0x10000, 4, 0x20001 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rig r;

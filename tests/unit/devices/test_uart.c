@@ -38,8 +38,8 @@ static void fake_write(void *opaque, const uint8_t *buf, size_t len)
 
 static int rig_init(struct rig *r)
 {
-	struct vs_irq_line line = {fake_set_level, &r->irq, VS_IRQ_COM1};
-	struct vs_char_out out = {fake_write, &r->out};
+	struct vs_irq_line line = { fake_set_level, &r->irq, VS_IRQ_COM1 };
+	struct vs_char_out out = { fake_write, &r->out };
 	struct vs_error err;
 	memset(r, 0, sizeof(*r));
 	vs_bus_init(&r->bus, "pio");
@@ -272,7 +272,7 @@ TEST(iir_priority)
 TEST(wide_access)
 {
 	struct rig r;
-	uint8_t d[4] = {0};
+	uint8_t d[4] = { 0 };
 	CHECK(rig_init(&r) == 0);
 	outb(&r, SCR, 0x42);
 	vs_bus_read(&r.bus, VS_PORT_COM1 + 6, d, 4);
