@@ -491,7 +491,11 @@ def namespaces(opts, shared):
 
 
 def pid_namespace(ctx):
-    script = ("echo self=$$; sleep 30 & s=$!;"
+    # busybox may start an applet through /proc/self/exe and name itself
+    # afterwards: wait (boundedly) until the child is called sleep, so a
+    # loaded host does not catch it as "exe".
+    script = ("echo self=$$; sleep 30 & s=$!; i=0;"
+              " while [ \"$(cat /proc/$s/comm 2>/dev/null)\" != sleep ] && [ $i -lt 500 ]; do i=$((i+1)); done;"
               " for p in /proc/[0-9]*; do echo proc ${p#/proc/} $(cat $p/comm 2>/dev/null); done;"
               " kill $s")
     r = sh(ctx, script)

@@ -112,6 +112,7 @@ struct tlb_entry {
 	uint8_t *host; /* host address of the page */
 	uint64_t gpa;
 	bool global;
+	uint8_t page_shift; /* of the guest page this 4 KiB piece belongs to: 12, 21, 22 or 30 */
 };
 
 /* One decoded instruction while it executes. */

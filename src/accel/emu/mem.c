@@ -19,14 +19,22 @@ void vs_emu_tlb_flush(struct vs_emu_cpu *c, bool global)
 	c->fetch_page = 0;
 }
 
+/* INVLPG: every cached piece of the guest page holding `la`, whatever its
+ * size. A large page is cached as 4 KiB pieces in many slots, so with any
+ * large page cached the (small) table is scanned for pieces of the same
+ * large page rather than flushed whole: Linux maps its kernel with 2 MiB
+ * pages and issues INVLPG for user pages all the time. */
 void vs_emu_tlb_flush_page(struct vs_emu_cpu *c, uint64_t la)
 {
-	/* A large page is cached as many 4 KiB entries: flush them all. */
-	if (c->tlb_large) {
-		vs_emu_tlb_flush(c, true);
-		return;
-	}
 	*tlb_slot(c, la) = (struct tlb_entry){ 0 };
+	if (c->tlb_large) {
+		for (unsigned i = 0; i < TLB_SIZE; i++) {
+			struct tlb_entry *e = &c->tlb[i];
+			uint64_t page = (e->tag_r | e->tag_w | e->tag_x) & ~0xfffull;
+			if (e->page_shift > 12 && page && (page >> e->page_shift) == (la >> e->page_shift))
+				*e = (struct tlb_entry){ 0 };
+		}
+	}
 	c->fetch_page = 0;
 }
 
@@ -85,6 +93,7 @@ uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint6
 	e->host = host;
 	e->gpa = w.gpa & ~0xfffull;
 	e->global = w.global;
+	e->page_shift = (uint8_t)__builtin_ctzll(w.page_size);
 	if (w.page_size > 4096)
 		c->tlb_large = true;
 	if (acc & ACC_X) {

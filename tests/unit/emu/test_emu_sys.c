@@ -257,9 +257,46 @@ TEST(maskmovdqu_stores_through_rdi)
 	emu_t_fini(&T);
 }
 
+/* INVLPG of another 2 MiB page leaves the cached pieces of this one alone
+ * (remap the 2 MiB page at 4 MiB, PD entry 2, to 6 MiB's frame: the stale
+ * piece stays until flushed, as on hardware), and INVLPG of its own first
+ * byte drops them after it is mapped back. */
+GUEST_CODE(g_invlpg_large, "mov $0x401000, %rdi\n mov (%rdi), %rax\n movq $0x600087, 0x3010\n"
+			   "mov (%rdi), %rbx\n mov $0x7ff000, %rsi\n invlpg (%rsi)\n mov (%rdi), %rcx\n"
+			   "movq $0x400087, 0x3010\n mov $0x400000, %rsi\n invlpg (%rsi)\n mov (%rdi), %rdx\n" STOP);
+TEST(invlpg_drops_every_piece_of_a_large_page)
+{
+	if (!setup64(g_invlpg_large, g_invlpg_large_end))
+		SKIP("no guest");
+	emu_t_write64(&T, 0x401000, 0x1111);
+	emu_t_write64(&T, 0x601000, 0x2222);
+	emu_t_run(&T);
+	CHECK_EQ_U64(T.st.rax, 0x1111);
+	CHECK_EQ_U64(T.st.rbx, 0x1111); /* still cached: no INVLPG yet */
+	CHECK_EQ_U64(T.st.rcx, 0x1111); /* INVLPG of another 2 MiB page changes nothing */
+	CHECK_EQ_U64(T.st.rdx, 0x1111); /* remapped back, then flushed: the original frame */
+	emu_t_fini(&T);
+}
+
+GUEST_CODE(g_invlpg_large2, "mov $0x401000, %rdi\n mov (%rdi), %rax\n movq $0x600087, 0x3010\n"
+			    "mov $0x4ff000, %rsi\n invlpg (%rsi)\n"
+			    "mov (%rdi), %rbx\n" STOP);
+TEST(invlpg_in_the_same_large_page_reaches_other_pieces)
+{
+	if (!setup64(g_invlpg_large2, g_invlpg_large2_end))
+		SKIP("no guest");
+	emu_t_write64(&T, 0x401000, 0x1111);
+	emu_t_write64(&T, 0x601000, 0x2222);
+	emu_t_run(&T);
+	CHECK_EQ_U64(T.st.rax, 0x1111);
+	CHECK_EQ_U64(T.st.rbx, 0x2222); /* 0x4ff000 is in the same 2 MiB page as 0x401000 */
+	emu_t_fini(&T);
+}
+
 VS_TAP_MAIN(TAP_CASE(page_faults_report_cr2_and_error_code), TAP_CASE(tlb_follows_invlpg_and_cr3),
 	    TAP_CASE(privilege_changes_syscall_and_tss_stack), TAP_CASE(ist_stack),
 	    TAP_CASE(real_to_protected_to_long_mode), TAP_CASE(real_mode_interrupt),
 	    TAP_CASE(legacy_paging_with_4m_pages), TAP_CASE(self_modifying_code),
 	    TAP_CASE(triple_fault_shuts_down), TAP_CASE(fwait_takes_pending_x87_exception_as_mf),
-	    TAP_CASE(maskmovdqu_stores_through_rdi))
+	    TAP_CASE(maskmovdqu_stores_through_rdi),
+	    TAP_CASE(invlpg_drops_every_piece_of_a_large_page), TAP_CASE(invlpg_in_the_same_large_page_reaches_other_pieces))
