@@ -261,9 +261,10 @@ TEST(maskmovdqu_stores_through_rdi)
  * (remap the 2 MiB page at 4 MiB, PD entry 2, to 6 MiB's frame: the stale
  * piece stays until flushed, as on hardware), and INVLPG of its own first
  * byte drops them after it is mapped back. */
-GUEST_CODE(g_invlpg_large, "mov $0x401000, %rdi\n mov (%rdi), %rax\n movq $0x600087, 0x3010\n"
-			   "mov (%rdi), %rbx\n mov $0x7ff000, %rsi\n invlpg (%rsi)\n mov (%rdi), %rcx\n"
-			   "movq $0x400087, 0x3010\n mov $0x400000, %rsi\n invlpg (%rsi)\n mov (%rdi), %rdx\n" STOP);
+GUEST_CODE(g_invlpg_large,
+	   "mov $0x401000, %rdi\n mov (%rdi), %rax\n movq $0x600087, 0x3010\n"
+	   "mov (%rdi), %rbx\n mov $0x7ff000, %rsi\n invlpg (%rsi)\n mov (%rdi), %rcx\n"
+	   "movq $0x400087, 0x3010\n mov $0x400000, %rsi\n invlpg (%rsi)\n mov (%rdi), %rdx\n" STOP);
 TEST(invlpg_drops_every_piece_of_a_large_page)
 {
 	if (!setup64(g_invlpg_large, g_invlpg_large_end))
@@ -298,5 +299,5 @@ VS_TAP_MAIN(TAP_CASE(page_faults_report_cr2_and_error_code), TAP_CASE(tlb_follow
 	    TAP_CASE(real_to_protected_to_long_mode), TAP_CASE(real_mode_interrupt),
 	    TAP_CASE(legacy_paging_with_4m_pages), TAP_CASE(self_modifying_code),
 	    TAP_CASE(triple_fault_shuts_down), TAP_CASE(fwait_takes_pending_x87_exception_as_mf),
-	    TAP_CASE(maskmovdqu_stores_through_rdi),
-	    TAP_CASE(invlpg_drops_every_piece_of_a_large_page), TAP_CASE(invlpg_in_the_same_large_page_reaches_other_pieces))
+	    TAP_CASE(maskmovdqu_stores_through_rdi), TAP_CASE(invlpg_drops_every_piece_of_a_large_page),
+	    TAP_CASE(invlpg_in_the_same_large_page_reaches_other_pieces))
