@@ -7,28 +7,11 @@
 #include <string.h>
 
 #include "../tap.h"
+#include "acpi_read.h"
 #include "devices/pci/pci.h"
 #include "hw/aml.h"
 #include "machine/firmware/firmware.h"
 #include "hw/pc_layout.h"
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static uint8_t sum8(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
 
 struct dev {
 	char name[5];
@@ -46,61 +29,12 @@ struct walk {
 	int ndevs;
 };
 
-static bool pkglen(const uint8_t *p, size_t avail, size_t *value, size_t *nbytes)
-{
-	size_t n, v;
-	if (avail < 1)
-		return false;
-	n = (size_t)(p[0] >> 6) + 1;
-	if (n > avail)
-		return false;
-	v = n == 1 ? p[0] & 0x3fu : p[0] & 0x0fu;
-	for (size_t i = 1; i < n; i++)
-		v |= (size_t)p[i] << (4 + 8 * (i - 1));
-	*value = v;
-	*nbytes = n;
-	return v >= n && v <= avail;
-}
-
-static size_t read_int(const uint8_t *p, size_t avail, uint64_t *v)
-{
-	size_t n;
-	if (avail < 1)
-		return 0;
-	switch (p[0]) {
-	case 0x00:
-	case 0x01:
-		*v = p[0];
-		return 1;
-	case 0x0a:
-		n = 1;
-		break;
-	case 0x0b:
-		n = 2;
-		break;
-	case 0x0c:
-		n = 4;
-		break;
-	case 0x0e:
-		n = 8;
-		break;
-	default:
-		return 0;
-	}
-	if (avail < 1 + n)
-		return 0;
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v |= (uint64_t)p[1 + i] << (8 * i);
-	return 1 + n;
-}
-
 /* Package of integers or packages; entries of a _PRT go to d->prt. */
 static size_t read_package(const uint8_t *p, size_t avail, struct dev *d, bool prt, int depth)
 {
 	size_t pl, nb, off;
 	int count;
-	if (depth > 2 || avail < 2 || p[0] != VS_AML_PACKAGE_OP || !pkglen(p + 1, avail - 1, &pl, &nb) ||
+	if (depth > 2 || avail < 2 || p[0] != VS_AML_PACKAGE_OP || !aml_pkglen(p + 1, avail - 1, &pl, &nb) ||
 	    pl < nb + 1)
 		return 0;
 	count = p[1 + nb];
@@ -116,7 +50,7 @@ static size_t read_package(const uint8_t *p, size_t avail, struct dev *d, bool p
 				used = read_package(p + off, 1 + pl - off, NULL, false, depth + 1);
 			}
 		} else {
-			used = read_int(p + off, 1 + pl - off, &v);
+			used = aml_read_int(p + off, 1 + pl - off, &v);
 			if (used && d && !prt && d->nprt > 0 && i < 4)
 				d->prt[d->nprt - 1][i] = v;
 		}
@@ -139,9 +73,9 @@ static size_t read_data(const uint8_t *p, size_t avail, const char *seg, struct 
 		return read_package(p, avail, NULL, false, 0);
 	}
 	if (p[0] == VS_AML_BUFFER_OP) {
-		if (!pkglen(p + 1, avail - 1, &pl, &nb))
+		if (!aml_pkglen(p + 1, avail - 1, &pl, &nb))
 			return 0;
-		used = read_int(p + 1 + nb, pl - nb, &v);
+		used = aml_read_int(p + 1 + nb, pl - nb, &v);
 		if (!used || v != pl - nb - used)
 			return 0;
 		if (d && memcmp(seg, "_CRS", 4) == 0 && v <= sizeof(d->crs)) {
@@ -154,7 +88,7 @@ static size_t read_data(const uint8_t *p, size_t avail, const char *seg, struct 
 		const uint8_t *end = memchr(p + 1, 0, avail - 1);
 		return end ? (size_t)(end - p) + 1 : 0;
 	}
-	used = read_int(p, avail, &v);
+	used = aml_read_int(p, avail, &v);
 	if (used && d) {
 		if (!memcmp(seg, "_HID", 4))
 			d->hid = v, d->has_hid = true;
@@ -184,14 +118,14 @@ static bool read_terms(const uint8_t *p, size_t len, struct dev *d, struct walk 
 				return false;
 			off += 5 + used;
 		} else if (q[0] == VS_AML_SCOPE_OP) {
-			if (!pkglen(q + 1, avail - 1, &pl, &nb) || pl < nb + 5)
+			if (!aml_pkglen(q + 1, avail - 1, &pl, &nb) || pl < nb + 5)
 				return false;
 			if (!read_terms(q + 1 + nb + 5, pl - nb - 5, NULL, w, depth + 1))
 				return false;
 			off += 1 + pl;
 		} else if (q[0] == VS_AML_EXT_OP_PREFIX && avail >= 2 && q[1] == VS_AML_DEVICE_OP) {
 			struct dev *nd;
-			if (!pkglen(q + 2, avail - 2, &pl, &nb) || pl < nb + 4 || w->ndevs >= 8)
+			if (!aml_pkglen(q + 2, avail - 2, &pl, &nb) || pl < nb + 4 || w->ndevs >= 8)
 				return false;
 			nd = &w->devs[w->ndevs++];
 			memset(nd, 0, sizeof(*nd));
@@ -272,10 +206,10 @@ TEST(mcfg_and_pci0)
 	CHECK(vs_acpi_build(&mem, VS_ACPI_ADDR, VS_MPTABLE_ADDR - VS_ACPI_ADDR, &cfg, &err) > 0);
 
 	rsdp = vs_gpa_ptr(&mem, VS_ACPI_ADDR, 36);
-	xsdt = vs_gpa_ptr(&mem, rd64(rsdp + 24), 36);
+	xsdt = vs_gpa_ptr(&mem, acpi_rd64(rsdp + 24), 36);
 	CHECK(xsdt && !memcmp(xsdt, "XSDT", 4));
-	for (uint32_t i = 0; xsdt && i < (rd32(xsdt + 4) - 36) / 8; i++) {
-		const uint8_t *t = vs_gpa_ptr(&mem, rd64(xsdt + 36 + 8 * i), 36);
+	for (uint32_t i = 0; xsdt && i < (acpi_rd32(xsdt + 4) - 36) / 8; i++) {
+		const uint8_t *t = vs_gpa_ptr(&mem, acpi_rd64(xsdt + 36 + 8 * i), 36);
 		CHECK(t != NULL);
 		if (t && !memcmp(t, "MCFG", 4))
 			mcfg = t, mcfgs++;
@@ -284,9 +218,9 @@ TEST(mcfg_and_pci0)
 	}
 	CHECK_EQ_U64(mcfgs, 1);
 	if (mcfg) {
-		CHECK_EQ_U64(rd32(mcfg + 4), 60);
-		CHECK_EQ_U64(sum8(mcfg, 60), 0);
-		CHECK_EQ_U64(rd64(mcfg + 44), VS_PCI_ECAM_BASE);
+		CHECK_EQ_U64(acpi_rd32(mcfg + 4), 60);
+		CHECK_EQ_U64(acpi_sum8(mcfg, 60), 0);
+		CHECK_EQ_U64(acpi_rd64(mcfg + 44), VS_PCI_ECAM_BASE);
 		CHECK_EQ_U64(mcfg[52] | mcfg[53] << 8, 0); /* segment */
 		CHECK_EQ_U64(mcfg[54], 0);
 		CHECK_EQ_U64(mcfg[55], 255);
@@ -294,10 +228,10 @@ TEST(mcfg_and_pci0)
 	/* No MSI sink: the FADT says MSI is not supported. */
 	CHECK(fadt && (fadt[109] & 0x08));
 
-	dsdt = vs_gpa_ptr(&mem, rd64(fadt + 140), 36);
+	dsdt = vs_gpa_ptr(&mem, acpi_rd64(fadt + 140), 36);
 	CHECK(dsdt && !memcmp(dsdt, "DSDT", 4));
-	CHECK_EQ_U64(sum8(dsdt, rd32(dsdt + 4)), 0);
-	CHECK(read_terms(dsdt + 36, rd32(dsdt + 4) - 36, NULL, &w, 0));
+	CHECK_EQ_U64(acpi_sum8(dsdt, acpi_rd32(dsdt + 4)), 0);
+	CHECK(read_terms(dsdt + 36, acpi_rd32(dsdt + 4) - 36, NULL, &w, 0));
 	pci0 = find_dev(&w, "PCI0");
 	pcir = find_dev(&w, "PCIR");
 	CHECK(pci0 && pcir);
@@ -320,10 +254,10 @@ TEST(mcfg_and_pci0)
 		r = find_res(pci0->crs, pci0->crs_len, 0x88, 1); /* I/O window */
 		CHECK(r && (r[8] | r[9] << 8) == VS_PCI_IO_BASE);
 		r = find_res(pci0->crs, pci0->crs_len, 0x87, 0); /* 32-bit window */
-		CHECK(r && rd32(r + 10) == VS_PCI_MMIO32_BASE &&
-		      rd32(r + 14) == VS_PCI_MMIO32_BASE + VS_PCI_MMIO32_SIZE - 1);
+		CHECK(r && acpi_rd32(r + 10) == VS_PCI_MMIO32_BASE &&
+		      acpi_rd32(r + 14) == VS_PCI_MMIO32_BASE + VS_PCI_MMIO32_SIZE - 1);
 		r = find_res(pci0->crs, pci0->crs_len, 0x8a, 0); /* 64-bit window */
-		CHECK(r && rd64(r + 14) == (8ull << 30) && rd64(r + 38) == VS_PCI_MMIO64_SIZE);
+		CHECK(r && acpi_rd64(r + 14) == (8ull << 30) && acpi_rd64(r + 38) == VS_PCI_MMIO64_SIZE);
 		r = find_res(pci0->crs, pci0->crs_len, 0x47, 0); /* config ports */
 		CHECK(r && (r[2] | r[3] << 8) == 0xcf8 && r[7] == 8);
 		CHECK(pci0->crs_len >= 2 && pci0->crs[pci0->crs_len - 2] == VS_RES_END_TAG);
@@ -331,7 +265,7 @@ TEST(mcfg_and_pci0)
 	if (pcir) {
 		CHECK(pcir->has_hid && pcir->hid == vs_aml_eisa_id("PNP0C02"));
 		r = find_res(pcir->crs, pcir->crs_len, 0x86, 0);
-		CHECK(r && rd32(r + 4) == VS_PCI_ECAM_BASE && rd32(r + 8) == 256u << 20);
+		CHECK(r && acpi_rd32(r + 4) == VS_PCI_ECAM_BASE && acpi_rd32(r + 8) == 256u << 20);
 	}
 	vs_devices_release(&devices);
 	vs_guest_mem_release(&mem);

@@ -11,37 +11,13 @@
 #include <string.h>
 
 #include "../tap.h"
+#include "acpi_read.h"
 #include "devices/legacy/uart.h"
 #include "hw/pc_layout.h"
 
 #define BIOS_END 0x100000ull
 #define ACPI_MAX (VS_MPTABLE_ADDR - VS_ACPI_ADDR) /* 64 KiB */
 #define MP_MAX (BIOS_END - VS_MPTABLE_ADDR)
-
-/* ---- Little-endian readers over guest memory ---- */
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static uint8_t sum8(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
 
 static bool setup(struct vs_guest_mem *mem)
 {
@@ -59,7 +35,7 @@ static uint64_t scan_bios(const struct vs_guest_mem *mem, const char *sig, size_
 {
 	for (uint64_t a = VS_BIOS_START; a + sum_len <= BIOS_END; a += 16) {
 		const uint8_t *p = vs_gpa_ptr(mem, a, sum_len);
-		if (p && memcmp(p, sig, sig_len) == 0 && sum8(p, sum_len) == 0)
+		if (p && memcmp(p, sig, sig_len) == 0 && acpi_sum8(p, sum_len) == 0)
 			return a;
 	}
 	return 0;
@@ -75,13 +51,13 @@ static const uint8_t *acpi_table(int *failed_, const struct vs_guest_mem *mem, u
 	if (!h)
 		return NULL;
 	CHECK(memcmp(h, sig, 4) == 0);
-	len = rd32(h + 4);
+	len = acpi_rd32(h + 4);
 	CHECK(len >= 36);
 	h = vs_gpa_ptr(mem, gpa, len);
 	CHECK(h != NULL);
 	if (!h || memcmp(h, sig, 4) != 0 || len < 36)
 		return NULL;
-	CHECK_EQ_U64(sum8(h, len), 0);
+	CHECK_EQ_U64(acpi_sum8(h, len), 0);
 	CHECK(memcmp(h + 10, "VESSEL", 6) == 0);
 	CHECK(gpa % 8 == 0);
 	/* Tables live in the ACPI area, which ends where the MP table starts. */
@@ -112,32 +88,6 @@ struct aml_seen {
 	struct aml_dev com1_dev;
 };
 
-/* PkgLength at p: sets *value (includes its own bytes) and *nbytes. */
-static bool aml_pkglen(const uint8_t *p, size_t avail, size_t *value, size_t *nbytes)
-{
-	size_t n, v;
-	if (avail < 1)
-		return false;
-	n = (size_t)(p[0] >> 6) + 1;
-	if (n > avail)
-		return false;
-	if (n == 1) {
-		v = p[0] & 0x3f;
-	} else {
-		if (p[0] & 0x30)
-			return false; /* bits 5-4 must be zero in multi-byte encodings */
-		v = p[0] & 0x0f;
-		for (size_t i = 1; i < n; i++)
-			v |= (size_t)p[i] << (4 + 8 * (i - 1));
-		/* The builder uses the shortest encoding. */
-		if (v < (n == 2 ? 64u : n == 3 ? (1u << 12) : (1u << 20)))
-			return false;
-	}
-	*value = v;
-	*nbytes = n;
-	return v >= n && v <= avail;
-}
-
 static bool aml_is_nameseg(const uint8_t *p)
 {
 	for (int i = 0; i < 4; i++) {
@@ -147,42 +97,6 @@ static bool aml_is_nameseg(const uint8_t *p)
 			return false;
 	}
 	return true;
-}
-
-/* An integer data object; returns bytes consumed or 0. */
-static size_t aml_read_int(const uint8_t *p, size_t avail, uint64_t *v)
-{
-	size_t n;
-	if (avail < 1)
-		return 0;
-	switch (p[0]) {
-	case 0x00:
-		*v = 0;
-		return 1;
-	case 0x01:
-		*v = 1;
-		return 1;
-	case 0x0a:
-		n = 1;
-		break;
-	case 0x0b:
-		n = 2;
-		break;
-	case 0x0c:
-		n = 4;
-		break;
-	case 0x0e:
-		n = 8;
-		break;
-	default:
-		return 0;
-	}
-	if (avail < 1 + n)
-		return 0;
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v |= (uint64_t)p[1 + i] << (8 * i);
-	return 1 + n;
 }
 
 /* The data object after Name(seg, ...): records what the test checks.
@@ -335,12 +249,12 @@ static void check_rsdp(int *failed_, const struct vs_guest_mem *mem, struct acpi
 	r = vs_gpa_ptr(mem, f->rsdp, 36);
 	if (!f->rsdp || !r)
 		return;
-	CHECK_EQ_U64(r[15], 2);		/* revision */
-	CHECK_EQ_U64(rd32(r + 20), 36); /* length */
-	CHECK_EQ_U64(sum8(r, 36), 0);	/* extended checksum */
+	CHECK_EQ_U64(r[15], 2);		     /* revision */
+	CHECK_EQ_U64(acpi_rd32(r + 20), 36); /* length */
+	CHECK_EQ_U64(acpi_sum8(r, 36), 0);   /* extended checksum */
 	CHECK(memcmp(r + 9, "VESSEL", 6) == 0);
-	f->rsdt = rd32(r + 16);
-	f->xsdt = rd64(r + 24);
+	f->rsdt = acpi_rd32(r + 16);
+	f->xsdt = acpi_rd64(r + 24);
 	CHECK(f->xsdt != 0);
 	CHECK(f->rsdt != 0);
 }
@@ -353,13 +267,13 @@ static void check_roots(int *failed_, const struct vs_guest_mem *mem, struct acp
 	uint32_t n;
 	if (!x || !r)
 		return;
-	n = (rd32(x + 4) - 36) / 8;
-	CHECK_EQ_U64(rd32(x + 4), 36 + 2 * 8);
-	CHECK_EQ_U64(rd32(r + 4), 36 + 2 * 4);
+	n = (acpi_rd32(x + 4) - 36) / 8;
+	CHECK_EQ_U64(acpi_rd32(x + 4), 36 + 2 * 8);
+	CHECK_EQ_U64(acpi_rd32(r + 4), 36 + 2 * 4);
 	for (uint32_t i = 0; i < n && i < 2; i++) {
-		uint64_t t = rd64(x + 36 + 8 * i);
+		uint64_t t = acpi_rd64(x + 36 + 8 * i);
 		const uint8_t *h = vs_gpa_ptr(mem, t, 4);
-		CHECK_EQ_U64(rd32(r + 36 + 4 * i), t);
+		CHECK_EQ_U64(acpi_rd32(r + 36 + 4 * i), t);
 		if (h && memcmp(h, "FACP", 4) == 0)
 			f->fadt = t;
 		else if (h && memcmp(h, "APIC", 4) == 0)
@@ -374,7 +288,7 @@ static void check_gas_io(int *failed_, const uint8_t *g, uint64_t port, unsigned
 	CHECK_EQ_U64(g[0], 1); /* system I/O */
 	CHECK_EQ_U64(g[1], bits);
 	CHECK_EQ_U64(g[2], 0);
-	CHECK_EQ_U64(rd64(g + 4), port);
+	CHECK_EQ_U64(acpi_rd64(g + 4), port);
 }
 
 static void check_fadt(int *failed_, const struct vs_guest_mem *mem, const struct vs_firmware_config *cfg,
@@ -385,26 +299,26 @@ static void check_fadt(int *failed_, const struct vs_guest_mem *mem, const struc
 	uint32_t flags;
 	if (!t)
 		return;
-	CHECK_EQ_U64(rd32(t + 4), 276);
+	CHECK_EQ_U64(acpi_rd32(t + 4), 276);
 	CHECK_EQ_U64(t[8], 6);
-	f->facs = rd64(t + 132);
-	f->dsdt = rd64(t + 140);
-	CHECK_EQ_U64(rd32(t + 36), f->facs);
-	CHECK_EQ_U64(rd32(t + 40), f->dsdt);
-	CHECK_EQ_U64(rd16(t + 46), VS_ACPI_SCI_IRQ);
-	CHECK_EQ_U64(rd32(t + 48), 0); /* SMI_CMD: ACPI always enabled */
-	CHECK_EQ_U64(rd32(t + 56), VS_PORT_ACPI_PM1A_EVT);
-	CHECK_EQ_U64(rd32(t + 60), 0); /* no PM1b */
-	CHECK_EQ_U64(rd32(t + 64), VS_PORT_ACPI_PM1A_CNT);
-	CHECK_EQ_U64(rd32(t + 76), 0); /* no PM timer */
-	CHECK_EQ_U64(t[88], 4);	       /* PM1_EVT_LEN */
-	CHECK_EQ_U64(t[89], 2);	       /* PM1_CNT_LEN */
-	CHECK_EQ_U64(t[91], 0);	       /* PM_TMR_LEN */
-	CHECK(rd16(t + 96) > 100);     /* no C2 */
-	CHECK(rd16(t + 98) > 1000);    /* no C3 */
+	f->facs = acpi_rd64(t + 132);
+	f->dsdt = acpi_rd64(t + 140);
+	CHECK_EQ_U64(acpi_rd32(t + 36), f->facs);
+	CHECK_EQ_U64(acpi_rd32(t + 40), f->dsdt);
+	CHECK_EQ_U64(acpi_rd16(t + 46), VS_ACPI_SCI_IRQ);
+	CHECK_EQ_U64(acpi_rd32(t + 48), 0); /* SMI_CMD: ACPI always enabled */
+	CHECK_EQ_U64(acpi_rd32(t + 56), VS_PORT_ACPI_PM1A_EVT);
+	CHECK_EQ_U64(acpi_rd32(t + 60), 0); /* no PM1b */
+	CHECK_EQ_U64(acpi_rd32(t + 64), VS_PORT_ACPI_PM1A_CNT);
+	CHECK_EQ_U64(acpi_rd32(t + 76), 0); /* no PM timer */
+	CHECK_EQ_U64(t[88], 4);		    /* PM1_EVT_LEN */
+	CHECK_EQ_U64(t[89], 2);		    /* PM1_CNT_LEN */
+	CHECK_EQ_U64(t[91], 0);		    /* PM_TMR_LEN */
+	CHECK(acpi_rd16(t + 96) > 100);	    /* no C2 */
+	CHECK(acpi_rd16(t + 98) > 1000);    /* no C3 */
 	/* IAPC_BOOT_ARCH: legacy devices, 8042, no VGA, no MSI; RTC present. */
-	CHECK_EQ_U64(rd16(t + 109), 0x000f);
-	flags = rd32(t + 112);
+	CHECK_EQ_U64(acpi_rd16(t + 109), 0x000f);
+	flags = acpi_rd32(t + 112);
 	CHECK(flags & (1u << 0));     /* WBINVD */
 	CHECK(flags & (1u << 2));     /* PROC_C1 */
 	CHECK(flags & (1u << 4));     /* PWR_BUTTON: none */
@@ -416,17 +330,17 @@ static void check_fadt(int *failed_, const struct vs_guest_mem *mem, const struc
 	CHECK_EQ_U64(t[128], cfg->reset_value);
 	check_gas_io(failed_, t + 148, VS_PORT_ACPI_PM1A_EVT, 32);
 	check_gas_io(failed_, t + 172, VS_PORT_ACPI_PM1A_CNT, 16);
-	CHECK_EQ_U64(rd64(t + 160 + 4), 0); /* X_PM1b_EVT */
-	CHECK_EQ_U64(rd64(t + 208 + 4), 0); /* X_PM_TMR */
+	CHECK_EQ_U64(acpi_rd64(t + 160 + 4), 0); /* X_PM1b_EVT */
+	CHECK_EQ_U64(acpi_rd64(t + 208 + 4), 0); /* X_PM_TMR */
 
 	CHECK_EQ_U64(f->facs % 64, 0);
 	facs = vs_gpa_ptr(mem, f->facs, 64);
 	CHECK(facs != NULL);
 	if (facs) {
 		CHECK(memcmp(facs, "FACS", 4) == 0);
-		CHECK_EQ_U64(rd32(facs + 4), 64);
-		CHECK_EQ_U64(facs[32], 2);	  /* version */
-		CHECK_EQ_U64(rd32(facs + 16), 0); /* global lock free */
+		CHECK_EQ_U64(acpi_rd32(facs + 4), 64);
+		CHECK_EQ_U64(facs[32], 2);	       /* version */
+		CHECK_EQ_U64(acpi_rd32(facs + 16), 0); /* global lock free */
 	}
 }
 
@@ -439,9 +353,9 @@ static void check_madt(int *failed_, const struct vs_guest_mem *mem, const struc
 	uint32_t len, off;
 	if (!t)
 		return;
-	len = rd32(t + 4);
-	CHECK_EQ_U64(rd32(t + 36), VS_LAPIC_ADDR);
-	CHECK_EQ_U64(rd32(t + 40) & 1, 1); /* PCAT_COMPAT */
+	len = acpi_rd32(t + 4);
+	CHECK_EQ_U64(acpi_rd32(t + 36), VS_LAPIC_ADDR);
+	CHECK_EQ_U64(acpi_rd32(t + 40) & 1, 1); /* PCAT_COMPAT */
 	f->ioapic_id = -1;
 	for (off = 44; off + 2 <= len;) {
 		const uint8_t *e = t + off;
@@ -452,14 +366,14 @@ static void check_madt(int *failed_, const struct vs_guest_mem *mem, const struc
 			CHECK_EQ_U64(e[1], 8);
 			CHECK_EQ_U64(e[2], e[3]); /* UID == APIC ID */
 			CHECK(e[3] < cfg->ncpus);
-			CHECK_EQ_U64(rd32(e + 4), 1); /* enabled */
+			CHECK_EQ_U64(acpi_rd32(e + 4), 1); /* enabled */
 			CHECK_EQ_U64(apic_seen[e[3]]++, 0);
 			lapics++;
 			break;
 		case 1: /* I/O APIC */
 			CHECK_EQ_U64(e[1], 12);
-			CHECK_EQ_U64(rd32(e + 4), VS_IOAPIC_ADDR);
-			CHECK_EQ_U64(rd32(e + 8), 0); /* GSI base */
+			CHECK_EQ_U64(acpi_rd32(e + 4), VS_IOAPIC_ADDR);
+			CHECK_EQ_U64(acpi_rd32(e + 8), 0); /* GSI base */
 			f->ioapic_id = e[2];
 			ioapics++;
 			break;
@@ -467,12 +381,12 @@ static void check_madt(int *failed_, const struct vs_guest_mem *mem, const struc
 			CHECK_EQ_U64(e[1], 10);
 			CHECK_EQ_U64(e[2], 0); /* ISA */
 			if (e[3] == 0) {
-				CHECK_EQ_U64(rd32(e + 4), 2);
-				CHECK_EQ_U64(rd16(e + 8), 0); /* conforming */
+				CHECK_EQ_U64(acpi_rd32(e + 4), 2);
+				CHECK_EQ_U64(acpi_rd16(e + 8), 0); /* conforming */
 				iso_timer++;
 			} else if (e[3] == VS_ACPI_SCI_IRQ) {
-				CHECK_EQ_U64(rd32(e + 4), VS_ACPI_SCI_IRQ);
-				CHECK_EQ_U64(rd16(e + 8), 0x000f); /* level, active-low */
+				CHECK_EQ_U64(acpi_rd32(e + 4), VS_ACPI_SCI_IRQ);
+				CHECK_EQ_U64(acpi_rd16(e + 8), 0x000f); /* level, active-low */
 				iso_sci++;
 			} else {
 				others++;
@@ -509,7 +423,7 @@ static void check_dsdt(int *failed_, const struct vs_guest_mem *mem, const struc
 	if (!t)
 		return;
 	CHECK_EQ_U64(t[8], 2); /* 64-bit integers */
-	ok = aml_read_terms(t + 36, rd32(t + 4) - 36, true, false, NULL, &s, 0);
+	ok = aml_read_terms(t + 36, acpi_rd32(t + 4) - 36, true, false, NULL, &s, 0);
 	CHECK(ok);
 	CHECK(!s.bad);
 	CHECK_EQ_U64(s.s5_names, 1);
@@ -532,11 +446,11 @@ static void check_dsdt(int *failed_, const struct vs_guest_mem *mem, const struc
 	crs = s.com1_dev.crs;
 	CHECK_EQ_U64(crs[0], 0x47); /* IO descriptor */
 	CHECK_EQ_U64(crs[1], 1);    /* 16-bit decode */
-	CHECK_EQ_U64(rd16(crs + 2), VS_PORT_COM1);
-	CHECK_EQ_U64(rd16(crs + 4), VS_PORT_COM1);
+	CHECK_EQ_U64(acpi_rd16(crs + 2), VS_PORT_COM1);
+	CHECK_EQ_U64(acpi_rd16(crs + 4), VS_PORT_COM1);
 	CHECK_EQ_U64(crs[7], 8);
 	CHECK_EQ_U64(crs[8], 0x22); /* IRQNoFlags */
-	CHECK_EQ_U64(rd16(crs + 9), 1u << VS_IRQ_COM1);
+	CHECK_EQ_U64(acpi_rd16(crs + 9), 1u << VS_IRQ_COM1);
 	CHECK_EQ_U64(crs[11], 0x79); /* end tag */
 }
 
@@ -710,7 +624,7 @@ struct mp_found {
 static void check_mp_entries(int *failed_, const uint8_t *ct, const struct vs_firmware_config *cfg,
 			     struct mp_found *m)
 {
-	uint16_t base_len = rd16(ct + 4), count = rd16(ct + 34);
+	uint16_t base_len = acpi_rd16(ct + 4), count = acpi_rd16(ct + 34);
 	uint8_t apic_seen[256] = { 0 };
 	uint32_t off = 44;
 	int last_type = 0;
@@ -735,8 +649,8 @@ static void check_mp_entries(int *failed_, const uint8_t *ct, const struct vs_fi
 				CHECK_EQ_U64(e[1], 0);
 				m->bsp++;
 			}
-			CHECK_EQ_U64((rd32(e + 4) >> 8) & 0xf, 6); /* family 6 */
-			CHECK(rd32(e + 8) & (1u << 9));		   /* APIC feature */
+			CHECK_EQ_U64((acpi_rd32(e + 4) >> 8) & 0xf, 6); /* family 6 */
+			CHECK(acpi_rd32(e + 8) & (1u << 9));		/* APIC feature */
 			m->cpus++;
 			break;
 		case 1:
@@ -746,7 +660,7 @@ static void check_mp_entries(int *failed_, const uint8_t *ct, const struct vs_fi
 			break;
 		case 2:
 			CHECK(e[3] & 1);
-			CHECK_EQ_U64(rd32(e + 4), VS_IOAPIC_ADDR);
+			CHECK_EQ_U64(acpi_rd32(e + 4), VS_IOAPIC_ADDR);
 			m->ioapic_id = e[1];
 			m->ioapics++;
 			break;
@@ -757,7 +671,7 @@ static void check_mp_entries(int *failed_, const uint8_t *ct, const struct vs_fi
 			CHECK_EQ_U64(e[6], m->ioapic_id);
 			CHECK_EQ_U64(m->irq_pin[e[5] & 15], (uint64_t)-1); /* one entry per IRQ */
 			m->irq_pin[e[5] & 15] = e[7];
-			m->irq_flags[e[5] & 15] = rd16(e + 2);
+			m->irq_flags[e[5] & 15] = acpi_rd16(e + 2);
 			m->ioints++;
 			break;
 		case 4:
@@ -801,19 +715,19 @@ static void check_mp(int *failed_, int ncpus)
 	CHECK_EQ_U64(fp[8], 1);	 /* length in paragraphs */
 	CHECK_EQ_U64(fp[9], 4);	 /* spec 1.4 */
 	CHECK_EQ_U64(fp[11], 0); /* configuration table present */
-	ct_gpa = rd32(fp + 4);
+	ct_gpa = acpi_rd32(fp + 4);
 	ct = vs_gpa_ptr(&mem, ct_gpa, 44);
 	CHECK(ct != NULL);
 	if (!ct)
 		goto out;
 	CHECK(memcmp(ct, "PCMP", 4) == 0);
 	CHECK_EQ_U64(ct[6], 4);
-	CHECK(ct_gpa + rd16(ct + 4) <= VS_MPTABLE_ADDR + (uint64_t)used);
-	ct = vs_gpa_ptr(&mem, ct_gpa, rd16(ct + 4));
-	CHECK_EQ_U64(sum8(ct, rd16(ct + 4)), 0);
+	CHECK(ct_gpa + acpi_rd16(ct + 4) <= VS_MPTABLE_ADDR + (uint64_t)used);
+	ct = vs_gpa_ptr(&mem, ct_gpa, acpi_rd16(ct + 4));
+	CHECK_EQ_U64(acpi_sum8(ct, acpi_rd16(ct + 4)), 0);
 	CHECK(memcmp(ct + 8, "VESSEL  ", 8) == 0);
-	CHECK_EQ_U64(rd32(ct + 36), VS_LAPIC_ADDR);
-	CHECK_EQ_U64(rd16(ct + 40), 0); /* no extended table */
+	CHECK_EQ_U64(acpi_rd32(ct + 36), VS_LAPIC_ADDR);
+	CHECK_EQ_U64(acpi_rd16(ct + 40), 0); /* no extended table */
 	check_mp_entries(failed_, ct, &cfg, &m);
 
 	CHECK_EQ_U64(m.cpus, ncpus);
@@ -904,7 +818,7 @@ TEST(acpi_and_mp_together)
 		check_madt(failed_, &mem, &cfg, &f);
 	CHECK_EQ_U64(scan_bios(&mem, "_MP_", 4, 16), VS_MPTABLE_ADDR);
 	fp = vs_gpa_ptr(&mem, VS_MPTABLE_ADDR, 16);
-	ct = fp ? vs_gpa_ptr(&mem, rd32(fp + 4), 44) : NULL;
+	ct = fp ? vs_gpa_ptr(&mem, acpi_rd32(fp + 4), 44) : NULL;
 	CHECK(ct != NULL);
 	if (ct) {
 		check_mp_entries(failed_, ct, &cfg, &m);
