@@ -40,6 +40,27 @@ static void set_bits(void *where, unsigned size, uint64_t bits)
 		__atomic_fetch_or((uint32_t *)where, (uint32_t)bits, __ATOMIC_RELAXED);
 }
 
+/* Reserved bits of a present PAE/long-mode entry at `level` (0 = PTE):
+ * NX without EFER.NXE, address bits at or above MAXPHYADDR, PS in a PML4
+ * entry, and the low address bits of a 1 GiB or 2 MiB page. PAE's PDPTEs
+ * (checked by the CPU when CR3 is loaded) are left alone. */
+static bool reserved_bits(const struct vs_x86_paging *p, uint64_t entry, int level, bool lma, bool nxe)
+{
+	if ((entry & PTE_NX) && !nxe)
+		return true;
+	if (!lma && level == 2)
+		return false;
+	if (p->maxphyaddr && p->maxphyaddr < 52 && (entry & ((1ull << 52) - (1ull << p->maxphyaddr))))
+		return true;
+	if (level == 3 && (entry & PTE_PS))
+		return lma;
+	if (level == 2 && (entry & PTE_PS))
+		return (entry & 0x3fffe000ull) != 0;
+	if (level == 1 && (entry & PTE_PS))
+		return (entry & 0x1fe000ull) != 0;
+	return false;
+}
+
 int vs_x86_page_walk(const struct vs_guest_mem *mem, const struct vs_x86_paging *p, uint64_t la,
 		     unsigned access, bool set_ad, struct vs_x86_walk *w)
 {
@@ -73,7 +94,7 @@ int vs_x86_page_walk(const struct vs_guest_mem *mem, const struct vs_x86_paging 
 			return -1; /* not RAM: report as not present */
 		if (!(entry & PTE_P))
 			return -1;
-		if ((entry & PTE_NX) && size == 8 && !nxe) {
+		if (size == 8 && reserved_bits(p, entry, level, lma, nxe)) {
 			w->error |= VS_PF_RSVD | VS_PF_P;
 			return -1;
 		}

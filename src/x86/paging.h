@@ -19,6 +19,10 @@
 
 struct vs_x86_paging {
 	uint64_t cr0, cr3, cr4, efer;
+	/* Physical address width the guest was told (CPUID 0x80000008):
+	 * entry bits from it to 51 are reserved and fault with RSVD. 0 skips
+	 * that check (the crash report, which must not fault). */
+	unsigned maxphyaddr;
 };
 
 struct vs_x86_walk {

@@ -37,6 +37,7 @@ static const struct test tests[] = {
 	{ "virtio-rng", test_virtio_rng },
 	{ "virtio-blk", test_virtio_blk },
 	{ "virtio-net", test_virtio_net },
+	{ "isa", test_isa },
 };
 
 static char name_buf[64];

@@ -27,6 +27,11 @@
 enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
 
+/* Address widths CPUID 0x80000008 reports; paging entries with address
+ * bits at or above EMU_PHYS_BITS fault as reserved. */
+#define EMU_PHYS_BITS 40
+#define EMU_LINEAR_BITS 48
+
 /* Exceptions. */
 enum {
 	EX_DE = 0,
@@ -360,6 +365,12 @@ static inline uint8_t *lin_rmw_ptr(struct vs_emu_cpu *c, uint64_t la, unsigned s
 
 /* Linear address of segment:offset, without limit checks (flat as Linux
  * uses it); 32-bit wrap outside long mode. */
+/* Bits 63..47 all equal (48-bit linear addresses). */
+static inline bool is_canonical(uint64_t v)
+{
+	return ((v + (1ull << 47)) >> 48) == 0;
+}
+
 static inline uint64_t seg_la(struct vs_emu_cpu *c, int seg, uint64_t off)
 {
 	if (c->long64)
@@ -400,12 +411,6 @@ static inline void set_arith(struct vs_emu_cpu *c, uint64_t flags)
 }
 uint64_t vs_emu_szp(uint64_t res, unsigned size); /* SF, ZF, PF of a result */
 
-/* Bits 63..47 all equal (48-bit linear addresses). */
-static inline bool is_canonical(uint64_t v)
-{
-	return ((v + (1ull << 47)) >> 48) == 0;
-}
-
 static inline uint64_t size_mask(unsigned size)
 {
 	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
@@ -437,6 +442,7 @@ void vs_emu_load_seg(struct vs_emu_cpu *c, int seg, uint16_t sel);
 /* Read the descriptor for `sel` from the GDT/LDT (faults with #GP(sel)
  * when outside the table). `high` is the next quadword. */
 uint64_t vs_emu_read_desc(struct vs_emu_cpu *c, uint16_t sel, uint64_t *high);
+void vs_emu_mark_desc_accessed(struct vs_emu_cpu *c, uint16_t sel, uint64_t raw);
 void vs_emu_set_cr0(struct vs_emu_cpu *c, uint64_t v);
 void vs_emu_set_cr3(struct vs_emu_cpu *c, uint64_t v);
 void vs_emu_set_cr4(struct vs_emu_cpu *c, uint64_t v);

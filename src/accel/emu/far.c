@@ -23,6 +23,8 @@ static void code_target(struct vs_emu_cpu *c, uint16_t sel, struct vs_segment *c
 		vs_emu_raise(c, EX_NP, sel & ~3u, true);
 	if ((c->efer & EFER_LMA) && cs->l && cs->db)
 		raise_gp(c, sel & ~3u);
+	vs_emu_mark_desc_accessed(c, sel, raw);
+	cs->type |= 1;
 	cs->selector = (uint16_t)((sel & ~3u) | c->cpl);
 	cs->dpl = c->cpl;
 }

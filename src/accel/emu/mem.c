@@ -49,7 +49,7 @@ static bool is_lapic(struct vs_emu_cpu *c, uint64_t gpa)
 
 uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gpa)
 {
-	struct vs_x86_paging p = { c->cr0, c->cr3, c->cr4, c->efer };
+	struct vs_x86_paging p = { c->cr0, c->cr3, c->cr4, c->efer, EMU_PHYS_BITS };
 	struct vs_x86_walk w;
 	bool user = c->user && !(acc & ACC_SUP);
 	unsigned access =
@@ -59,7 +59,9 @@ uint8_t *vs_emu_translate(struct vs_emu_cpu *c, uint64_t la, unsigned acc, uint6
 	uint64_t tag;
 	bool code = false;
 	if ((c->efer & EFER_LMA) && !is_canonical(la))
-		vs_emu_raise(c, EX_GP, 0, true); /* #SS for stack accesses; close enough */
+		/* #GP for stack references too, where the SDM says #SS(0): the
+		 * segment is not known here (tests/guests/tests/isa.c lists it). */
+		vs_emu_raise(c, EX_GP, 0, true);
 	if (vs_x86_page_walk(c->mem, &p, la, access, true, &w) < 0) {
 		c->cr2 = la;
 		vs_emu_raise(c, EX_PF, w.error, true);

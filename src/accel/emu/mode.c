@@ -39,6 +39,16 @@ uint64_t vs_emu_read_desc(struct vs_emu_cpu *c, uint16_t sel, uint64_t *high)
 	return sys_read(c, t->base + off, 8);
 }
 
+/* Set the accessed bit of the descriptor `sel` names, as the CPU does on
+ * every load of a segment register (`raw` is the descriptor as read). */
+void vs_emu_mark_desc_accessed(struct vs_emu_cpu *c, uint16_t sel, uint64_t raw)
+{
+	uint64_t base = (sel & 4) ? c->ldt.base : c->gdt.base;
+	if (raw & (1ull << 40))
+		return;
+	sys_write(c, base + (sel & ~7u) + 5, 1, (uint8_t)(raw >> 40) | 1u);
+}
+
 void vs_emu_load_seg(struct vs_emu_cpu *c, int seg, uint16_t sel)
 {
 	struct vs_segment s;
@@ -77,12 +87,17 @@ void vs_emu_load_seg(struct vs_emu_cpu *c, int seg, uint16_t sel)
 		if (!s.present)
 			vs_emu_raise(c, EX_SS, sel & ~3u, true);
 	} else {
-		/* Data, or readable code. */
+		/* Data, or readable code; unless the code is conforming,
+		 * neither CPL nor RPL may be above its DPL. */
 		if ((s.type & 0xa) == 0x8)
+			raise_gp(c, sel & ~3u);
+		if ((s.type & 0xc) != 0xc && ((sel & 3u) > s.dpl || c->cpl > s.dpl))
 			raise_gp(c, sel & ~3u);
 		if (!s.present)
 			vs_emu_raise(c, EX_NP, sel & ~3u, true);
 	}
+	vs_emu_mark_desc_accessed(c, sel, raw);
+	s.type |= 1;
 	c->seg[seg] = s;
 	if (seg == S_SS)
 		vs_emu_update_mode(c);

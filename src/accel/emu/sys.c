@@ -95,7 +95,7 @@ static void cpuid_leaf(struct vs_emu_cpu *c, uint32_t fn, uint32_t idx, struct v
 		r->edx = 1u << 8; /* invariant TSC */
 		return;
 	case 0x80000008:
-		r->eax = 0x3028; /* 40 physical, 48 linear address bits */
+		r->eax = EMU_LINEAR_BITS << 8 | EMU_PHYS_BITS;
 		break;
 	default:
 		return;

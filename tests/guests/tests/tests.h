@@ -25,5 +25,6 @@ void test_pci(const char *arg);
 void test_virtio_rng(const char *arg);
 void test_virtio_blk(const char *arg);
 void test_virtio_net(const char *arg);
+void test_isa(const char *arg);
 
 #endif
