@@ -244,6 +244,10 @@ __attribute__((noreturn)) void vs_emu_undefined(struct vs_emu_cpu *c, const stru
  * INT n / INT3 / INTO (privilege check on the gate; RIP already past the
  * instruction). */
 void vs_emu_deliver(struct vs_emu_cpu *c, int vector, bool soft, bool has_error, uint32_t error);
+/* INT n, INT3, INTO: the frame returns to `next_ip`, but a fault while
+ * delivering (a DPL 0 gate from ring 3, say) is reported at the
+ * instruction itself, whose RIP is still in c->rip. */
+void vs_emu_deliver_soft(struct vs_emu_cpu *c, int vector, uint64_t next_ip);
 
 /* ---- memory (mem.c) ---- */
 #define ACC_W 1u
@@ -589,9 +593,15 @@ static inline void vs_emu_riprel_imm(struct vs_emu_cpu *c, struct insn *d, unsig
 }
 
 /* Move RIP past the decoded instruction. */
+/* The RIP after the decoded instruction, wrapped to the code size. */
+static inline uint64_t insn_next_ip(const struct vs_emu_cpu *c, const struct insn *d)
+{
+	return c->code_size == 8 ? d->ip : c->code_size == 4 ? (uint32_t)d->ip : (uint16_t)d->ip;
+}
+
 static inline void commit_ip(struct vs_emu_cpu *c, const struct insn *d)
 {
-	c->rip = c->code_size == 8 ? d->ip : c->code_size == 4 ? (uint32_t)d->ip : (uint16_t)d->ip;
+	c->rip = insn_next_ip(c, d);
 }
 
 /* Read-modify-write of the r/m operand: rmw_load, compute, rmw_store;

@@ -61,7 +61,10 @@ static void null_inaccessible(struct vs_emu_cpu *c)
 	}
 }
 
-static void deliver_protected(struct vs_emu_cpu *c, int vector, bool soft, bool has_error, uint32_t error)
+/* `ret_ip` is the RIP the frame holds: the faulting or interrupted
+ * instruction, or the one after a software interrupt. */
+static void deliver_protected(struct vs_emu_cpu *c, int vector, bool soft, bool has_error, uint32_t error,
+			      uint64_t ret_ip)
 {
 	bool lm = c->efer & EFER_LMA;
 	unsigned gsize = lm ? 16 : 8;
@@ -139,7 +142,7 @@ static void deliver_protected(struct vs_emu_cpu *c, int vector, bool soft, bool 
 		}
 		frame[n++] = flags;
 		frame[n++] = old_cs;
-		frame[n++] = c->rip;
+		frame[n++] = ret_ip;
 		if (has_error)
 			frame[n++] = error;
 		for (unsigned i = 0; i < n; i++) {
@@ -174,7 +177,17 @@ void vs_emu_deliver(struct vs_emu_cpu *c, int vector, bool soft, bool has_error,
 	if (!(c->cr0 & CR0_PE))
 		deliver_real(c, vector);
 	else
-		deliver_protected(c, vector, soft, has_error, error);
+		deliver_protected(c, vector, soft, has_error, error, c->rip);
+}
+
+void vs_emu_deliver_soft(struct vs_emu_cpu *c, int vector, uint64_t next_ip)
+{
+	if (!(c->cr0 & CR0_PE)) {
+		c->rip = next_ip;
+		deliver_real(c, vector);
+	} else {
+		deliver_protected(c, vector, true, false, 0, next_ip);
+	}
 }
 
 void vs_emu_write_rflags(struct vs_emu_cpu *c, uint64_t v, unsigned size)

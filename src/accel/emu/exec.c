@@ -832,22 +832,22 @@ void vs_emu_step(struct vs_emu_cpu *c)
 		return;
 	}
 	case 0xcc:
-		commit_ip(c, &d);
-		vs_emu_deliver(c, EX_BP, true, false, 0);
+		vs_emu_deliver_soft(c, EX_BP, insn_next_ip(c, &d));
 		return;
 	case 0xcd:
 		v = fetch8(c, &d);
 		if ((c->rflags & F_VM) && ((c->rflags & F_IOPL) >> 12) < 3)
 			raise_gp(c, 0);
-		commit_ip(c, &d);
-		vs_emu_deliver(c, (int)v, true, false, 0);
+		vs_emu_deliver_soft(c, (int)v, insn_next_ip(c, &d));
 		return;
 	case 0xce:
 		if (c->long64)
 			vs_emu_undefined(c, &d);
+		if (vs_emu_flags(c) & F_OF) {
+			vs_emu_deliver_soft(c, EX_OF, insn_next_ip(c, &d));
+			return;
+		}
 		commit_ip(c, &d);
-		if (vs_emu_flags(c) & F_OF)
-			vs_emu_deliver(c, EX_OF, true, false, 0);
 		return;
 	case 0xcf:
 		vs_emu_iret(c, size);

@@ -39,6 +39,9 @@ extern volatile uint64_t isa_resume_at, isa_start_at, isa_fault_vec, isa_fault_e
     isa_fault_cr2, isa_fault_rsp, isa_try_rsp;
 /* A word a body may store to (e.g. a register after a fault). */
 extern volatile uint64_t isa_scratch;
+/* CPL of the faulting code; ring 3 (isa_user.c) faults return to the
+ * kernel side, at isa_resume_at on the stack isa_kernel_rsp. */
+extern volatile uint64_t isa_fault_cpl, isa_kernel_rsp;
 #define ISA_TRY(body, after)                                                                             \
 	__asm__ volatile("lea 1f(%%rip), %%rax\n\tmov %%rax, isa_resume_at(%%rip)\n\t"                   \
 			 "lea 2f(%%rip), %%rax\n\tmov %%rax, isa_start_at(%%rip)\n\t"                    \
@@ -68,5 +71,6 @@ void isa_string_groups(void);
 void isa_fault_groups(void);
 void isa_paging_groups(void);
 void isa_segment_groups(void);
+void isa_user_groups(void);
 
 #endif

@@ -7,7 +7,7 @@
 #include "libc.h"
 
 volatile uint64_t isa_resume_at, isa_start_at, isa_fault_vec, isa_fault_err, isa_fault_rip, isa_fault_cr2,
-    isa_fault_rsp, isa_try_rsp, isa_scratch;
+    isa_fault_rsp, isa_try_rsp, isa_scratch, isa_fault_cpl, isa_kernel_rsp;
 
 static void on_fault(struct irq_frame *f)
 {
@@ -18,7 +18,15 @@ static void on_fault(struct irq_frame *f)
 	isa_fault_rip = f->rip;
 	isa_fault_cr2 = cr2;
 	isa_fault_rsp = f->rsp;
+	isa_fault_cpl = f->cs & 3;
 	f->rip = isa_resume_at;
+	if (isa_fault_cpl == 3) {
+		/* from ring 3 (isa_user.c): resume on the kernel side */
+		f->cs = 0x08;
+		f->ss = 0x10;
+		f->rsp = isa_kernel_rsp;
+		f->rflags = 0x2;
+	}
 }
 
 void isa_fault_arm(void)
@@ -44,6 +52,8 @@ void isa_fault_report(const char *name)
 		       isa_fault_rip - isa_start_at, isa_fault_rsp == isa_try_rsp ? "" : " rsp-differs");
 	if (isa_fault_vec == 14)
 		printf(" cr2=0x%lx", isa_fault_cr2);
+	if (isa_fault_cpl)
+		printf(" cpl=%lu", isa_fault_cpl);
 	printf("\n");
 }
 

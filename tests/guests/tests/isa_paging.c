@@ -5,6 +5,7 @@
  * Page tables are identity-mapped, so their addresses are physical. */
 #include "isa.h"
 
+#include "io.h"
 #include "libc.h"
 
 #define VBASE 0x10000000000ull
@@ -21,18 +22,6 @@ static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[512] __attribute__((aligned(4096)));
 static uint64_t pt[512] __attribute__((aligned(4096)));
 static uint8_t frames[8][4096] __attribute__((aligned(4096)));
-
-static uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
 
 static uint64_t read_cr(int n)
 {
