@@ -119,6 +119,7 @@ void test_isa(const char *arg)
 	isa_paging_groups();
 	isa_segment_groups();
 	isa_user_groups();
+	isa_compat_groups();
 	printf("isa: done\n");
 	debug_exit(0);
 }

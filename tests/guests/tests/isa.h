@@ -72,5 +72,6 @@ void isa_fault_groups(void);
 void isa_paging_groups(void);
 void isa_segment_groups(void);
 void isa_user_groups(void);
+void isa_compat_groups(void);
 
 #endif
