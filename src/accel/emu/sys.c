@@ -279,12 +279,24 @@ void vs_emu_wrmsr(struct vs_emu_cpu *c)
 		raise_gp(c, 0);
 }
 
+/* Ports are open at CPL <= IOPL outside virtual-8086 mode; otherwise the
+ * I/O permission bitmap of a 32/64-bit TSS decides: the bit of every
+ * port accessed must be clear and inside the TSS limit. */
 void vs_emu_check_io(struct vs_emu_cpu *c, uint16_t port, unsigned size)
 {
-	(void)port;
-	(void)size;
-	/* No I/O permission bitmap: ports need CPL <= IOPL. */
-	if ((c->cr0 & CR0_PE) && (c->cpl > ((vs_emu_flags(c) & F_IOPL) >> 12) || (c->rflags & F_VM)))
+	uint64_t off;
+	unsigned bits;
+	if (!(c->cr0 & CR0_PE))
+		return;
+	if (!(c->rflags & F_VM) && c->cpl <= ((vs_emu_flags(c) & F_IOPL) >> 12))
+		return;
+	if (c->tr.unusable || !(c->tr.type & 8) || c->tr.limit < 0x67)
+		raise_gp(c, 0);
+	off = (uint16_t)sys_read(c, c->tr.base + 0x66, 2) + (uint64_t)(port >> 3);
+	if (off + 1 > c->tr.limit)
+		raise_gp(c, 0);
+	bits = (unsigned)sys_read(c, c->tr.base + off, 2);
+	if ((bits >> (port & 7)) & ((1u << size) - 1))
 		raise_gp(c, 0);
 }
 

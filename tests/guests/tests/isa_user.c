@@ -1,6 +1,7 @@
 /* test=isa, ring 3: entering user mode with IRETQ and coming back through
  * SYSCALL and through faults (with the stack from the TSS), SYSRET, and
- * what CPL 3 may not do: privileged instructions, I/O without IOPL,
+ * what CPL 3 may not do: privileged instructions, I/O the TSS bitmap
+ * does not open,
  * interrupt gates of DPL 0, supervisor and read-only pages, IRET to ring
  * 0, changing IOPL or IF with POPF. The user code runs from pages of its
  * own at 1.5 TiB (PML4 slot 3) with the U bit set; everything is put
@@ -33,7 +34,12 @@ struct tss64 {
 	uint16_t reserved3, iomap_base;
 } __attribute__((packed));
 
-static struct tss64 tss = { .iomap_base = sizeof(struct tss64) }; /* no I/O bitmap */
+/* The TSS with an I/O permission bitmap that opens port 0x80 alone. */
+static struct {
+	struct tss64 tss;
+	uint8_t io_bitmap[8192];
+	uint8_t io_bitmap_end; /* all ones, as the SDM asks */
+} __attribute__((packed)) tss_io = { .tss.iomap_base = sizeof(struct tss64) };
 static uint8_t ring0_stack[8192] __attribute__((aligned(16)));
 
 /* Selectors as SYSCALL/SYSRET need them: STAR[47:32] = 0x08 gives CS 0x08
@@ -84,9 +90,9 @@ __asm__(".text\n"
  * SYSCALL (or a fault). */
 extern const char isa_ucode[], isa_ucode_end[];
 extern const char u_syscall[], u_sysret[], u_hlt[], u_cli[], u_in[], u_out[], u_mov_cr0[], u_rdmsr[],
-    u_swapgs[], u_lgdt[], u_invlpg[], u_int41[], u_int42[], u_int3[], u_ud2[], u_read_super[],
-    u_write_super[], u_write_ro[], u_fetch_super[], u_pushf[], u_popf[], u_cpuid[], u_ss_kernel[],
-    u_ds_null[], u_iret_ring0[];
+    u_swapgs[], u_in_allowed[], u_inw_straddle[], u_lgdt[], u_invlpg[], u_int41[], u_int42[], u_int3[],
+    u_ud2[], u_read_super[], u_write_super[], u_write_ro[], u_fetch_super[], u_pushf[], u_popf[], u_cpuid[],
+    u_ss_kernel[], u_ds_null[], u_iret_ring0[];
 __asm__(".section .rodata\n"
 	".globl isa_ucode\n"
 	"isa_ucode:\n"
@@ -96,8 +102,10 @@ __asm__(".section .rodata\n"
 	"u_sysret: stc\n\tsyscall\n\tmov %cs, %eax\n\tshl $16, %eax\n\tmov %ss, %ax\n\tsyscall\n\tud2\n"
 	"u_hlt: hlt\n\tud2\n"
 	"u_cli: cli\n\tud2\n"
-	"u_in: in $0x80, %al\n\tud2\n"
-	"u_out: out %al, $0x80\n\tud2\n"
+	"u_in: in $0x81, %al\n\tud2\n"
+	"u_out: out %al, $0x81\n\tud2\n"
+	"u_in_allowed: in $0x80, %al\n\txor %eax, %eax\n\tsyscall\n\tud2\n"
+	"u_inw_straddle: in $0x7f, %ax\n\tud2\n"
 	"u_mov_cr0: mov %cr0, %rax\n\tud2\n"
 	"u_rdmsr: mov $0x10, %ecx\n\trdmsr\n\tud2\n"
 	"u_swapgs: swapgs\n\tud2\n"
@@ -166,7 +174,7 @@ void isa_user_groups(void)
 {
 	uint64_t *pml4;
 	uint64_t cr3, efer = rdmsr(EFER), star = rdmsr(STAR), lstar = rdmsr(LSTAR), fmask = rdmsr(FMASK);
-	uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
+	uint64_t base = (uint64_t)(uintptr_t)&tss_io, limit = sizeof(tss_io) - 1;
 	uint16_t ds;
 	struct gdt_ptr mine = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
 	uint8_t *gate41 = gate_type(0x41), old41 = *gate41;
@@ -187,7 +195,10 @@ void isa_user_groups(void)
 	pml4[3] = (uint64_t)(uintptr_t)pdpt | P | RW | US;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
 
-	tss.rsp[0] = (uint64_t)(uintptr_t)(ring0_stack + sizeof(ring0_stack));
+	tss_io.tss.rsp[0] = (uint64_t)(uintptr_t)(ring0_stack + sizeof(ring0_stack));
+	memset(tss_io.io_bitmap, 0xff, sizeof(tss_io.io_bitmap));
+	tss_io.io_bitmap[0x80 / 8] &= (uint8_t) ~(1u << (0x80 % 8));
+	tss_io.io_bitmap_end = 0xff;
 	gdt[5] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 | ((limit >> 16) & 0xf) << 48 |
 		 ((base >> 24) & 0xff) << 56;
 	gdt[6] = base >> 32;
@@ -208,6 +219,8 @@ void isa_user_groups(void)
 	user_case("user-cli", u_cli);
 	user_case("user-in", u_in);
 	user_case("user-out", u_out);
+	user_case("user-in-bitmap-open", u_in_allowed);
+	user_case("user-inw-bitmap-half-open", u_inw_straddle);
 	user_case("user-mov-cr0", u_mov_cr0);
 	user_case("user-rdmsr", u_rdmsr);
 	user_case("user-swapgs", u_swapgs);
