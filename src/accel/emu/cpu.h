@@ -182,6 +182,9 @@ struct vs_emu_cpu {
 	int delivering; /* vector being delivered, -1 when none */
 	bool nmi_blocked;
 	bool shadow; /* interrupt shadow after STI / MOV SS / POP SS */
+	/* The last instruction delivered a software interrupt (INT n, INT3,
+	 * INTO): no single-step trap after it (emu.c, debug_step). */
+	bool soft_int;
 
 	/* Where it lives. */
 	int index;
@@ -706,6 +709,14 @@ static inline void set_shadow(struct vs_emu_cpu *c)
 static inline void irq_window(struct vs_emu_cpu *c)
 {
 	if (c->irq_waiting && (c->rflags & F_IF))
+		atomic_store_explicit(&c->attention, 1, memory_order_relaxed);
+}
+
+/* TF or DR7 just changed: leave the decoded blocks, so that the run loop
+ * single-steps with the debug checks (emu.c, debug_step). */
+static inline void debug_window(struct vs_emu_cpu *c)
+{
+	if ((c->rflags & F_TF) || (c->dr[7] & 0xff))
 		atomic_store_explicit(&c->attention, 1, memory_order_relaxed);
 }
 

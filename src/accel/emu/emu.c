@@ -202,6 +202,58 @@ static void handle_exception(struct vs_emu_cpu *c)
 	c->jb = outer;
 }
 
+#define DR6_BS (1ull << 14) /* single-step */
+
+/* DR0-3 armed in DR7 (local or global enable) as instruction breakpoints
+ * (R/W = 00); data breakpoints are not implemented. */
+static unsigned exec_breakpoints(const struct vs_emu_cpu *c)
+{
+	unsigned mask = 0;
+	for (int i = 0; i < 4; i++)
+		if (((c->dr[7] >> (2 * i)) & 3) && ((c->dr[7] >> (16 + 4 * i)) & 3) == 0)
+			mask |= 1u << i;
+	return mask;
+}
+
+static void raise_debug(struct vs_emu_cpu *c)
+{
+	c->exc_vector = EX_DB;
+	c->exc_error = 0;
+	c->exc_has_error = false;
+	handle_exception(c);
+}
+
+/* One instruction under TF or armed breakpoints, outside the decoded
+ * blocks: an instruction breakpoint is a fault before the instruction
+ * (unless RF is set), single-step a trap after it when TF was set at its
+ * start (not after a software interrupt, which clears TF itself, nor
+ * under a MOV SS/POP SS shadow, as the SDM has it). */
+static void debug_step(struct vs_emu_cpu *c)
+{
+	unsigned bp = exec_breakpoints(c), hit = 0;
+	bool tf = c->rflags & F_TF;
+	if (bp && !(c->rflags & F_RF)) {
+		uint64_t la = c->long64 ? c->rip : (uint32_t)(c->seg[S_CS].base + c->rip);
+		for (int i = 0; i < 4; i++)
+			if ((bp & (1u << i)) && c->dr[i] == la)
+				hit |= 1u << i;
+		if (hit) {
+			c->dr[6] = (c->dr[6] & ~0xfull) | hit;
+			raise_debug(c);
+			return;
+		}
+	}
+	c->soft_int = false;
+	c->shadow = false;
+	c->rflags &= ~F_RF; /* completing the instruction clears it (IRET may load it) */
+	vs_emu_step(c);
+	c->icount++;
+	if (tf && !c->soft_int && !c->shadow && c->state == CPU_RUNNING) {
+		c->dr[6] |= DR6_BS;
+		raise_debug(c);
+	}
+}
+
 /* Take what the irqchip has for us: INIT/SIPI, NMI, an interrupt when
  * IF = 1. Returns whether anything can run. */
 static void service_irqchip(struct vs_emu_cpu *c)
@@ -317,6 +369,10 @@ static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
 			 * faulting still reaches a step limit. */
 			c->icount++;
 			handle_exception(c);
+			continue;
+		}
+		if ((c->rflags & F_TF) || (c->dr[7] & 0xff)) {
+			debug_step(c);
 			continue;
 		}
 		if (c->shadow) {

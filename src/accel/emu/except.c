@@ -182,6 +182,7 @@ void vs_emu_deliver(struct vs_emu_cpu *c, int vector, bool soft, bool has_error,
 
 void vs_emu_deliver_soft(struct vs_emu_cpu *c, int vector, uint64_t next_ip)
 {
+	c->soft_int = true;
 	if (!(c->cr0 & CR0_PE)) {
 		c->rip = next_ip;
 		deliver_real(c, vector);
@@ -203,6 +204,7 @@ void vs_emu_write_rflags(struct vs_emu_cpu *c, uint64_t v, unsigned size)
 		mask &= 0xffff;
 	vs_emu_set_flags(c, v, mask);
 	irq_window(c);
+	debug_window(c);
 }
 
 void vs_emu_iret(struct vs_emu_cpu *c, unsigned opsize)
@@ -298,6 +300,10 @@ void vs_emu_iret(struct vs_emu_cpu *c, unsigned opsize)
 		vs_emu_update_mode(c);
 		vs_emu_write_rflags(c, flags, opsize);
 	}
+	/* IRET (not POPF) loads RF: a debug handler returns with it set to
+	 * step over the instruction breakpoint that brought it in. */
+	if (opsize >= 4)
+		c->rflags = (c->rflags & ~F_RF) | (flags & F_RF);
 	c->rip = c->long64 ? ip : opsize == 2 ? (uint16_t)ip : (uint32_t)ip;
 	if (c->cpl == 3 && (c->rflags & F_VM))
 		raise_gp(c, 0);

@@ -195,9 +195,10 @@ void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d)
 			d->reg += 2;
 		if (d->reg > 7)
 			raise_ud(c);
-		if (op == 0x23)
+		if (op == 0x23) {
 			c->dr[d->reg] = reg_get(c, d, d->rm, c->long64 ? 8 : 4);
-		else
+			debug_window(c);
+		} else
 			reg_set(c, d, d->rm, c->long64 ? 8 : 4, c->dr[d->reg]);
 		break;
 	case 0x30:

@@ -120,6 +120,7 @@ void test_isa(const char *arg)
 	isa_segment_groups();
 	isa_user_groups();
 	isa_compat_groups();
+	isa_debug_groups();
 	printf("isa: done\n");
 	debug_exit(0);
 }

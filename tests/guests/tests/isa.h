@@ -73,5 +73,6 @@ void isa_paging_groups(void);
 void isa_segment_groups(void);
 void isa_user_groups(void);
 void isa_compat_groups(void);
+void isa_debug_groups(void);
 
 #endif
