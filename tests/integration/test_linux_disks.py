@@ -11,8 +11,8 @@ default /var/cache/vessel/guest; skipped when absent, or without qemu-img)
        /dev/vda is the host's md5 of those bytes (qcow2, backing chain)
   vdb  a raw disk: the guest writes a marker and runs `sync`
   vdc  a raw disk with bps=1M: the guest reads 4 MiB of it, which cannot
-       take less than 3 s (1 MiB of burst, then 1 MiB/s); only that lower
-       bound is checked, the host may be slow
+       take less than 3 s (1 MiB of burst, then 1 MiB/s); only a lower
+       bound is checked (2.5 s, for the host's polling), the host may be slow
   vdd  a qcow2 image qemu-img made empty: the guest writes a marker and
        runs `sync` (clusters allocated, metadata written)
 vessel is SIGKILLed as soon as the guest prints that `sync` returned: the
@@ -46,7 +46,7 @@ SCRIPT = ("echo md5 $(md5sum /dev/vda);"
           "sync; echo synced; sleep 600")
 NAMES = [
     "linux reads a qemu-img qcow2 (over a qcow2 backing file) with the right content (md5sum)",
-    "linux: 4 MiB read from a bps=1M disk takes at least 3 s",
+    "linux: 4 MiB read from a bps=1M disk takes at least 2.5 s (3 s in theory)",
     "linux: a raw disk's synced write is in the file after vessel is SIGKILLed",
     "linux: a qcow2 disk's synced write survives SIGKILL (qemu-img reads it, check finds no corruption)",
 ]
@@ -131,7 +131,7 @@ def run(vessel, tmp, tap):
 
     if "bps-start" in seen and "bps-end" in seen:
         took = seen["bps-end"] - seen["bps-start"]
-        tap.result(NAMES[1], [] if took >= 3.0 else [f"took {took:.2f} s"], details=details if took < 3.0 else ())
+        tap.result(NAMES[1], [] if took >= 2.5 else [f"took {took:.2f} s"], details=details if took < 2.5 else ())
         tap.diag(f"4 MiB at bps=1M: {took:.2f} s")
     else:
         tap.not_ok(NAMES[1], ["the guest did not get through the read"], details)
