@@ -57,9 +57,9 @@ int vs_cli_parse_disk(char *spec, struct vs_disk_config *d)
 		} else if (!strcmp(opt, "cache=writeback")) {
 			d->direct = false;
 		} else if (!strncmp(opt, "cache=", 6)) {
-			vs_cli_error("--disk %s: unknown cache mode `%s`: use cache=none (O_DIRECT) or "
+			vs_cli_error("--disk %s: unknown cache mode in `%s`: use cache=none (O_DIRECT) or "
 				     "cache=writeback (the host's page cache)",
-				     spec, opt + 6);
+				     spec, opt);
 			return -1;
 		} else if (!strncmp(opt, "iops=", 5)) {
 			if (parse_rate(spec, "iops", opt + 5, false, &d->iops) < 0)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "devices/virtio/blk_req.h"
 
@@ -318,6 +319,7 @@ int vs_virtio_blk_create(const struct vs_virtio_config *env, const struct vs_vir
 		.flags = (c->readonly ? 0 : VS_BLOCK_RDWR) | (c->direct ? VS_BLOCK_DIRECT : 0),
 	};
 	struct blk *b;
+	struct stat st;
 	if (c->queues < 1 || c->queues > VS_VIRTIO_BLK_MAX_QUEUES)
 		return vs_error_msg(err, "virtio-blk: %u queues is outside 1..%d", c->queues,
 				    VS_VIRTIO_BLK_MAX_QUEUES);
@@ -333,6 +335,12 @@ int vs_virtio_blk_create(const struct vs_virtio_config *env, const struct vs_vir
 	memcpy(b->id, c->id, strnlen(c->id, ID_BYTES));
 	if (vs_block_open(c->path, &o, &b->bs, err) < 0) {
 		open_hint(err, c->readonly);
+		free(b);
+		return -1;
+	}
+	if (fstat(b->bs->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		vs_error_msg(err, "`%s` is neither a file nor a block device: give a disk image", c->path);
+		vs_block_close(b->bs);
 		free(b);
 		return -1;
 	}
