@@ -203,10 +203,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bar &= ~0xfull;
 	bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, 3, 1);
 	features = take(&c, 1);
-	/* flush, MQ, discard, write zeroes; event index, indirect (bits 28-29) */
+	/* flush (or not: writes go through), MQ, discard, write zeroes; event
+	 * index, indirect (bits 28-29) */
 	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GFSELECT, 0, 4);
 	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GF,
-		  (1u << 9) | (bc.queues > 1 ? 1u << 12 : 0) | ((features & 1) << 13) |
+		  (features & 16 ? 0 : 1u << 9) | (bc.queues > 1 ? 1u << 12 : 0) | ((features & 1) << 13) |
 		      ((features & 2) << 13) | ((features & 4) << 26) | ((features & 8) << 26),
 		  4);
 	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GFSELECT, 1, 4);

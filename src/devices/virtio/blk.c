@@ -165,6 +165,7 @@ static void start(struct blk *b, uint16_t q, const struct vs_vq_elem *e)
 	}
 	r->status = status_byte(e);
 	r->result = VS_BLK_S_IOERR;
+	r->write_through = !(vs_virtio_features(b->virtio) & F_FLUSH);
 	vs_vq_elem_read(e, 0, hdr, sizeof(hdr));
 	memcpy(&type, hdr, 4);
 	memcpy(&sector, hdr + 8, 8);

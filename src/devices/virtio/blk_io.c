@@ -9,6 +9,10 @@
  * it), so "write, flush" from one driver means both are on stable storage
  * when the flush completes, whatever order the engine finished them in.
  *
+ * A driver that did not negotiate VIRTIO_BLK_F_FLUSH expects a write
+ * cache it cannot flush to be absent (section 5.2.6.2): each of its writes
+ * is then followed by a flush before it is answered.
+ *
  * Throttling: the block layer holds requests its token bucket does not
  * admit yet; a timerfd wakes the I/O thread when the next may go. */
 #include "devices/virtio/blk_req.h"
@@ -95,6 +99,10 @@ static void io_done(struct vs_block_req *io, int ret)
 	} else if (r->nranges && ++r->range < r->nranges && !b->closing) {
 		io->offset = r->ranges[r->range].off;
 		io->len = r->ranges[r->range].len;
+		submit(b, r);
+		return;
+	} else if (r->write_through && r->in_writes && io->op != VS_BLOCK_FLUSH && !b->closing) {
+		io->op = VS_BLOCK_FLUSH;
 		submit(b, r);
 		return;
 	} else if (r->bounce && io->op == VS_BLOCK_READ) {

@@ -40,7 +40,8 @@ struct blk_req {
 	uint16_t queue, head;
 	uint8_t *status; /* the chain's last writable byte, in guest memory */
 	uint8_t result;
-	uint32_t written; /* data bytes the device put into the chain */
+	bool write_through; /* the driver has no flush: each write is flushed */
+	uint32_t written;   /* data bytes the device put into the chain */
 	/* Discard / write-zeroes: ranges in bytes, done one after another. */
 	uint8_t nranges, range;
 	struct blk_range ranges[VS_BLK_MAX_RANGES];

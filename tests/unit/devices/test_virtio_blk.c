@@ -438,6 +438,25 @@ TEST(flush_after_earlier_writes)
 	teardown(&f);
 }
 
+/* A driver without VIRTIO_BLK_F_FLUSH gets writes that are flushed
+ * before they are answered: they still work, and read back. */
+TEST(write_through_without_flush_feature)
+{
+	struct fixture f;
+	int64_t used;
+	uint8_t back[512];
+	CHECK(setup(&f, false) == 0);
+	vd_write(&f.d, VS_VIRTIO_COMMON_STATUS, 0, 1);
+	f.d.avail_idx[0] = f.d.used_seen[0] = 0;
+	CHECK(vd_start(&f.d, SLOT, ~(1ull << 9), 1, true) & VS_VIRTIO_S_DRIVER_OK);
+	memset(data(&f), 0x77, 512);
+	CHECK_EQ_U64(request(&f, 1, 50, 512, false, &used), 0);
+	CHECK_EQ_U64(range_request(&f, 13, 51, 1), 0);
+	CHECK(disk_read(&f, 50 * 512, back, 512) == 0 && back[0] == 0x77 && back[511] == 0x77);
+	CHECK(disk_read(&f, 51 * 512, back, 512) == 0 && zeros(back, 512));
+	teardown(&f);
+}
+
 /* cache=none: guest buffers that are not sector-aligned still work (the
  * device copies them), and the bytes are in the file. */
 TEST(cache_none_unaligned_buffers)
@@ -525,5 +544,6 @@ VS_TAP_MAIN(TAP_CASE(multiple_queues), TAP_CASE(config_space), TAP_CASE(read_wri
 	    TAP_CASE(read_write_flush_qcow2), TAP_CASE(errors), TAP_CASE(get_id), TAP_CASE(read_only),
 	    TAP_CASE(write_zeroes_and_discard_raw), TAP_CASE(write_zeroes_and_discard_qcow2),
 	    TAP_CASE(many_in_flight), TAP_CASE(throttle_iops), TAP_CASE(throttle_bps),
-	    TAP_CASE(flush_after_earlier_writes), TAP_CASE(cache_none_unaligned_buffers),
-	    TAP_CASE(reset_with_requests_in_flight), TAP_CASE(open_errors))
+	    TAP_CASE(flush_after_earlier_writes), TAP_CASE(write_through_without_flush_feature),
+	    TAP_CASE(cache_none_unaligned_buffers), TAP_CASE(reset_with_requests_in_flight),
+	    TAP_CASE(open_errors))
