@@ -158,7 +158,7 @@ def refusals(c, data):
     return [
         ("an unknown format", raw + ",format=vmdk", ["--disk", raw, "vmdk", "format=raw"]),
         ("a missing image", c.path("missing.img"), ["--disk", "missing.img", "vessel img create"]),
-        ("a qcow2 marked corrupt, writable", corrupt, ["--disk", corrupt, "corrupt", "read-only"]),
+        ("a qcow2 marked corrupt, writable", corrupt, ["--disk", corrupt, "corrupt", "readonly=on"]),
         ("iops=abc", raw + ",iops=abc", ["--disk", raw, "iops", "abc"]),
         ("iops=0", raw + ",iops=0", ["--disk", raw, "iops"]),
         ("cache=none on a qcow2 image", corrupt + ",readonly=on,cache=none", ["--disk", "cache=writeback"]),

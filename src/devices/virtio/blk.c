@@ -282,7 +282,8 @@ static void open_hint(struct vs_error *err, bool readonly)
 	size_t n = strlen(err->msg);
 	if (err->code == ENOENT)
 		hint = " (give an existing image, or make one with `vessel img create`)";
-	else if ((err->code == EACCES || err->code == EROFS || err->code == EPERM) && !readonly)
+	else if (!readonly && (err->code == EACCES || err->code == EROFS || err->code == EPERM ||
+			       strstr(err->msg, "marked corrupt")))
 		hint = " (add readonly=on to use it read-only)";
 	if (hint)
 		snprintf(err->msg + n, sizeof(err->msg) - n, "%s", hint);
