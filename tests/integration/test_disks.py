@@ -17,6 +17,7 @@ option and what to do, and leaving no file behind: an unknown format, a
 missing image, a qcow2 with the corrupt bit opened writable, a bad iops
 value, cache=none on a qcow2 image.
 """
+import fcntl
 import os
 import random
 import shutil
@@ -41,11 +42,18 @@ def fnv1a(data):
 
 
 def kvm_usable():
+    """None when /dev/kvm is a KVM device that answers, else why not."""
     try:
-        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
-        return None
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     except OSError as e:
         return f"/dev/kvm: {e.strerror}"
+    try:
+        fcntl.ioctl(fd, 0xAE00)  # KVM_GET_API_VERSION
+        return None
+    except OSError as e:
+        return f"/dev/kvm is not a KVM device ({e.strerror})"
+    finally:
+        os.close(fd)
 
 
 class Case:
