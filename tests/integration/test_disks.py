@@ -32,6 +32,7 @@ from vessel_test.tap import Tap, describe_command  # noqa: E402
 TIMEOUT_S = 120
 GUEST_OK = 1  # the guest's debug-exit 0
 WROTE = b"vessel guest wrote this sector"
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 
 
 def fnv1a(data):
@@ -137,6 +138,7 @@ def disk_case(c, accel, kind, data):
     argv, status, out, err = c.vm(accel, [spec])
     details = describe_command(argv, status, out, err, tail=15)
     problems += guest_problems(status, out, data)
+    problems += [f"stderr reports {m}" for m in SANITIZER_MARKERS if m in err]
     got = read_back(c, image, 8 * 512, len(WROTE))
     if got != WROTE:
         problems.append(f"sector 8 of {os.path.basename(image)} holds {got!r}, not the guest's write")
@@ -204,6 +206,7 @@ def main():
             if status != 2:
                 problems.append(f"exit status {status}, not 2")
             problems += [f"the message lacks `{w}`" for w in words if w not in err]
+            problems += [f"stderr reports {m}" for m in SANITIZER_MARKERS if m in err]
             after = sorted(os.listdir(tmp))
             if after != before:
                 problems.append(f"files appeared: {sorted(set(after) - set(before))}")
