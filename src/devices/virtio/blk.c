@@ -45,6 +45,7 @@
 /* Far above what drivers send (Linux: 1280 KiB unless raised), low enough
  * that copies made for a request stay modest. */
 #define MAX_REQUEST_BYTES (32ull << 20)
+#define BYTES_BUDGET (64ull << 20) /* data in flight per disk before chains wait in the ring */
 
 /* Device configuration (struct virtio_blk_config), the fields offered. */
 #define CFG_CAPACITY 0
@@ -242,8 +243,18 @@ static void blk_notify(void *opaque, struct vs_virtio *v, uint16_t q)
 		vs_block_cancel_throttled(b->bs, b->aio);
 	}
 	push_done(b, q);
-	/* At most a ring's worth in flight, whatever the guest's indices say. */
-	while (b->queues[q].inflight < vq->size && vs_vq_pop(vq, &b->elem) > 0) {
+	/* At most a ring's worth in flight, whatever the guest's indices say,
+	 * and a bounded amount of data in all (copies made for a request can
+	 * be as large as it). Chains left for want of budget are taken when
+	 * completions free some. */
+	b->queues[q].starved = false;
+	while (b->queues[q].inflight < vq->size) {
+		if (b->bytes_inflight >= BYTES_BUDGET) {
+			b->queues[q].starved = true;
+			break;
+		}
+		if (vs_vq_pop(vq, &b->elem) <= 0)
+			break;
 		b->queues[q].inflight++;
 		start(b, q, &b->elem);
 	}

@@ -29,6 +29,7 @@
 
 void blk_req_free(struct blk_req *r)
 {
+	r->b->bytes_inflight -= r->bytes;
 	free(r->bounce);
 	free(r);
 }
@@ -155,12 +156,12 @@ void blk_io_start(struct blk *b, struct blk_req *r)
 	r->seq = ++b->seq;
 	r->io.iov = r->iov;
 	r->io.iovcnt = r->niov;
+	for (int i = 0; i < r->niov; i++)
+		r->bytes += r->iov[i].iov_len;
+	b->bytes_inflight += r->bytes;
 	if ((r->io.op == VS_BLOCK_READ || r->io.op == VS_BLOCK_WRITE) && b->direct &&
 	    !aligned(r->iov, r->niov)) {
-		size_t bytes = 0;
-		for (int i = 0; i < r->niov; i++)
-			bytes += r->iov[i].iov_len;
-		if (bounce(r, bytes) < 0) {
+		if (bounce(r, r->bytes) < 0) {
 			r->result = VS_BLK_S_IOERR;
 			r->written = 0;
 			blk_io_finish(b, r);
@@ -215,11 +216,12 @@ void blk_io_throttle(struct blk *b)
 }
 
 /* Hand completed requests to their queues' handler (which takes the
- * device lock): it pushes them and takes new ones. */
+ * device lock): it pushes them and takes new ones, on queues that waited
+ * for data budget too. */
 static void deliver(struct blk *b)
 {
 	for (uint16_t q = 0; q < b->ops.num_queues; q++)
-		if (b->queues[q].done_head)
+		if (b->queues[q].done_head || b->queues[q].starved)
 			vs_virtio_process(b->virtio, q);
 }
 

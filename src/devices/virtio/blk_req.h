@@ -42,6 +42,7 @@ struct blk_req {
 	uint8_t result;
 	bool write_through; /* the driver has no flush: each write is flushed */
 	uint32_t written;   /* data bytes the device put into the chain */
+	uint64_t bytes;	    /* data bytes counted in the device's budget */
 	/* Discard / write-zeroes: ranges in bytes, done one after another. */
 	uint8_t nranges, range;
 	struct blk_range ranges[VS_BLK_MAX_RANGES];
@@ -54,6 +55,7 @@ struct blk_req {
 
 struct blk_queue {
 	unsigned int inflight; /* popped and not yet pushed (this generation) */
+	bool starved;	       /* chains left in the ring for want of budget */
 	struct blk_req *done_head, *done_tail;
 };
 
@@ -70,6 +72,7 @@ struct blk {
 	uint64_t size;
 	unsigned int gen, gen_seen; /* device resets; gen under the device lock */
 	uint64_t seq;
+	uint64_t bytes_inflight; /* data of requests not yet freed */
 	struct blk_req *writes_head, *writes_tail;
 	struct blk_req *flush_head, *flush_tail; /* flushes waiting for older writes */
 	struct blk_queue queues[VS_VIRTIO_BLK_MAX_QUEUES];

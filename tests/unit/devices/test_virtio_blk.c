@@ -359,6 +359,26 @@ TEST(many_in_flight)
 	teardown(&f);
 }
 
+/* 128 MiB of writes in flight over four queues, twice the data a disk
+ * takes at once: chains wait in their rings and are all answered (the
+ * queues left waiting are resumed by completions, not by the guest). */
+TEST(data_budget)
+{
+	struct fixture f;
+	CHECK(setup_opts(&f, &(struct disk_opts){ .queues = 4, .sectors = 16384 }) == 0);
+	for (int q = 0; q < 4; q++)
+		for (int j = 0; j < 4; j++)
+			add_request(&f, q, q * 4 + j, 1, 0, 8 << 20, 0);
+	for (int q = 0; q < 4; q++)
+		vd_notify(&f.d, q);
+	for (int q = 0; q < 4; q++)
+		for (int j = 0; j < 4; j++)
+			CHECK_EQ_U64(vd_wait_used(&f.d, q), 1);
+	for (int i = 0; i < 16; i++)
+		CHECK_EQ_U64(status_of(&f, i), 0);
+	teardown(&f);
+}
+
 /* iops=4: four reads go at once, four more wait about a second; a
  * request that needs no I/O (GET_ID, on another queue) is answered while
  * they wait, so the I/O thread is not the one waiting. */
@@ -543,7 +563,7 @@ TEST(open_errors)
 VS_TAP_MAIN(TAP_CASE(multiple_queues), TAP_CASE(config_space), TAP_CASE(read_write_flush_raw),
 	    TAP_CASE(read_write_flush_qcow2), TAP_CASE(errors), TAP_CASE(get_id), TAP_CASE(read_only),
 	    TAP_CASE(write_zeroes_and_discard_raw), TAP_CASE(write_zeroes_and_discard_qcow2),
-	    TAP_CASE(many_in_flight), TAP_CASE(throttle_iops), TAP_CASE(throttle_bps),
+	    TAP_CASE(many_in_flight), TAP_CASE(data_budget), TAP_CASE(throttle_iops), TAP_CASE(throttle_bps),
 	    TAP_CASE(flush_after_earlier_writes), TAP_CASE(write_through_without_flush_feature),
 	    TAP_CASE(cache_none_unaligned_buffers), TAP_CASE(reset_with_requests_in_flight),
 	    TAP_CASE(open_errors))
