@@ -40,6 +40,23 @@ static const struct vs_block_driver_ops *probe(int fd)
 	return best;
 }
 
+/* O_DIRECT is set after the driver opened the image, so probing and the
+ * driver's own reads need no aligned buffers. */
+static int set_direct(struct vs_block *bs, struct vs_error *err)
+{
+	int fl;
+	if (bs->drv != &vs_block_raw)
+		return vs_error_msg(err,
+				    "`%s`: cache=none (O_DIRECT) needs a raw image; %s images go through "
+				    "the page cache (use cache=writeback)",
+				    bs->filename, bs->drv->name);
+	if ((fl = fcntl(bs->fd, F_GETFL)) < 0 || fcntl(bs->fd, F_SETFL, fl | O_DIRECT) < 0)
+		return vs_error_set(
+		    err, errno, "`%s`: its file system refuses O_DIRECT (cache=none); use cache=writeback",
+		    bs->filename);
+	return 0;
+}
+
 int vs_block_open(const char *path, const struct vs_block_open_opts *o, struct vs_block **out,
 		  struct vs_error *err)
 {
@@ -90,6 +107,10 @@ int vs_block_open(const char *path, const struct vs_block_open_opts *o, struct v
 		return -1;
 	}
 	vs_steal_fd(&fd);
+	if ((o->flags & VS_BLOCK_DIRECT) && set_direct(bs, err) < 0) {
+		vs_block_close(bs);
+		return -1;
+	}
 	*out = bs;
 	return 0;
 }
@@ -471,4 +492,17 @@ uint64_t vs_block_run_throttled(struct vs_block *bs, struct vs_aio *aio)
 		dispatch(bs, aio, req);
 	}
 	return 0;
+}
+
+void vs_block_cancel_throttled(struct vs_block *bs, struct vs_aio *aio)
+{
+	struct vs_block_req *req;
+	while ((req = bs->throttled_head)) {
+		bs->throttled_head = req->next_;
+		memset(&req->aio_, 0, sizeof(req->aio_));
+		req->aio_.done = vs_block_aio_done;
+		req->aio_.opaque = req;
+		vs_aio_complete_now(aio, &req->aio_, -ECANCELED);
+	}
+	bs->throttled_tail = NULL;
 }

@@ -29,6 +29,10 @@ enum vs_block_open_flags {
 	/* Open an image whose metadata looks wrong (for `check`): no refusal
 	 * of corrupt/dirty images, no consistency checks beyond safety. */
 	VS_BLOCK_CHECK = 1 << 2,
+	/* Bypass the host page cache (O_DIRECT) once open: raw images only
+	 * (qcow2's metadata I/O is not aligned); the caller's buffers must
+	 * then be aligned to 512 bytes in address and length. */
+	VS_BLOCK_DIRECT = 1 << 3,
 };
 
 /* Identity of an image already in the chain being opened (loop check). */
@@ -273,5 +277,9 @@ void vs_block_aio_done(struct vs_aio_req *areq);
  * next held request may go (0 when none is held): an I/O thread arms a
  * timer with it. */
 uint64_t vs_block_run_throttled(struct vs_block *bs, struct vs_aio *aio);
+
+/* Fail every request the throttle holds with -ECANCELED; their `done`
+ * runs from vs_aio_poll() as usual (a device going away or reset). */
+void vs_block_cancel_throttled(struct vs_block *bs, struct vs_aio *aio);
 
 #endif

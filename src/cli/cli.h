@@ -23,6 +23,9 @@ int vs_cli_vm_run(int argc, char **argv);
 struct vs_net_config;
 /* --net SPEC into `nc`; cuts `spec` in place. Prints the error itself. */
 int vs_cli_parse_net(char *spec, struct vs_net_config *nc);
+struct vs_disk_config;
+/* --disk SPEC into `d`; cuts `spec` in place. Prints the error itself. */
+int vs_cli_parse_disk(char *spec, struct vs_disk_config *d);
 int vs_cli_doctor(int argc, char **argv);
 int vs_cli_ct(int argc, char **argv);
 int vs_cli_img(int argc, char **argv);

@@ -18,7 +18,7 @@
 static const char vm_run_usage[] =
     "usage: vessel vm run [--kernel PATH] [--initrd PATH] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                     [--accel kvm|emu|auto] [--console stdio|none|file:PATH]\n"
-    "                     [--disk PATH[,readonly=on][,queues=N]]... [--net NET[,OPTS]]...\n"
+    "                     [--disk PATH[,OPTS]]... [--net NET[,OPTS]]...\n"
     "                     [--cpu-weight N] [--cpu-max QUOTA/PERIOD|CPUS]\n"
     "                     [--console2 file:PATH|socket:PATH] [--balloon]\n"
     "\n"
@@ -32,8 +32,15 @@ static const char vm_run_usage[] =
     "  --accel A        a backend (kvm, emu) or auto (default): the first that can run the guest\n"
     "  -v, --verbose    say which backend was chosen and why, and log debug messages\n"
     "  --console C      stdio (default; Ctrl-A x quits), none, or file:PATH\n"
-    "  --disk D         a raw disk image as virtio-blk (vda, vdb, ... in order; up to 16),\n"
-    "                   read-only, with 1 to 8 request queues (default 1)\n"
+    "  --disk D         a disk image as virtio-blk (vda, vdb, ... in order; up to 16);\n"
+    "                   D is PATH[,OPTS], OPTS from:\n"
+    "                     format=raw|qcow2      default: detected; a qcow2 backing chain is opened\n"
+    "                     readonly=on           the guest cannot write\n"
+    "                     cache=none|writeback  O_DIRECT (raw images) or the host page cache\n"
+    "                                           (default); a guest flush reaches stable storage\n"
+    "                     iops=N, bps=N         throttle, requests / bytes per second (bps=10M);\n"
+    "                                           requests over the limit wait\n"
+    "                     queues=N              1 to 8 request queues (default 1)\n"
     "  --net NET        a virtio-net NIC (up to 8), NET one of:\n"
     "                     user[,hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-:GUESTPORT]...  NAT (libslirp):\n"
     "                       guest 10.0.2.15, gateway 10.0.2.2 = host loopback, DNS 10.0.2.3;\n"
@@ -245,40 +252,6 @@ out_signals:
 	return status;
 }
 
-/* PATH[,readonly=on|off][,queues=N][,format=raw]: the options are cut off `spec`
- * in place (argv strings are the program's to modify). */
-static int parse_disk(char *spec, struct vs_disk_config *d)
-{
-	char *opt = strchr(spec, ',');
-	*d = (struct vs_disk_config){ .path = spec, .queues = 1 };
-	while (opt) {
-		char *next = strchr(opt + 1, ',');
-		*opt++ = '\0';
-		if (next)
-			*next = '\0';
-		if (!strcmp(opt, "readonly=on") || !strcmp(opt, "readonly"))
-			d->readonly = true;
-		else if (!strcmp(opt, "readonly=off"))
-			d->readonly = false;
-		else if (!strncmp(opt, "queues=", 7)) {
-			long n;
-			if (vs_cli_parse_int("--disk queues", opt + 7, 1, 8, &n) < 0)
-				return -1;
-			d->queues = (int)n;
-		} else if (strcmp(opt, "format=raw") != 0) {
-			vs_cli_error("--disk: unknown option `%s` (readonly=on|off, queues=N, format=raw)",
-				     opt);
-			return -1;
-		}
-		opt = next;
-	}
-	if (!*d->path) {
-		vs_cli_error("--disk needs a path");
-		return -1;
-	}
-	return 0;
-}
-
 int vs_cli_vm_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -349,7 +322,7 @@ int vs_cli_vm_run(int argc, char **argv)
 				vs_cli_error("--disk: at most %d disks", VS_MAX_DISKS);
 				return VS_EXIT_USAGE;
 			}
-			if (parse_disk(optarg, &cfg.disks[cfg.ndisks]) < 0)
+			if (vs_cli_parse_disk(optarg, &cfg.disks[cfg.ndisks]) < 0)
 				return VS_EXIT_USAGE;
 			cfg.ndisks++;
 			break;

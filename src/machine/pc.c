@@ -216,14 +216,22 @@ static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 		return -1;
 	for (int i = 0; i < vm->cfg.ndisks; i++) {
 		const struct vs_disk_config *d = &vm->cfg.disks[i];
-		struct vs_blk_backend be;
 		char id[8];
 		snprintf(id, sizeof(id), "vd%c", 'a' + i);
+		struct vs_virtio_blk_config bc = {
+			.path = d->path,
+			.format = d->format,
+			.readonly = d->readonly,
+			.direct = d->direct,
+			.bps = d->bps,
+			.iops = d->iops,
+			.queues = (unsigned int)d->queues,
+			.id = id,
+		};
 		env.slot = SLOT_DISK0 + i;
-		if (vs_blk_raw_open(d->path, d->readonly, &be, err) < 0 ||
-		    vs_virtio_blk_create(&env, &be, id, (unsigned int)d->queues, &dev, err) < 0 ||
+		if (vs_virtio_blk_create(&env, &bc, &dev, err) < 0 ||
 		    vs_devices_add(&vm->devices, &dev, err) < 0)
-			return vs_error_prefix(err, "--disk %s: ", d->path);
+			return vs_error_prefix(err, "--disk %s (%s): ", d->path, id);
 	}
 	for (int i = 0; i < vm->cfg.nnics; i++)
 		if (add_nic(vm, &env, i, err) < 0)

@@ -31,8 +31,11 @@
 /* A virtio-blk disk: vda, vdb, ... in order. */
 struct vs_disk_config {
 	const char *path;
+	const char *format; /* "raw", "qcow2", NULL: probed */
 	bool readonly;
-	int queues; /* request queues, 1..8 */
+	bool direct;	    /* cache=none (O_DIRECT); else the page cache */
+	int queues;	    /* request queues, 1..8 */
+	uint64_t bps, iops; /* throttle, 0: unlimited */
 };
 
 /* A virtio-net NIC, after the disks in PCI order. */

@@ -67,7 +67,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vs_loop *loop = NULL;
 	struct vs_device rng = { 0 }, blk = { 0 }, con = { 0 }, bal = { 0 };
 	struct vs_device *devs[4] = { &rng, &blk, &con, &bal };
-	struct vs_blk_backend be;
 	struct cursor c = { data, size };
 	int ops = 0;
 
@@ -92,8 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (vs_virtio_rng_create(&env, &rng, &err) < 0)
 			abort();
 		env.slot = 2;
-		if (vs_blk_raw_open(disk_path, false, &be, &err) < 0 ||
-		    vs_virtio_blk_create(&env, &be, "fuzz", 2, &blk, &err) < 0)
+		struct vs_virtio_blk_config bc = {
+			.path = disk_path, .format = "raw", .queues = 2, .id = "fuzz"
+		};
+		if (vs_virtio_blk_create(&env, &bc, &blk, &err) < 0)
 			abort();
 		/* The console reads a few bytes and then end of input (its
 		 * hang-up path), and writes to /dev/null. */
@@ -164,6 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Every device's record starts with its vs_virtio; queues
 			 * past a device's last are ignored by the transport. */
 			vs_virtio_process(*(struct vs_virtio **)d->opaque, (uint16_t)((which >> 2) % 3));
+			if (d == &blk) /* and the block layer's completions */
+				vs_virtio_blk_drain(&blk);
 			break;
 		}
 		case 6: { /* a queue address in scratch memory, quickly */

@@ -168,6 +168,17 @@ int vd_start(struct vdrv *d, int slot, uint64_t features, int nq, bool driver_ok
 
 void vd_submit(struct vdrv *d, int q, const struct vd_seg *segs, int n)
 {
+	vd_add(d, q, segs, n);
+	vd_notify(d, q);
+}
+
+void vd_notify(struct vdrv *d, int q)
+{
+	vd_write(d, VS_VIRTIO_BAR_NOTIFY + VS_VIRTIO_NOTIFY_MULT * (uint64_t)q, (uint64_t)q, 2);
+}
+
+uint16_t vd_add(struct vdrv *d, int q, const struct vd_seg *segs, int n)
+{
 	uint16_t head = (uint16_t)((d->avail_idx[q] * 4) % VD_QSIZE), idx;
 	for (int i = 0; i < n; i++) {
 		struct vs_vring_desc desc = {
@@ -182,10 +193,20 @@ void vd_submit(struct vdrv *d, int q, const struct vd_seg *segs, int n)
 	vs_gpa_write(&d->mem, QAVAIL(q) + 4 + 2ull * (d->avail_idx[q] % VD_QSIZE), &head, 2);
 	idx = ++d->avail_idx[q];
 	__atomic_store_n((uint16_t *)vs_gpa_ptr(&d->mem, QAVAIL(q) + 2, 2), idx, __ATOMIC_RELEASE);
-	vd_write(d, VS_VIRTIO_BAR_NOTIFY + VS_VIRTIO_NOTIFY_MULT * (uint64_t)q, (uint64_t)q, 2);
+	return head;
+}
+
+uint16_t vd_used_count(struct vdrv *d, int q)
+{
+	return __atomic_load_n((const uint16_t *)vs_gpa_ptr(&d->mem, QUSED(q) + 2, 2), __ATOMIC_ACQUIRE);
 }
 
 int64_t vd_wait_used(struct vdrv *d, int q)
+{
+	return vd_wait_used_id(d, q, NULL);
+}
+
+int64_t vd_wait_used_id(struct vdrv *d, int q, uint16_t *id)
 {
 	const uint16_t *used_idx = vs_gpa_ptr(&d->mem, QUSED(q) + 2, 2);
 	/* Bounded so a broken device fails the test instead of hanging it:
@@ -195,6 +216,11 @@ int64_t vd_wait_used(struct vdrv *d, int q)
 			uint32_t len = 0;
 			uint16_t slot = d->used_seen[q]++ % VD_QSIZE;
 			vs_gpa_read(&d->mem, QUSED(q) + 4 + 8ull * slot + 4, &len, 4);
+			if (id) {
+				uint32_t head = 0;
+				vs_gpa_read(&d->mem, QUSED(q) + 4 + 8ull * slot, &head, 4);
+				*id = (uint16_t)head;
+			}
 			return len;
 		}
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);

@@ -50,9 +50,18 @@ void vd_write(struct vdrv *d, uint64_t off, uint64_t v, uint32_t size);
  * (VERSION_1 added) and set up `nq` queues; DRIVER_OK unless !driver_ok.
  * Returns the negotiated status (with FEATURES_OK) or -1. */
 int vd_start(struct vdrv *d, int slot, uint64_t features, int nq, bool driver_ok);
-/* Put a chain on queue `q` (direct descriptors) and notify. */
+/* Put a chain on queue `q` (direct descriptors) and notify. Chains take
+ * four descriptors each: up to VD_QSIZE / 4 may be outstanding. */
 void vd_submit(struct vdrv *d, int q, const struct vd_seg *segs, int n);
+/* The same in two steps (several chains, one notification); vd_add
+ * returns the chain's head, which its used entry names. */
+uint16_t vd_add(struct vdrv *d, int q, const struct vd_seg *segs, int n);
+void vd_notify(struct vdrv *d, int q);
 /* Wait (bounded) for the next used entry of queue `q`; its length, or -1. */
 int64_t vd_wait_used(struct vdrv *d, int q);
+/* The used ring's index: entries the device returned so far. */
+uint16_t vd_used_count(struct vdrv *d, int q);
+/* The same, with the used entry's chain head in *id (when not NULL). */
+int64_t vd_wait_used_id(struct vdrv *d, int q, uint16_t *id);
 
 #endif
