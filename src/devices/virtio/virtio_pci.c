@@ -15,9 +15,8 @@
 #define VIRTIO_SUBSYS_ID 0x40 /* modern devices use 0x40 and up */
 #define VIRTIO_BAR 0
 #define VIRTIO_MSIX_BAR 2
-#define TRANSPORT_FEATURES                                                                  \
-	(VS_VIRTIO_F_VERSION_1 | VS_VIRTIO_F_INDIRECT_DESC | VS_VIRTIO_F_EVENT_IDX | \
-	 VS_VIRTIO_F_RING_PACKED)
+#define TRANSPORT_FEATURES \
+	(VS_VIRTIO_F_VERSION_1 | VS_VIRTIO_F_INDIRECT_DESC | VS_VIRTIO_F_EVENT_IDX | VS_VIRTIO_F_RING_PACKED)
 
 /* struct virtio_pci_cap (section 4.1.4), 16 bytes; the notify capability
  * adds notify_off_multiplier, the PCI configuration access capability
@@ -136,7 +135,8 @@ static void enable_queue_locked(struct vs_virtio *v, struct queue *q)
 	/* Packed: desc is the ring, avail and used the driver's and the
 	 * device's event suppression structures (section 4.1.4.3). */
 	if (v->driver_features & VS_VIRTIO_F_RING_PACKED)
-		rc = vs_vq_enable_packed(&q->vq, v->mem, q->size, q->desc, q->avail, q->used, event_idx, indirect);
+		rc = vs_vq_enable_packed(&q->vq, v->mem, q->size, q->desc, q->avail, q->used, event_idx,
+					 indirect);
 	else
 		rc = vs_vq_enable(&q->vq, v->mem, q->size, q->desc, q->avail, q->used, event_idx, indirect);
 	if (rc < 0) {

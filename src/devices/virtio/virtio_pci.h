@@ -7,8 +7,8 @@
  * A device (virtio-rng, virtio-blk, ...) supplies its type, features,
  * configuration space and a queue handler through struct vs_virtio_ops;
  * the transport does the rest: feature negotiation (VIRTIO_F_VERSION_1
- * required; split or packed rings, as the driver chooses), the status handshake, queue setup and reset, interrupts (ISR
- * and INTx, or MSI-X vectors).
+ * required; split or packed rings, as the driver chooses), the status handshake, queue setup and reset,
+ * interrupts (ISR and INTx, or MSI-X vectors).
  *
  * Threads: the guest's accesses arrive on vCPU threads. A notification
  * write only signals the queue's eventfd; the queue handler runs on the

@@ -66,13 +66,14 @@ struct vs_vq {
 	/* Host views of the three areas, validated when enabled. */
 	struct vs_vring_desc *desc;
 	uint8_t *avail; /* split: flags, idx, ring[size], used_event; packed: driver event suppression */
-	uint8_t *used;	/* split: flags, idx, ring[size] of {id, len}, avail_event; packed: device event suppression */
+	uint8_t *used;	/* split: flags, idx, ring[size] of {id, len}, avail_event; packed: device event
+			   suppression */
 	const struct vs_guest_mem *mem;
 	/* Packed only. */
 	bool avail_wrap, used_wrap, signalled_wrap;
-	bool popped_wrap;	 /* avail_wrap before the last pop, for unpop */
-	uint16_t popped_avail;	 /* last_avail before the last pop */
-	uint32_t unsignalled;	 /* buffers pushed since the last notification check */
+	bool popped_wrap;			   /* avail_wrap before the last pop, for unpop */
+	uint16_t popped_avail;			   /* last_avail before the last pop */
+	uint32_t unsignalled;			   /* buffers pushed since the last notification check */
 	uint16_t chain_len[VS_VQ_PACKED_MAX_SIZE]; /* ring slots of each buffer id in flight */
 };
 

@@ -107,7 +107,8 @@ int vs_vq_packed_pop(struct vs_vq *vq, struct vs_vq_elem *e)
 		}
 		if (d.flags & VS_VRING_DESC_F_INDIRECT) {
 			/* A table stands for the whole buffer (section 2.8.7). */
-			if (n != 1 || (d.flags & VS_VRING_DESC_F_NEXT) || walk_indirect(vq, e, d.addr, d.len) < 0)
+			if (n != 1 || (d.flags & VS_VRING_DESC_F_NEXT) ||
+			    walk_indirect(vq, e, d.addr, d.len) < 0)
 				return broken(vq);
 			break;
 		}

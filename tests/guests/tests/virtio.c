@@ -248,11 +248,14 @@ static void start(uint16_t device_id, const char *name)
 	if (mmio_read16(dev.common + 24) < QN)
 		fail("%s: queue 0 holds only %u", name, mmio_read16(dev.common + 24));
 	mmio_write16(dev.common + 24, dev.packed ? PQN : QN);
-	mmio_write32(dev.common + 32, (uint32_t)(uintptr_t)(dev.packed ? (void *)packed_ring : (void *)ring_desc));
+	mmio_write32(dev.common + 32,
+		     (uint32_t)(uintptr_t)(dev.packed ? (void *)packed_ring : (void *)ring_desc));
 	mmio_write32(dev.common + 36, 0);
-	mmio_write32(dev.common + 40, (uint32_t)(uintptr_t)(dev.packed ? (void *)&driver_event : (void *)&avail));
+	mmio_write32(dev.common + 40,
+		     (uint32_t)(uintptr_t)(dev.packed ? (void *)&driver_event : (void *)&avail));
 	mmio_write32(dev.common + 44, 0);
-	mmio_write32(dev.common + 48, (uint32_t)(uintptr_t)(dev.packed ? (void *)&device_event : (void *)&used));
+	mmio_write32(dev.common + 48,
+		     (uint32_t)(uintptr_t)(dev.packed ? (void *)&device_event : (void *)&used));
 	mmio_write32(dev.common + 52, 0);
 	mmio_write16(dev.common + 28, 1);
 	if (dev.msix)
@@ -313,7 +316,8 @@ static uint32_t submit_packed(const struct desc *segs, unsigned n)
 		uint16_t flags = wrap_bits(dev.avail_wrap);
 		if (indirect) {
 			for (unsigned j = 0; j < n; j++)
-				packed_indirect[j] = (struct pdesc){ segs[j].addr, segs[j].len, 0, segs[j].flags };
+				packed_indirect[j] =
+				    (struct pdesc){ segs[j].addr, segs[j].len, 0, segs[j].flags };
 			*p = (struct pdesc){ (uint64_t)(uintptr_t)packed_indirect, n * 16, id, 0 };
 			flags |= D_INDIRECT;
 		} else {
