@@ -76,7 +76,10 @@ static int msi_route_set(void *opaque, uint32_t id, uint64_t addr, uint32_t data
 	if (!vm->accel_ops->msi_route_set || id >= VS_ACCEL_MSI_ROUTES)
 		return -ENOTSUP;
 	rc = vm->accel_ops->msi_route_set(vm->accel, id, addr, data);
-	if (rc < 0 && vs_ratelimit_ok(&vm->irq_error_log))
+	if (rc == 0)
+		vs_debug("MSI route %u on %s: 0x%llx/0x%x", id, vm->accel_ops->name, (unsigned long long)addr,
+			 data);
+	else if (vs_ratelimit_ok(&vm->irq_error_log))
 		vs_debug("MSI route %u on %s: %s; sending its messages one by one", id, vm->accel_ops->name,
 			 strerror(-rc));
 	return rc == -EAGAIN ? -EIO : rc;
