@@ -64,6 +64,7 @@ bench: all
 	@scripts/install-deps.sh qemu-system-x86 crun
 	bench/vm-start
 	bench/ct
+	bench/virtio
 
 # The binaries, man pages (vessel.1, vessel-oci.8) and bash completion,
 # under PREFIX (default /usr/local); DESTDIR for staging.

@@ -24,6 +24,11 @@ struct vs_timebase;
  * must leave it unblocked. */
 #define VS_VCPU_KICK_SIGNAL (SIGRTMIN + 1)
 
+/* Message-signalled interrupt routes (msi_route_set below) are numbered
+ * 0 .. VS_ACCEL_MSI_ROUTES-1 by the board: one per MSI-X vector of each
+ * PCI slot (32 slots of up to 64 vectors). */
+#define VS_ACCEL_MSI_ROUTES 2048
+
 enum vs_exit_kind {
 	VS_EXIT_IO,	    /* port I/O: devices read/write exit.io.data in place */
 	VS_EXIT_MMIO,	    /* access to a non-RAM physical address */
@@ -114,6 +119,18 @@ struct vs_accel_ops {
 	 * eventfd `fd` without leaving the kernel (assign), or no longer
 	 * (!assign). NULL for backends that dispatch every access themselves. */
 	int (*ioeventfd)(struct vs_accel *acc, uint64_t gpa, uint32_t len, int fd, bool assign);
+	/* Optional: the fast path for interrupts raised off the vCPU threads.
+	 * msi_route_set points route `id` (< VS_ACCEL_MSI_ROUTES, created on
+	 * first use) at the message (addr, data); msi_route_fire raises it.
+	 * KVM routes a GSI to the message (KVM_SET_GSI_ROUTING) and binds an
+	 * eventfd to the GSI (KVM_IRQFD): firing is one eventfd write the
+	 * kernel turns into the interrupt. The emulator delivers straight to
+	 * its userspace interrupt controllers. Both return 0 or -errno (the
+	 * caller then falls back to send_msi or the board's own delivery).
+	 * The caller serialises calls for one id; routes live as long as the
+	 * accelerator. */
+	int (*msi_route_set)(struct vs_accel *acc, uint32_t id, uint64_t addr, uint32_t data);
+	int (*msi_route_fire)(struct vs_accel *acc, uint32_t id);
 };
 
 extern const struct vs_accel_ops vs_accel_kvm_ops;

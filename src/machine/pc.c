@@ -64,6 +64,33 @@ static void msi_to_board(void *opaque, uint64_t addr, uint32_t data)
 			vm->accel_ops->name, strerror(-rc));
 }
 
+/* The fast path for MSIs: a route per vector in the backend (KVM irqfd,
+ * or the emulator's direct call into the userspace LAPICs). Before a
+ * backend exists there is nothing to route to yet. */
+static int msi_route_set(void *opaque, uint32_t id, uint64_t addr, uint32_t data)
+{
+	struct vs_vm *vm = opaque;
+	int rc;
+	if (!vm->accel)
+		return -EAGAIN;
+	if (!vm->accel_ops->msi_route_set || id >= VS_ACCEL_MSI_ROUTES)
+		return -ENOTSUP;
+	rc = vm->accel_ops->msi_route_set(vm->accel, id, addr, data);
+	if (rc == 0)
+		vs_debug("MSI route %u on %s: 0x%llx/0x%x", id, vm->accel_ops->name, (unsigned long long)addr,
+			 data);
+	else if (vs_ratelimit_ok(&vm->irq_error_log))
+		vs_debug("MSI route %u on %s: %s; sending its messages one by one", id, vm->accel_ops->name,
+			 strerror(-rc));
+	return rc == -EAGAIN ? -EIO : rc;
+}
+
+static int msi_route_fire(void *opaque, uint32_t id)
+{
+	struct vs_vm *vm = opaque;
+	return vm->accel ? vm->accel_ops->msi_route_fire(vm->accel, id) : -EAGAIN;
+}
+
 static void stop_from_device(void *opaque, enum vs_stop_reason reason, int status)
 {
 	vs_vm_request_stop(opaque, reason, status);
@@ -112,7 +139,7 @@ static int add_pci(struct vs_vm *vm, struct vs_error *err)
 	cfg.mmio64_base = VS_ALIGN_UP(high_end, VS_GiB);
 	for (uint32_t i = 0; i < VS_PCI_INTX_LINES; i++)
 		cfg.intx[i] = (struct vs_irq_line){ irq_to_board, vm, VS_PCI_GSI_BASE + i };
-	cfg.msi = (struct vs_msi_sink){ msi_to_board, vm };
+	cfg.msi = (struct vs_msi_sink){ msi_to_board, vm, msi_route_set, msi_route_fire };
 	if (vs_pci_host_create(&cfg, &vm->pci, err) < 0)
 		return -1;
 	dev = vs_pci_host_device(vm->pci);

@@ -489,15 +489,25 @@ def case_virtio_blk(fmt, irq):
         data = random.Random(7).randbytes(1 << 20)
         with open(path, "wb") as f:
             f.write(data)
-        r = env.run(env.kernel(fmt), f"test={test}", disks=[path])
+        # --verbose: the debug log says which MSI routes the backend set up.
+        r = env.run(env.kernel(fmt), f"test={test}", disks=[path],
+                    options=("--verbose",) if irq in ("msix", "packed") else ())
         c = Check(r)
         c.status(STATUS_OK)
         c.started(test)
         c.no_sanitizer()
         lines = r.lines()
         c.expect("virtio-blk: capacity 2048 sectors" in lines, "capacity is not 2048 sectors")
-        if irq == "msix":
+        if irq in ("msix", "packed"):
             c.expect("virtio: MSI-X table in BAR 2, vector 0 -> 0x60" in lines, "MSI-X not set up")
+        if irq in ("msix", "packed"):
+            # Slot 2, vector 0: the interrupts went through the backend's
+            # route (irqfd under KVM, the direct call under emu).
+            c.expect(re.search(r"MSI route 128 on (kvm|emu): 0xfee[0-9a-f]+/0x60", r.stderr),
+                     "no MSI route set up for vector 0 of slot 2")
+        if irq == "packed":
+            c.expect("virtio-blk: packed ring, 6 requests, used position 5 wrap 0" in lines,
+                     "the packed ring did not wrap as 6 requests should make it")
         c.expect("virtio-blk: serial vda" in lines, "serial is not vda")
         want = f"virtio-blk: sectors 0-7 fnv1a 0x{fnv1a(data[:4096]):08x}"
         c.expect(want in lines, f"no '{want}'")
@@ -780,6 +790,7 @@ def cases():
         ("virtio-blk pvh read-only, two disks", case_virtio_blk_ro("pvh")),
         ("virtio-rng vmlinux (MSI-X)", case_virtio_rng("vmlinux", "msix")),
         ("virtio-blk pvh (MSI-X, event index, indirect)", case_virtio_blk("pvh", "msix")),
+        ("virtio-blk pvh (packed ring, MSI-X, event index, indirect)", case_virtio_blk("pvh", "packed")),
         ("virtio-net pvh user (ARP, ICMP echo, DHCP through slirp)", case_virtio_net_user("pvh")),
         ("virtio-net vmlinux user", case_virtio_net_user("vmlinux")),
         ("virtio-net switch: two VMs exchange a marker, a third on another switch hears nothing",

@@ -224,11 +224,18 @@ struct vs_emu_stats {
 	atomic_uint_least64_t ud[3][256]; /* by map: one-byte, 0F, others */
 };
 
+/* One message-signalled interrupt route: the message its vector sends. */
+struct vs_emu_msi_route {
+	uint64_t addr;
+	uint32_t data;
+};
+
 struct vs_accel {
 	struct vs_accel_config cfg;
 	struct vs_timebase own_tb;
 	struct vs_emu_stats stats;
 	int ncpus;
+	struct vs_emu_msi_route msi_routes[VS_ACCEL_MSI_ROUTES];
 };
 
 /* ---- faults ---- */

@@ -133,6 +133,25 @@ static int emu_set_irq(struct vs_accel *acc, uint32_t gsi, int level)
 	return 0;
 }
 
+/* Routes need no kernel object here: firing one is the direct call into
+ * the userspace interrupt controllers the board would make itself. */
+static int emu_msi_route_set(struct vs_accel *acc, uint32_t id, uint64_t addr, uint32_t data)
+{
+	if (id >= VS_ACCEL_MSI_ROUTES || !acc->cfg.irqchip)
+		return -EINVAL;
+	acc->msi_routes[id] = (struct vs_emu_msi_route){ addr, data };
+	return 0;
+}
+
+static int emu_msi_route_fire(struct vs_accel *acc, uint32_t id)
+{
+	if (id >= VS_ACCEL_MSI_ROUTES || !acc->cfg.irqchip)
+		return -EINVAL;
+	/* How many LAPICs accepted it is the guest's business, as for INTx. */
+	vs_irqchip_send_msi(acc->cfg.irqchip, acc->msi_routes[id].addr, acc->msi_routes[id].data);
+	return 0;
+}
+
 void vs_emu_hlt(struct vs_emu_cpu *c)
 {
 	c->state = CPU_HALTED;
@@ -423,4 +442,6 @@ const struct vs_accel_ops vs_accel_emu_ops = {
 	.vcpu_interrupt = emu_vcpu_interrupt,
 	.set_irq = emu_set_irq,
 	.report = vs_emu_report,
+	.msi_route_set = emu_msi_route_set,
+	.msi_route_fire = emu_msi_route_fire,
 };

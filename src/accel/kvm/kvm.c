@@ -31,6 +31,7 @@ struct vs_accel {
 	int run_size;
 	int ncpus;
 	struct kvm_cpuid2 *supported_cpuid;
+	struct vs_kvm_routes *routes;
 };
 
 struct vs_vcpu {
@@ -96,41 +97,6 @@ static int check_caps(int kvm_fd, struct vs_error *err)
 	return 0;
 }
 
-/* The PIT drives GSI 0, which a PC wires to I/O APIC pin 2 (the MADT says
- * so with an interrupt source override); KVM's default routing sends it to
- * pin 0. GSIs 1-15 reach both the PICs and the I/O APIC pin of the same
- * number; 16-23 only the I/O APIC. */
-static int set_gsi_routing(int vm_fd, struct vs_error *err)
-{
-	enum { MAX_ROUTES = 40 };
-	vs_autofree struct kvm_irq_routing *r =
-	    calloc(1, sizeof(*r) + MAX_ROUTES * sizeof(struct kvm_irq_routing_entry));
-	uint32_t n = 0;
-	if (!r)
-		return vs_error_set(err, ENOMEM, "IRQ routing table");
-	for (uint32_t gsi = 0; gsi < VS_IOAPIC_PINS; gsi++) {
-		if (gsi < 16 && gsi != 2) {
-			r->entries[n].gsi = gsi;
-			r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-			r->entries[n].u.irqchip.irqchip =
-			    gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-			r->entries[n].u.irqchip.pin = gsi % 8;
-			n++;
-		}
-		if (gsi == 2)
-			continue;
-		r->entries[n].gsi = gsi;
-		r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		r->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		r->entries[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
-		n++;
-	}
-	r->nr = n;
-	if (ioctl(vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
-		return vs_error_set(err, errno, "KVM_SET_GSI_ROUTING");
-	return 0;
-}
-
 static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd, struct vs_error *err)
 {
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + KVM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
@@ -151,6 +117,7 @@ static void kvm_destroy(struct vs_accel *acc)
 {
 	if (!acc)
 		return;
+	vs_kvm_routes_destroy(acc->routes);
 	if (acc->vm_fd >= 0)
 		close(acc->vm_fd);
 	if (acc->kvm_fd >= 0)
@@ -209,7 +176,7 @@ static int kvm_create(const struct vs_accel_config *cfg, struct vs_accel **out, 
 		vs_error_set(err, errno, "KVM_CREATE_PIT2");
 		goto fail;
 	}
-	if (set_gsi_routing(acc->vm_fd, err) < 0)
+	if (vs_kvm_routes_create(acc->vm_fd, &acc->routes, err) < 0)
 		goto fail;
 	for (int i = 0; i < cfg->mem->nregions; i++) {
 		const struct vs_mem_region *r = &cfg->mem->regions[i];
@@ -553,6 +520,16 @@ static int kvm_ioeventfd(struct vs_accel *acc, uint64_t gpa, uint32_t len, int f
 	return 0;
 }
 
+static int kvm_msi_route_set(struct vs_accel *acc, uint32_t id, uint64_t addr, uint32_t data)
+{
+	return vs_kvm_route_msi(acc->routes, id, addr, data);
+}
+
+static int kvm_msi_route_fire(struct vs_accel *acc, uint32_t id)
+{
+	return vs_kvm_route_fire(acc->routes, id);
+}
+
 const struct vs_accel_ops vs_accel_kvm_ops = {
 	.name = "kvm",
 	.probe = vs_kvm_probe,
@@ -567,4 +544,6 @@ const struct vs_accel_ops vs_accel_kvm_ops = {
 	.set_irq = kvm_set_irq,
 	.send_msi = kvm_send_msi,
 	.ioeventfd = kvm_ioeventfd,
+	.msi_route_set = kvm_msi_route_set,
+	.msi_route_fire = kvm_msi_route_fire,
 };

@@ -23,4 +23,13 @@ int vs_kvm_probe(struct vs_error *err);
  * room for `cap` entries; returns the new count. */
 int vs_kvm_cpuid_filter(struct kvm_cpuid_entry2 *entries, int n, int cap, int index, int ncpus);
 
+/* The VM's GSI routing table (irq_routes.c): the board's fixed pin routes,
+ * installed by create, plus MSI routes with their irqfds. */
+struct vs_kvm_routes;
+int vs_kvm_routes_create(int vm_fd, struct vs_kvm_routes **out, struct vs_error *err);
+void vs_kvm_routes_destroy(struct vs_kvm_routes *r);
+/* accel.h's msi_route_set and msi_route_fire. */
+int vs_kvm_route_msi(struct vs_kvm_routes *r, uint32_t id, uint64_t addr, uint32_t data);
+int vs_kvm_route_fire(struct vs_kvm_routes *r, uint32_t id);
+
 #endif

@@ -5,6 +5,7 @@
 #include "devices/pci/pci.h"
 #include "devices/pci/pci_internal.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define PBA_OFF 0x800
@@ -43,12 +44,30 @@ static bool vector_masked(const struct vs_pci_func *f, uint16_t vec)
 	return (ctrl(f) & VS_MSIX_CTRL_MASKALL) || (entry_word(f, vec, 3) & VS_MSIX_ENTRY_CTRL_MASKED);
 }
 
+static uint64_t message_addr(const struct vs_pci_func *f, uint16_t vec)
+{
+	return entry_word(f, vec, 0) | (uint64_t)entry_word(f, vec, 1) << 32;
+}
+
+/* Through the sink's route when it has one for this vector's message
+ * (programmed on first use and after every change of the message), else
+ * as a plain message. */
 static void send(struct vs_pci_func *f, uint16_t vec)
 {
 	const struct vs_msi_sink *sink = &f->host->cfg.msi;
-	uint64_t addr = entry_word(f, vec, 0) | (uint64_t)entry_word(f, vec, 1) << 32;
+	uint32_t id = (uint32_t)f->slot * VS_MSIX_MAX_VECTORS + vec;
+	uint8_t *route = &f->msix.route[vec];
+	if (sink->route_set && *route == VS_MSIX_ROUTE_STALE) {
+		int rc = sink->route_set(sink->opaque, id, message_addr(f, vec), entry_word(f, vec, 2));
+		if (rc == 0)
+			*route = VS_MSIX_ROUTE_READY;
+		else if (rc != -EAGAIN)
+			*route = VS_MSIX_ROUTE_NONE;
+	}
+	if (*route == VS_MSIX_ROUTE_READY && sink->route_fire(sink->opaque, id) == 0)
+		return;
 	if (sink->send)
-		sink->send(sink->opaque, addr, entry_word(f, vec, 2));
+		sink->send(sink->opaque, message_addr(f, vec), entry_word(f, vec, 2));
 }
 
 void vs_pci_msix_notify(struct vs_pci_func *f, uint16_t vec)
@@ -102,6 +121,10 @@ static void msix_bar_write(void *opaque, uint64_t off, const uint8_t *data, uint
 		return;
 	pthread_mutex_lock(&f->host->irq_lock);
 	if (off + size <= (uint64_t)f->msix.nvec * VS_MSIX_ENTRY_SIZE) {
+		/* A changed address or data needs its route reprogrammed. */
+		for (uint64_t b = off; b < off + size; b++)
+			if (b % VS_MSIX_ENTRY_SIZE < 12 && f->msix.table[b] != data[b - off])
+				f->msix.route[b / VS_MSIX_ENTRY_SIZE] = VS_MSIX_ROUTE_STALE;
 		memcpy(&f->msix.table[off], data, size);
 		/* Only bit 0 of vector control is defined. */
 		for (uint64_t b = off; b < off + size; b++)

@@ -80,6 +80,15 @@
 struct vs_msi_sink {
 	void (*send)(void *opaque, uint64_t addr, uint32_t data);
 	void *opaque;
+	/* After opaque, so { send, opaque } still initialises a sink.
+	 * Optional fast path (KVM irqfd): route_set points route `id` at the
+	 * message, route_fire raises it; each returns 0, -EAGAIN when routes
+	 * cannot be set up yet (no accelerator: try again next time), or
+	 * another -errno (use send until the vector is reprogrammed). Ids are
+	 * slot * VS_MSIX_MAX_VECTORS + vector; calls come with the host's IRQ
+	 * lock held, so one id's calls never overlap. */
+	int (*route_set)(void *opaque, uint32_t id, uint64_t addr, uint32_t data);
+	int (*route_fire)(void *opaque, uint32_t id);
 };
 
 struct vs_pci_host_config {
@@ -122,6 +131,15 @@ struct vs_pci_msix {
 	uint32_t table_off, pba_off;
 	uint8_t table[VS_MSIX_MAX_VECTORS * VS_MSIX_ENTRY_SIZE];
 	uint64_t pending; /* one bit per vector (the PBA) */
+	/* Per vector, whether the sink's route carries its current message
+	 * (enum vs_msix_route). */
+	uint8_t route[VS_MSIX_MAX_VECTORS];
+};
+
+enum vs_msix_route {
+	VS_MSIX_ROUTE_STALE, /* never set, or the message changed since */
+	VS_MSIX_ROUTE_READY, /* fire the route */
+	VS_MSIX_ROUTE_NONE,  /* the sink refused it: send the message */
 };
 
 /* Optional hooks of a function's device around configuration accesses

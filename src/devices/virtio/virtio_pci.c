@@ -15,7 +15,8 @@
 #define VIRTIO_SUBSYS_ID 0x40 /* modern devices use 0x40 and up */
 #define VIRTIO_BAR 0
 #define VIRTIO_MSIX_BAR 2
-#define TRANSPORT_FEATURES (VS_VIRTIO_F_VERSION_1 | VS_VIRTIO_F_INDIRECT_DESC | VS_VIRTIO_F_EVENT_IDX)
+#define TRANSPORT_FEATURES \
+	(VS_VIRTIO_F_VERSION_1 | VS_VIRTIO_F_INDIRECT_DESC | VS_VIRTIO_F_EVENT_IDX | VS_VIRTIO_F_RING_PACKED)
 
 /* struct virtio_pci_cap (section 4.1.4), 16 bytes; the notify capability
  * adds notify_off_multiplier, the PCI configuration access capability
@@ -126,11 +127,19 @@ static void reset_locked(struct vs_virtio *v)
 
 static void enable_queue_locked(struct vs_virtio *v, struct queue *q)
 {
+	bool event_idx = v->driver_features & VS_VIRTIO_F_EVENT_IDX;
+	bool indirect = v->driver_features & VS_VIRTIO_F_INDIRECT_DESC;
+	int rc;
 	if (q->enabled)
 		return;
-	if (vs_vq_enable(&q->vq, v->mem, q->size, q->desc, q->avail, q->used,
-			 v->driver_features & VS_VIRTIO_F_EVENT_IDX,
-			 v->driver_features & VS_VIRTIO_F_INDIRECT_DESC) < 0) {
+	/* Packed: desc is the ring, avail and used the driver's and the
+	 * device's event suppression structures (section 4.1.4.3). */
+	if (v->driver_features & VS_VIRTIO_F_RING_PACKED)
+		rc = vs_vq_enable_packed(&q->vq, v->mem, q->size, q->desc, q->avail, q->used, event_idx,
+					 indirect);
+	else
+		rc = vs_vq_enable(&q->vq, v->mem, q->size, q->desc, q->avail, q->used, event_idx, indirect);
+	if (rc < 0) {
 		if (vs_ratelimit_ok(&v->guest_log))
 			vs_debug("%s: queue %u set up outside guest RAM or misaligned", v->ops->name,
 				 q->index);
@@ -483,6 +492,9 @@ int vs_virtio_create(const struct vs_virtio_config *cfg, struct vs_virtio **out,
 	v->opaque = cfg->opaque;
 	v->mem = cfg->mem;
 	v->device_features = ops->features | TRANSPORT_FEATURES;
+	/* Packed rings keep a per-buffer record bounded in size. */
+	if (ops->queue_max > VS_VQ_PACKED_MAX_SIZE)
+		v->device_features &= ~VS_VIRTIO_F_RING_PACKED;
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->isr_lock, NULL);
 	v->guest_log = (struct vs_ratelimit)VS_RATELIMIT_INIT(1.0, 10.0);

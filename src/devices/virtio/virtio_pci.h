@@ -7,8 +7,8 @@
  * A device (virtio-rng, virtio-blk, ...) supplies its type, features,
  * configuration space and a queue handler through struct vs_virtio_ops;
  * the transport does the rest: feature negotiation (VIRTIO_F_VERSION_1
- * required), the status handshake, queue setup and reset, interrupts (ISR
- * and INTx, or MSI-X vectors).
+ * required; split or packed rings, as the driver chooses), the status handshake, queue setup and reset,
+ * interrupts (ISR and INTx, or MSI-X vectors).
  *
  * Threads: the guest's accesses arrive on vCPU threads. A notification
  * write only signals the queue's eventfd; the queue handler runs on the
@@ -42,6 +42,7 @@
 #define VS_VIRTIO_F_INDIRECT_DESC (1ull << 28)
 #define VS_VIRTIO_F_EVENT_IDX (1ull << 29)
 #define VS_VIRTIO_F_VERSION_1 (1ull << 32)
+#define VS_VIRTIO_F_RING_PACKED (1ull << 34)
 
 /* Common configuration layout (struct virtio_pci_common_cfg). */
 #define VS_VIRTIO_COMMON_DFSELECT 0

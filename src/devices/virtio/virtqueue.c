@@ -3,20 +3,15 @@
 #include <errno.h>
 #include <string.h>
 
+#include "devices/virtio/virtqueue_internal.h"
+
 /* The rings are shared with vCPUs running the driver: every field is read
  * once, with an atomic load, and what was read is what gets validated
  * (a descriptor is copied before it is checked, so the guest cannot change
  * it in between). */
 
-static uint16_t load16(const uint8_t *p, int order)
-{
-	return __atomic_load_n((const uint16_t *)(const void *)p, order);
-}
-
-static void store16(uint8_t *p, uint16_t v, int order)
-{
-	__atomic_store_n((uint16_t *)(void *)p, v, order);
-}
+#define load16 vs_vq_load16
+#define store16 vs_vq_store16
 
 static uint16_t avail_idx(const struct vs_vq *vq)
 {
@@ -66,6 +61,46 @@ static int broken(struct vs_vq *vq)
 	return -EINVAL;
 }
 
+void vs_vq_chain_start(struct vs_vq_elem *e, uint16_t head)
+{
+	e->head = head;
+	e->nout = e->nin = 0;
+	e->out_len = e->in_len = 0;
+}
+
+int vs_vq_chain_add(const struct vs_vq *vq, struct vs_vq_elem *e, uint64_t addr, uint32_t len, bool writable)
+{
+	uint8_t *p;
+	if (!len)
+		return 0; /* nothing to map: skipped */
+	p = vs_gpa_ptr(vq->mem, addr, len);
+	if (!p || (unsigned int)e->nout + e->nin >= VS_VQ_MAX_IOV)
+		return -EINVAL;
+	if (writable) {
+		e->nin++;
+		e->in_len += len;
+	} else {
+		if (e->nin)
+			return -EINVAL; /* readable after writable */
+		e->nout++;
+		e->out_len += len;
+	}
+	e->iov[e->nout + e->nin - 1] = (struct vs_vq_iov){ p, len };
+	return 0;
+}
+
+const void *vs_vq_indirect_table(const struct vs_vq *vq, uint64_t addr, uint32_t len)
+{
+	if (!vq->indirect || len == 0 || (len & 15) || len / 16 > VS_VQ_MAX_SIZE)
+		return NULL;
+	return vs_gpa_ptr(vq->mem, addr, len);
+}
+
+bool vs_vq_need_event(uint16_t event, uint16_t now, uint16_t old)
+{
+	return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+}
+
 /* Walk the chain at `head`: direct descriptors, or one indirect table
  * (taking the place of the whole rest of the chain). */
 static int walk_chain(struct vs_vq *vq, uint16_t head, struct vs_vq_elem *e)
@@ -73,11 +108,8 @@ static int walk_chain(struct vs_vq *vq, uint16_t head, struct vs_vq_elem *e)
 	const struct vs_vring_desc *table = vq->desc;
 	uint32_t max = vq->size, count = 0, i = head;
 	bool in_indirect = false;
-	unsigned int n = 0;
 
-	e->head = head;
-	e->nout = e->nin = 0;
-	e->out_len = e->in_len = 0;
+	vs_vq_chain_start(e, head);
 	for (;;) {
 		struct vs_vring_desc d;
 		if (i >= max || ++count > max)
@@ -85,11 +117,9 @@ static int walk_chain(struct vs_vq *vq, uint16_t head, struct vs_vq_elem *e)
 		memcpy(&d, &table[i], sizeof(d));
 		if (d.flags & VS_VRING_DESC_F_INDIRECT) {
 			/* Not negotiated, nested, or chained on (section 2.7.5.3.1). */
-			if (!vq->indirect || in_indirect || (d.flags & VS_VRING_DESC_F_NEXT))
+			if (in_indirect || (d.flags & VS_VRING_DESC_F_NEXT))
 				return -EINVAL;
-			if (d.len == 0 || (d.len & 15) || d.len / 16 > VS_VQ_MAX_SIZE)
-				return -EINVAL;
-			table = vs_gpa_ptr(vq->mem, d.addr, d.len);
+			table = vs_vq_indirect_table(vq, d.addr, d.len);
 			if (!table)
 				return -EINVAL;
 			max = d.len / 16;
@@ -98,21 +128,8 @@ static int walk_chain(struct vs_vq *vq, uint16_t head, struct vs_vq_elem *e)
 			in_indirect = true;
 			continue;
 		}
-		if (d.len) {
-			uint8_t *p = vs_gpa_ptr(vq->mem, d.addr, d.len);
-			if (!p || n >= VS_VQ_MAX_IOV)
-				return -EINVAL;
-			if (d.flags & VS_VRING_DESC_F_WRITE) {
-				e->nin++;
-				e->in_len += d.len;
-			} else {
-				if (e->nin)
-					return -EINVAL; /* readable after writable */
-				e->nout++;
-				e->out_len += d.len;
-			}
-			e->iov[n++] = (struct vs_vq_iov){ p, d.len };
-		}
+		if (vs_vq_chain_add(vq, e, d.addr, d.len, d.flags & VS_VRING_DESC_F_WRITE) < 0)
+			return -EINVAL;
 		if (!(d.flags & VS_VRING_DESC_F_NEXT))
 			return 0;
 		i = d.next;
@@ -124,6 +141,8 @@ int vs_vq_pop(struct vs_vq *vq, struct vs_vq_elem *elem)
 	uint16_t idx, head;
 	if (vq->broken || !vq->size)
 		return -EINVAL;
+	if (vq->packed)
+		return vs_vq_packed_pop(vq, elem);
 	idx = avail_idx(vq);
 	if (idx == vq->last_avail) {
 		if (!vq->event_idx)
@@ -149,7 +168,11 @@ int vs_vq_pop(struct vs_vq *vq, struct vs_vq_elem *elem)
 
 void vs_vq_unpop(struct vs_vq *vq)
 {
-	if (vq->size && !vq->broken)
+	if (!vq->size || vq->broken)
+		return;
+	if (vq->packed)
+		vs_vq_packed_unpop(vq);
+	else
 		vq->last_avail--;
 }
 
@@ -159,6 +182,10 @@ void vs_vq_push(struct vs_vq *vq, uint16_t head, uint32_t written)
 	uint32_t id = head;
 	if (!vq->size || vq->broken)
 		return;
+	if (vq->packed) {
+		vs_vq_packed_push(vq, head, written);
+		return;
+	}
 	u = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->size);
 	__atomic_store_n((uint32_t *)(void *)u, id, __ATOMIC_RELAXED);
 	__atomic_store_n((uint32_t *)(void *)(u + 4), written, __ATOMIC_RELAXED);
@@ -171,6 +198,8 @@ void vs_vq_push(struct vs_vq *vq, uint16_t head, uint32_t written)
 bool vs_vq_should_notify(struct vs_vq *vq)
 {
 	uint16_t old = vq->signalled, now = vq->used_idx;
+	if (vq->size && vq->packed)
+		return vs_vq_packed_should_notify(vq);
 	if (!vq->size || now == old)
 		return false; /* nothing new to tell */
 	/* The used index must be visible before the driver's flags/event
@@ -180,7 +209,7 @@ bool vs_vq_should_notify(struct vs_vq *vq)
 	if (vq->event_idx) {
 		uint16_t event = load16(vq->avail + 4 + 2 * (size_t)vq->size, __ATOMIC_RELAXED);
 		/* vring_need_event: did `now` step past event since `old`? */
-		return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+		return vs_vq_need_event(event, now, old);
 	}
 	return !(load16(vq->avail, __ATOMIC_RELAXED) & VS_VRING_AVAIL_F_NO_INTERRUPT);
 }

@@ -10,7 +10,14 @@
  * virtio-blk prints the capacity, the serial, an FNV-1a hash of sectors
  * 0-7, writes a pattern to sector 8 and flushes, and reads it back; with
  * test=virtio-blk=ro the disk must be read-only instead (VIRTIO_BLK_F_RO
- * offered, the write refused with IOERR, sector 8 unchanged). */
+ * offered, the write refused with IOERR, sector 8 unchanged).
+ *
+ * "packed" (virtio-blk=packed) negotiates VIRTIO_F_RING_PACKED with
+ * EVENT_IDX and INDIRECT_DESC over MSI-X: requests go into the packed
+ * descriptor ring (wrapping it, so both wrap counters flip), every third
+ * one through an indirect table, each with its own buffer id, and the
+ * driver event suppression structure asks for an interrupt at the next
+ * used descriptor. */
 #include "acpi.h"
 #include "apic.h"
 #include "idt.h"
@@ -22,6 +29,7 @@
 #include "tests.h"
 
 #define QN 16
+#define PQN 8 /* the packed ring: small, so six requests wrap it */
 #define VIRTIO_VECTOR 0x60
 #define WATCHDOG_VECTOR 0x61 /* LAPIC timer: wakes hlt so deadlines are checked */
 #define TIMEOUT_S 20
@@ -29,6 +37,10 @@
 #define F_INDIRECT (1ull << 28)
 #define F_EVENT_IDX (1ull << 29)
 #define F_VERSION_1 (1ull << 32)
+#define F_RING_PACKED (1ull << 34)
+#define P_AVAIL (1u << 7)
+#define P_USED (1u << 15)
+#define EVENT_DESC 2
 #define S_ACK 1
 #define S_DRIVER 2
 #define S_DRIVER_OK 4
@@ -56,6 +68,22 @@ static struct {
 	uint16_t avail_event;
 } used __attribute__((aligned(4)));
 static struct desc indirect_table[4] __attribute__((aligned(16)));
+
+/* The packed layout (section 2.8): one ring and two event structures. */
+struct pdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id;
+	volatile uint16_t flags;
+};
+static struct pdesc packed_ring[PQN] __attribute__((aligned(16)));
+static struct pdesc packed_indirect[4] __attribute__((aligned(16)));
+static struct {
+	uint16_t off_wrap, flags;
+} driver_event __attribute__((aligned(4)));
+static struct {
+	volatile uint16_t off_wrap, flags;
+} device_event __attribute__((aligned(4)));
 static uint8_t buf[8 * 512] __attribute__((aligned(512)));
 static uint8_t hdr[16], status;
 
@@ -64,8 +92,11 @@ static struct {
 	int slot;
 	uint64_t common, notify, isr, device;
 	uint32_t notify_mult;
-	bool irq, indirect, msix;
+	bool irq, indirect, msix, packed;
 	uint16_t used_seen;
+	/* Packed ring positions and wrap counters. */
+	uint16_t avail_pos, used_pos, requests;
+	bool avail_wrap, used_wrap;
 	volatile unsigned interrupts;
 } dev;
 
@@ -199,6 +230,12 @@ static void start(uint16_t device_id, const char *name)
 	dev.features = features;
 	if (dev.irq)
 		want |= features & (F_EVENT_IDX | F_INDIRECT);
+	if (dev.packed) {
+		if (!(features & F_RING_PACKED))
+			fail("%s: no VIRTIO_F_RING_PACKED offered", name);
+		want |= F_RING_PACKED;
+		dev.avail_wrap = dev.used_wrap = true;
+	}
 	dev.indirect = want & F_INDIRECT;
 	mmio_write32(dev.common + 8, 0);
 	mmio_write32(dev.common + 12, (uint32_t)want);
@@ -210,12 +247,15 @@ static void start(uint16_t device_id, const char *name)
 	mmio_write16(dev.common + 22, 0);
 	if (mmio_read16(dev.common + 24) < QN)
 		fail("%s: queue 0 holds only %u", name, mmio_read16(dev.common + 24));
-	mmio_write16(dev.common + 24, QN);
-	mmio_write32(dev.common + 32, (uint32_t)(uintptr_t)ring_desc);
+	mmio_write16(dev.common + 24, dev.packed ? PQN : QN);
+	mmio_write32(dev.common + 32,
+		     (uint32_t)(uintptr_t)(dev.packed ? (void *)packed_ring : (void *)ring_desc));
 	mmio_write32(dev.common + 36, 0);
-	mmio_write32(dev.common + 40, (uint32_t)(uintptr_t)&avail);
+	mmio_write32(dev.common + 40,
+		     (uint32_t)(uintptr_t)(dev.packed ? (void *)&driver_event : (void *)&avail));
 	mmio_write32(dev.common + 44, 0);
-	mmio_write32(dev.common + 48, (uint32_t)(uintptr_t)&used);
+	mmio_write32(dev.common + 48,
+		     (uint32_t)(uintptr_t)(dev.packed ? (void *)&device_event : (void *)&used));
 	mmio_write32(dev.common + 52, 0);
 	mmio_write16(dev.common + 28, 1);
 	if (dev.msix)
@@ -227,13 +267,106 @@ static void start(uint16_t device_id, const char *name)
 	       dev.irq ? "interrupts" : "polling");
 }
 
+static uint16_t wrap_bits(bool wrap)
+{
+	return (uint16_t)(wrap ? P_AVAIL : P_USED);
+}
+
+static bool packed_used(void)
+{
+	uint16_t f = packed_ring[dev.used_pos].flags;
+	return !!(f & P_AVAIL) == dev.used_wrap && !!(f & P_USED) == dev.used_wrap;
+}
+
+/* Wait (in hlt with interrupts) until `done` says the request is used. */
+static void wait_used(bool (*done)(void))
+{
+	struct deadline d;
+	unsigned polls = 0;
+	deadline_start(&d, TIMEOUT_S);
+	for (;;) {
+		if (dev.irq) {
+			cli();
+			if (done())
+				break;
+			sti_hlt();
+			sti();
+		} else if (done()) {
+			break;
+		} else {
+			cpu_relax();
+		}
+		if (++polls % 64 == 0 && deadline_passed(&d))
+			fail("virtio: request not answered within %u s (used idx %u, %u interrupts)",
+			     TIMEOUT_S, dev.packed ? dev.used_pos : used.idx, dev.interrupts);
+	}
+	sti();
+	barrier();
+}
+
+/* The packed ring: the chain's descriptors in ring order (or one that
+ * names an indirect table), the first one's flags written last. */
+static uint32_t submit_packed(const struct desc *segs, unsigned n)
+{
+	uint16_t id = (uint16_t)(dev.requests % PQN), first = dev.avail_pos, slots = 0, first_flags = 0;
+	bool indirect = dev.indirect && dev.requests % 3 == 2;
+	uint32_t len;
+	for (unsigned i = 0; i < (indirect ? 1 : n); i++) {
+		struct pdesc *p = &packed_ring[dev.avail_pos];
+		uint16_t flags = wrap_bits(dev.avail_wrap);
+		if (indirect) {
+			for (unsigned j = 0; j < n; j++)
+				packed_indirect[j] =
+				    (struct pdesc){ segs[j].addr, segs[j].len, 0, segs[j].flags };
+			*p = (struct pdesc){ (uint64_t)(uintptr_t)packed_indirect, n * 16, id, 0 };
+			flags |= D_INDIRECT;
+		} else {
+			*p = (struct pdesc){ segs[i].addr, segs[i].len, id, 0 };
+			flags |= (uint16_t)(segs[i].flags | (i + 1 < n ? D_NEXT : 0));
+		}
+		if (i == 0)
+			first_flags = flags;
+		else
+			p->flags = flags;
+		slots++;
+		if (++dev.avail_pos == PQN) {
+			dev.avail_pos = 0;
+			dev.avail_wrap = !dev.avail_wrap;
+		}
+	}
+	dev.requests++;
+	/* An interrupt when the device writes the used descriptor here. */
+	driver_event.off_wrap = (uint16_t)(dev.used_pos | (dev.used_wrap ? 0x8000 : 0));
+	driver_event.flags = EVENT_DESC;
+	barrier();
+	packed_ring[first].flags = first_flags;
+	__asm__ volatile("mfence" ::: "memory");
+	if (device_event.flags != 1) /* not DISABLE */
+		mmio_write16(dev.notify, 0);
+	wait_used(packed_used);
+	if (packed_ring[dev.used_pos].id != id)
+		fail("virtio: used buffer id %u, expected %u", packed_ring[dev.used_pos].id, id);
+	len = packed_ring[dev.used_pos].len;
+	dev.used_pos = (uint16_t)(dev.used_pos + slots);
+	if (dev.used_pos >= PQN) {
+		dev.used_pos = (uint16_t)(dev.used_pos - PQN);
+		dev.used_wrap = !dev.used_wrap;
+	}
+	return len;
+}
+
+static bool split_used(void)
+{
+	return used.idx != dev.used_seen;
+}
+
 /* Submit the chain in segs[] and wait for it to be used; returns the
  * length the device wrote. */
 static uint32_t submit(const struct desc *segs, unsigned n)
 {
-	struct deadline d;
 	uint16_t head = 0;
-	unsigned polls = 0;
+	if (dev.packed)
+		return submit_packed(segs, n);
 	if (dev.indirect) {
 		for (unsigned i = 0; i < n; i++) {
 			indirect_table[i] = segs[i];
@@ -254,25 +387,7 @@ static uint32_t submit(const struct desc *segs, unsigned n)
 	avail.idx++;
 	__asm__ volatile("mfence" ::: "memory");
 	mmio_write16(dev.notify, 0);
-	deadline_start(&d, TIMEOUT_S);
-	for (;;) {
-		if (dev.irq) {
-			cli();
-			if (used.idx != dev.used_seen)
-				break;
-			sti_hlt();
-			sti();
-		} else if (used.idx != dev.used_seen) {
-			break;
-		} else {
-			cpu_relax();
-		}
-		if (++polls % 64 == 0 && deadline_passed(&d))
-			fail("virtio: request not answered within %u s (used idx %u, %u interrupts)",
-			     TIMEOUT_S, used.idx, dev.interrupts);
-	}
-	sti();
-	barrier();
+	wait_used(split_used);
 	return used.ring[dev.used_seen++ % QN].len;
 }
 
@@ -333,7 +448,8 @@ void test_virtio_blk(const char *arg)
 	uint64_t capacity;
 	uint32_t written;
 	char id[21] = { 0 };
-	dev.msix = !strcmp(arg, "msix");
+	dev.packed = !strcmp(arg, "packed");
+	dev.msix = !strcmp(arg, "msix") || dev.packed;
 	dev.irq = !strcmp(arg, "irq") || dev.msix;
 	start(0x1042, "virtio-blk");
 	if (!dev.device)
@@ -374,6 +490,9 @@ void test_virtio_blk(const char *arg)
 	if (blk_request(0, capacity, buf, 512, true, &written) != 1)
 		fail("virtio-blk: a read past the end did not fail with IOERR");
 	printf("virtio-blk: wrote and flushed sector 8, %u interrupts\n", dev.interrupts);
+	if (dev.packed)
+		printf("virtio-blk: packed ring, %u requests, used position %u wrap %u\n", dev.requests,
+		       dev.used_pos, dev.used_wrap);
 	if (dev.irq && dev.interrupts == 0)
 		fail("virtio-blk: no interrupt");
 	debug_exit(0);

@@ -1,5 +1,6 @@
 /* The PCI host as a guest sees it: through ports 0xCF8/0xCFC and ECAM on
  * the board's buses, BAR sizing and decoding, INTx routing and MSI-X. */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -18,6 +19,12 @@ struct board {
 	int msi_count;
 	uint64_t msi_addr;
 	uint32_t msi_data;
+	/* The route fast path, when the board offers one. */
+	int route_rc; /* what route_set answers */
+	int route_sets, route_fires;
+	uint32_t route_id;
+	uint64_t route_addr;
+	uint32_t route_data;
 };
 
 static void set_level(void *opaque, uint32_t gsi, int level)
@@ -32,6 +39,30 @@ static void msi_send(void *opaque, uint64_t addr, uint32_t data)
 	b->msi_count++;
 	b->msi_addr = addr;
 	b->msi_data = data;
+}
+
+static int route_set(void *opaque, uint32_t id, uint64_t addr, uint32_t data)
+{
+	struct board *b = opaque;
+	b->route_sets++;
+	if (b->route_rc)
+		return b->route_rc;
+	b->route_id = id;
+	b->route_addr = addr;
+	b->route_data = data;
+	return 0;
+}
+
+/* Fires what route_set last programmed (as KVM's irqfd would): counted
+ * as a delivered message, so both paths show up in msi_count. */
+static int route_fire(void *opaque, uint32_t id)
+{
+	struct board *b = opaque;
+	if (id != b->route_id)
+		return -ENOENT; /* never programmed: the test sees no fire */
+	b->route_fires++;
+	msi_send(b, b->route_addr, b->route_data);
+	return 0;
 }
 
 struct fake {
@@ -78,6 +109,29 @@ static int board_init(struct board *b, bool msi)
 		cfg.intx[i] = (struct vs_irq_line){ set_level, b, 16 + (uint32_t)i };
 	if (msi)
 		cfg.msi = (struct vs_msi_sink){ msi_send, b };
+	vs_bus_init(&b->pio, "pio");
+	vs_bus_init(&b->mmio, "mmio");
+	if (vs_pci_host_create(&cfg, &b->host, &err) < 0)
+		return -1;
+	return vs_pci_host_register(b->host, &b->pio, &b->mmio, &err);
+}
+
+/* A board whose MSI sink also offers routes. */
+static int board_init_routes(struct board *b)
+{
+	struct vs_pci_host_config cfg = {
+		.ecam_base = ECAM,
+		.ecam_buses = 256,
+		.mmio32_base = M32,
+		.mmio32_size = 0x20000000,
+		.mmio64_base = M64,
+		.mmio64_size = 1ull << 32,
+		.io_base = IOW,
+		.io_size = 0x4000,
+	};
+	struct vs_error err = { 0 };
+	memset(b, 0, sizeof(*b));
+	cfg.msi = (struct vs_msi_sink){ msi_send, b, route_set, route_fire };
 	vs_bus_init(&b->pio, "pio");
 	vs_bus_init(&b->mmio, "mmio");
 	if (vs_pci_host_create(&cfg, &b->host, &err) < 0)
@@ -370,6 +424,90 @@ TEST(overlapping_bars_resolve)
 	board_release(&b);
 }
 
-VS_TAP_MAIN(TAP_CASE(overlapping_bars_resolve), TAP_CASE(host_bridge_through_both_mechanisms),
-	    TAP_CASE(bar_sizing_and_decoding), TAP_CASE(capability_list), TAP_CASE(intx_swizzle_and_disable),
-	    TAP_CASE(msix_mask_and_pending))
+static void msix_entry(struct board *b, uint64_t bar, int vec, uint32_t addr, uint32_t data, uint32_t ctrl)
+{
+	uint32_t w[4] = { addr, 0, data, ctrl };
+	for (int i = 0; i < 4; i++)
+		vs_bus_write(&b->mmio, bar + 16 * (uint64_t)vec + 4 * (uint64_t)i, (uint8_t *)&w[i], 4);
+}
+
+/* With routes (irqfd under KVM): a vector's route is programmed on its
+ * first interrupt, reused after, reprogrammed when the guest changes the
+ * message (never while unchanged), masking still parks the interrupt in
+ * the PBA and unmasking delivers it through the route. A sink that
+ * refuses routes gets plain messages until the vector is reprogrammed;
+ * one that is not ready yet (-EAGAIN) is asked again next time. */
+TEST(msix_routes_follow_the_table)
+{
+	struct board b;
+	struct fake d;
+	uint64_t bar;
+	uint32_t v;
+	CHECK(board_init_routes(&b) == 0);
+	fake_plug(&b, &d, 3);
+	bar = msix_bar(&b, 3);
+	cf8_write(&b, 3, d.f.msix.cap + 2, VS_MSIX_CTRL_ENABLE, 2);
+	msix_entry(&b, bar, 2, 0xfee00000, 0x4051, 0);
+
+	b.route_rc = -EAGAIN; /* no accelerator yet: sent, asked again */
+	vs_pci_msix_notify(&d.f, 2);
+	CHECK_EQ_U64(b.msi_count, 1);
+	CHECK_EQ_U64(b.route_fires, 0);
+	b.route_rc = 0;
+	vs_pci_msix_notify(&d.f, 2);
+	vs_pci_msix_notify(&d.f, 2);
+	CHECK_EQ_U64(b.route_sets, 2);
+	CHECK_EQ_U64(b.route_fires, 2);
+	CHECK_EQ_U64(b.route_id, 3 * VS_MSIX_MAX_VECTORS + 2);
+	CHECK_EQ_U64(b.msi_data, 0x4051);
+
+	/* Same message rewritten: the route stays. */
+	msix_entry(&b, bar, 2, 0xfee00000, 0x4051, 0);
+	vs_pci_msix_notify(&d.f, 2);
+	CHECK_EQ_U64(b.route_sets, 2);
+	/* New data, then a new address: reprogrammed before the next fire. */
+	v = 0x4052;
+	vs_bus_write(&b.mmio, bar + 32 + 8, (uint8_t *)&v, 4);
+	vs_pci_msix_notify(&d.f, 2);
+	CHECK_EQ_U64(b.route_sets, 3);
+	CHECK_EQ_U64(b.msi_data, 0x4052);
+	msix_entry(&b, bar, 2, 0xfee01000, 0x4052, 0);
+	vs_pci_msix_notify(&d.f, 2);
+	CHECK_EQ_U64(b.route_sets, 4);
+	CHECK_EQ_U64(b.msi_addr, 0xfee01000);
+	CHECK_EQ_U64(b.route_fires, 5);
+
+	/* Masked: pending, not fired; unmask fires the route once. */
+	msix_entry(&b, bar, 2, 0xfee01000, 0x4052, 1);
+	vs_pci_msix_notify(&d.f, 2);
+	vs_pci_msix_notify(&d.f, 2);
+	CHECK_EQ_U64(b.route_fires, 5);
+	vs_bus_read(&b.mmio, bar + 0x800, (uint8_t *)&v, 4);
+	CHECK_EQ_U64(v, 1u << 2);
+	v = 0;
+	vs_bus_write(&b.mmio, bar + 32 + 12, (uint8_t *)&v, 4);
+	CHECK_EQ_U64(b.route_fires, 6);
+	vs_bus_read(&b.mmio, bar + 0x800, (uint8_t *)&v, 4);
+	CHECK_EQ_U64(v, 0);
+
+	/* A refused route: plain messages, until the message changes. */
+	b.route_rc = -ENOSPC;
+	msix_entry(&b, bar, 1, 0xfee00000, 0x4061, 0);
+	vs_pci_msix_notify(&d.f, 1);
+	vs_pci_msix_notify(&d.f, 1);
+	CHECK_EQ_U64(b.route_sets, 5);
+	CHECK_EQ_U64(b.route_fires, 6);
+	CHECK_EQ_U64(b.msi_data, 0x4061);
+	CHECK_EQ_U64(b.msi_count, 9);
+	b.route_rc = 0;
+	msix_entry(&b, bar, 1, 0xfee00000, 0x4062, 0);
+	vs_pci_msix_notify(&d.f, 1);
+	CHECK_EQ_U64(b.route_sets, 6);
+	CHECK_EQ_U64(b.route_fires, 7);
+	CHECK_EQ_U64(b.msi_data, 0x4062);
+	board_release(&b);
+}
+
+VS_TAP_MAIN(TAP_CASE(msix_routes_follow_the_table), TAP_CASE(overlapping_bars_resolve),
+	    TAP_CASE(host_bridge_through_both_mechanisms), TAP_CASE(bar_sizing_and_decoding),
+	    TAP_CASE(capability_list), TAP_CASE(intx_swizzle_and_disable), TAP_CASE(msix_mask_and_pending))

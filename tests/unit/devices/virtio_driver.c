@@ -134,7 +134,8 @@ int vd_start(struct vdrv *d, int slot, uint64_t features, int nq, bool driver_ok
 	have = vd_read(d, VS_VIRTIO_COMMON_DF, 4);
 	vd_write(d, VS_VIRTIO_COMMON_DFSELECT, 1, 4);
 	have |= vd_read(d, VS_VIRTIO_COMMON_DF, 4) << 32;
-	features = (features | VS_VIRTIO_F_VERSION_1) & have;
+	/* This driver lays out split rings only: never ask for packed ones. */
+	features = (features | VS_VIRTIO_F_VERSION_1) & have & ~VS_VIRTIO_F_RING_PACKED;
 	vd_write(d, VS_VIRTIO_COMMON_GFSELECT, 0, 4);
 	vd_write(d, VS_VIRTIO_COMMON_GF, (uint32_t)features, 4);
 	vd_write(d, VS_VIRTIO_COMMON_GFSELECT, 1, 4);
