@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "devices/irqchip/irqchip.h"
 #include "machine/doorbell.h"
 #include "machine/pc.h"
 #include "util/cleanup.h"
@@ -79,8 +80,11 @@ void vs_vm_destroy(struct vs_vm *vm)
 {
 	if (!vm)
 		return;
-	/* Device work stops before the memory it works on goes away. */
+	/* Device work stops before the memory it works on goes away, and the
+	 * irqchip's timer thread, which kicks vCPUs, before they go. */
 	vs_iothread_stop(vm->iothread);
+	vs_irqchip_destroy(vm->irqchip);
+	vm->irqchip = NULL;
 	/* Guest RAM goes first: with no host mapping left, KVM has no guest
 	 * page tables to tear down one by one when the VM is destroyed (the
 	 * same order the kernel uses when a VMM simply exits). No vCPU runs
