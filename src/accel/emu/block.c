@@ -38,6 +38,7 @@ static struct blk *blk_table(struct vs_emu_cpu *c)
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		c->blk_tab = t == MAP_FAILED ? NULL : t;
 		c->code_map = calloc(c->mem->total >> 12, 1);
+		vs_jit_init(c);
 		if (!c->blk_tab || !c->code_map) {
 			vs_emu_blocks_free(c);
 			c->blk_off = true;
@@ -52,6 +53,7 @@ void vs_emu_blocks_free(struct vs_emu_cpu *c)
 	if (c->blk_tab)
 		munmap(c->blk_tab, BLK_COUNT * sizeof(struct blk));
 	free(c->code_map);
+	vs_jit_free(c);
 	c->blk_tab = NULL;
 	c->code_map = NULL;
 }
@@ -202,6 +204,19 @@ static bool run_counted(struct vs_emu_cpu *c, struct blk *b)
  * run_counted runs the block). */
 static bool run_whole(struct vs_emu_cpu *c, struct blk *b)
 {
+	if (b->jit) {
+		if (likely(b->jit_gen == c->jit_gen)) {
+			unsigned n = b->jit(c);
+			c->icount += n & ~JIT_STOPPED;
+			return !(n & JIT_STOPPED);
+		}
+		b->jit = NULL; /* the code buffer started over */
+		b->runs = 0;
+	} else if (c->jit_hot && ++b->runs == c->jit_hot) {
+		b->jit = vs_jit_compile(c, b);
+		if (b->jit)
+			return run_whole(c, b);
+	}
 	for (struct blk_rec *r = b->rec, *end = r + b->nrec; r < end; r++) {
 		r->fn(c, r);
 		if (r->stores && atomic_load_explicit(&c->attention, memory_order_relaxed)) {

@@ -88,6 +88,7 @@ struct blk_rec {
  * completed (fewer than the block's records when a store into a code page
  * or an MMIO write raised `attention` and it stopped there). */
 typedef unsigned (*jit_fn)(struct vs_emu_cpu *c);
+#define JIT_STOPPED 0x80000000u /* or'ed into the count when it stopped early */
 
 struct blk {
 	uint64_t key; /* host offset << 2 | mode, 0: empty */
@@ -115,8 +116,8 @@ void vs_blk_bind(struct vs_emu_cpu *c, struct blk_rec *r);
 
 /* The JIT (jit.c). vs_jit_compile returns NULL when the block cannot be
  * compiled (no code buffer, not an x86-64 host, VESSEL_EMU_JIT=0). */
+void vs_jit_init(struct vs_emu_cpu *c); /* sets c->jit_hot from the environment */
 jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b);
-bool vs_jit_valid(const struct vs_emu_cpu *c, const struct blk *b);
 void vs_jit_free(struct vs_emu_cpu *c);
 
 #endif

@@ -207,6 +207,12 @@ struct vs_emu_cpu {
 	void *blk_tab;
 	uint8_t *code_map;
 	bool blk_off; /* allocation failed: interpret only */
+	/* The JIT (jit.c): its code buffer, the buffer's generation (blocks
+	 * hold code of this generation only) and the runs after which a block
+	 * is compiled (0: off). */
+	void *jit;
+	uint32_t jit_gen;
+	uint16_t jit_hot;
 
 	struct vs_emu_fpu fpu;
 };
