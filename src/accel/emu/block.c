@@ -199,10 +199,8 @@ static bool run_counted(struct vs_emu_cpu *c, struct blk *b)
  * `attention` is looked at only after records that may store (a store
  * into a page with blocks must end the block right after it); interrupts
  * and kicks wait for the end of the block. Returns false when it stopped
- * before its end. A fault inside loses the count of the records before
- * it (icount is a statistic unless a step limit is set, and then
- * run_counted runs the block). */
-static bool run_whole(struct vs_emu_cpu *c, struct blk *b)
+ * before its end. A fault inside is counted by vs_emu_blocks_fault. */
+static bool run_whole_1(struct vs_emu_cpu *c, struct blk *b)
 {
 	if (b->jit) {
 		if (likely(b->jit_gen == c->jit_gen)) {
@@ -215,7 +213,7 @@ static bool run_whole(struct vs_emu_cpu *c, struct blk *b)
 	} else if (c->jit_hot && ++b->runs == c->jit_hot) {
 		b->jit = vs_jit_compile(c, b);
 		if (b->jit)
-			return run_whole(c, b);
+			return run_whole_1(c, b);
 	}
 	for (struct blk_rec *r = b->rec, *end = r + b->nrec; r < end; r++) {
 		r->fn(c, r);
@@ -226,6 +224,34 @@ static bool run_whole(struct vs_emu_cpu *c, struct blk *b)
 	}
 	c->icount += b->nrec;
 	return true;
+}
+
+/* run_whole_1, noting the block for vs_emu_blocks_fault. */
+static bool run_whole(struct vs_emu_cpu *c, struct blk *b)
+{
+	bool done;
+	c->blk_cur = b;
+	c->blk_cur_rip = c->rip;
+	done = run_whole_1(c, b);
+	c->blk_cur = NULL;
+	return done;
+}
+
+void vs_emu_blocks_fault(struct vs_emu_cpu *c)
+{
+	struct blk *b = c->blk_cur;
+	uint64_t at = 0;
+	if (!b)
+		return;
+	c->blk_cur = NULL;
+	/* RIP is at the faulting instruction: the records before it ran. */
+	for (unsigned i = 0; i < b->nrec; i++) {
+		if (c->rip - c->blk_cur_rip == at) {
+			c->icount += i;
+			return;
+		}
+		at += b->rec[i].len;
+	}
 }
 
 void vs_emu_run_blocks(struct vs_emu_cpu *c)
