@@ -120,6 +120,7 @@ enum cls {
 	C_FULLW,  /* host code writing all six flags, reading none */
 	C_INCDEC, /* host code; CF carried over from a known writer */
 	C_MEM,	  /* host load/store with the TLB inline */
+	C_SHIFT,  /* register shift/rotate by an immediate, its flags dead */
 	C_JCC,
 	C_JMP,
 };
@@ -133,7 +134,7 @@ struct em {
 	int lf;		 /* LF_* of the last flag writer in the block, -1: unknown */
 	uint8_t cls[BLK_RECS];
 	bool store_flags[BLK_RECS];
-	int8_t cf_in[BLK_RECS]; /* CF before an INC/DEC: 0 or 1 */
+	int8_t cf_in[BLK_RECS]; /* CF before an INC/DEC: 0, 1 or -1 (ask cf_now) */
 };
 
 static int alu_lf(unsigned op)
@@ -171,16 +172,33 @@ static void plan(struct em *e)
 				cf = -1;
 			}
 			break;
+		case K_SHIFT: {
+			unsigned n = (unsigned)r->imm & (r->size == 8 ? 63 : 31);
+			cf = -1;
+			if (!r->d.is_mem && (r->size == 4 || r->size == 8) && r->imm != 0x100 && n != 0 &&
+			    r->op != 2 && r->op != 3)
+				k = C_SHIFT;
+			break;
+		}
 		case K_S_INCDEC:
-			if (cf >= 0) {
-				k = C_INCDEC;
-				e->cf_in[i] = (int8_t)cf;
-			}
+			k = C_INCDEC;
+			e->cf_in[i] = (int8_t)cf;
 			break;
 		case K_S_LOAD:
 		case K_S_STORE:
 			if (r->d.addrsize == 8)
 				k = C_MEM;
+			break;
+		case K_S_PUSH:
+		case K_S_POP:
+			k = C_MEM;
+			break;
+		case K_S_CALL:
+			if ((int64_t)r->imm >= -0x10000000 && (int64_t)r->imm <= 0x10000000)
+				k = C_MEM;
+			break;
+		case K_S_RET:
+			k = C_MEM;
 			break;
 		case K_S_JCC:
 		case K_S_JMP:
@@ -195,8 +213,14 @@ static void plan(struct em *e)
 		e->cls[i] = k;
 	}
 	for (unsigned i = b->nrec; i-- > 0;) {
+		if (e->cls[i] == C_SHIFT && live)
+			e->cls[i] = C_CALL; /* its flags are read: the handler makes them */
 		switch (e->cls[i]) {
 		case C_PURE:
+			break;
+		case C_SHIFT:
+			/* SHL/SHR/SAR write all six flags; ROL/ROR pass the others
+			 * through, dead as well here. */
 			break;
 		case C_FULLW:
 			e->store_flags[i] = live;
@@ -276,10 +300,21 @@ static void emit_alu(struct em *e, const struct blk_rec *r, bool store)
 	e->lf = alu_lf(op);
 }
 
+static int jit_cf(struct vs_emu_cpu *c)
+{
+	return vs_emu_cf(c);
+}
+
 static void emit_incdec(struct em *e, const struct blk_rec *r, bool store, int cf)
 {
 	struct jb *j = &e->j;
 	bool w = r->size == 8;
+	if (store && cf < 0) {
+		/* CF of the lazy state before it (stored: INC/DEC reads it). */
+		mov_rr(j, true, H_DI, H_BX);
+		call_abs(j, (const void *)jit_cf);
+		e_mem(j, false, 0x88, 0, H_AX, H_BX, OFF(lf_cf)); /* mov c->lf_cf, al */
+	}
 	ld(j, w, H_AX, H_BX, OFF_R(r->dst));
 	if (store)
 		mov_rr(j, true, H_DX, H_AX);
@@ -288,7 +323,8 @@ static void emit_incdec(struct em *e, const struct blk_rec *r, bool store, int c
 	if (store) {
 		mov_ri(j, H_CX, 1);
 		store_lazy(e, r->op ? LF_DEC : LF_INC, r->size, H_DX, H_CX, H_AX);
-		st_imm8(j, H_BX, OFF(lf_cf), (uint8_t)cf);
+		if (cf >= 0)
+			st_imm8(j, H_BX, OFF(lf_cf), (uint8_t)cf);
 	}
 	e->hostflags = true;
 	e->lf = r->op ? LF_DEC : LF_INC;
@@ -340,18 +376,13 @@ static void emit_pure(struct em *e, const struct blk_rec *r)
 	}
 }
 
-/* A 32/64-bit load or store through the software TLB (mem.c's layout):
- * the hit path inline, misses, page-crossing and MMIO accesses through
- * vs_emu_read_slow/vs_emu_write_slow with c->rip at the instruction. */
-static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
+/* The software-TLB look-up (mem.c's layout) for `size` bytes at the
+ * linear address in rsi: on a hit, rdi holds the host page and rcx the
+ * offset in it; a miss, a page-crossing access or a missing write tag
+ * jumps to the two returned labels. Clobbers rdx and the host flags. */
+static void emit_tlb(struct em *e, unsigned size, bool write, uint8_t *miss[2])
 {
 	struct jb *j = &e->j;
-	bool w = r->size == 8, load = r->kind == K_S_LOAD;
-	int64_t back;
-	uint8_t *miss1, *miss2, *done, *cont;
-	emit_addr(e, r);
-	if (r->d.seg == S_FS || r->d.seg == S_GS)
-		e_mem(j, true, 0x03, 0, H_SI, H_BX, (int32_t)offsetof(struct vs_emu_cpu, seg[r->d.seg].base));
 	/* edi = slot * sizeof(entry); rdx = the tag this access needs */
 	mov_rr(j, false, H_DI, H_SI);
 	shift_ri(j, false, 5, H_DI, 12);
@@ -363,47 +394,111 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 	alu_ri(j, true, A_AND, H_DX, 0xfffff000u);
 	e_mem(j, false, 0x0f, 0xb6, H_CX, H_BX, OFF(user)); /* movzx ecx, byte c->user */
 	e_sib(j, true, 0x8d, H_DX, H_DX, H_CX, 1, 1);
-	e_sib(j, true, 0x3b, H_DX, H_BX, H_DI, 0, load ? OFF_TLB(tag_r) : OFF_TLB(tag_w));
-	miss1 = jcc_fwd(j, 0x5);
+	e_sib(j, true, 0x3b, H_DX, H_BX, H_DI, 0, write ? OFF_TLB(tag_w) : OFF_TLB(tag_r));
+	miss[0] = jcc_fwd(j, 0x5);
 	mov_rr(j, false, H_CX, H_SI);
 	alu_ri(j, false, A_AND, H_CX, 0xfff);
-	alu_ri(j, false, A_CMP, H_CX, 4096 - r->size);
-	miss2 = jcc_fwd(j, 0x7);
+	alu_ri(j, false, A_CMP, H_CX, 4096 - size);
+	miss[1] = jcc_fwd(j, 0x7);
 	e_sib(j, true, 0x8b, H_DI, H_BX, H_DI, 0, OFF_TLB(host));
-	if (load) {
-		e_sib(j, w, 0x8b, H_AX, H_DI, H_CX, 0, 0);
-		st(j, true, H_AX, H_BX, OFF_R(r->dst));
-	} else {
-		ld(j, w, H_AX, H_BX, OFF_R(r->src));
-		e_sib(j, w, 0x89, H_AX, H_DI, H_CX, 0, 0);
+}
+
+/* rax = [rdi + rcx] or [rdi + rcx] = rax */
+static void host_access(struct em *e, bool w, bool write)
+{
+	e_sib(&e->j, w, write ? 0x89 : 0x8b, H_AX, H_DI, H_CX, 0, 0);
+}
+
+/* Loads, stores, PUSH, POP, CALL and RET with the TLB hit inline. Every
+ * other case (a miss, MMIO, a page-crossing access, a non-canonical
+ * return address) runs the record's own handler from the start, with
+ * c->rip at the instruction: nothing architectural changed before the
+ * look-up decided. */
+static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
+{
+	struct jb *j = &e->j;
+	bool w = r->size == 8, branch = r->kind == K_S_CALL || r->kind == K_S_RET;
+	int64_t back, next = (int64_t)e->cur + r->len - e->synced;
+	uint8_t *miss[3] = { NULL, NULL, NULL }, *done = NULL, *cont;
+	switch (r->kind) {
+	case K_S_LOAD:
+	case K_S_STORE:
+		emit_addr(e, r);
+		if (r->d.seg == S_FS || r->d.seg == S_GS)
+			e_mem(j, true, 0x03, 0, H_SI, H_BX,
+			      (int32_t)offsetof(struct vs_emu_cpu, seg[r->d.seg].base));
+		emit_tlb(e, r->size, r->kind == K_S_STORE, miss);
+		if (r->kind == K_S_LOAD) {
+			host_access(e, w, false);
+			st(j, true, H_AX, H_BX, OFF_R(r->dst));
+		} else {
+			ld(j, w, H_AX, H_BX, OFF_R(r->src));
+			host_access(e, w, true);
+		}
+		break;
+	case K_S_PUSH:
+	case K_S_CALL:
+		ld(j, true, H_SI, H_BX, OFF_R(R_SP));
+		e_mem(j, true, 0x8d, 0, H_SI, H_SI, -8);
+		emit_tlb(e, 8, true, miss);
+		if (r->kind == K_S_PUSH) {
+			ld(j, true, H_AX, H_BX, OFF_R(r->dst));
+		} else {
+			ld(j, true, H_AX, H_BX, OFF(rip));
+			e_mem(j, true, 0x8d, 0, H_AX, H_AX, (int32_t)next);
+		}
+		host_access(e, true, true);
+		st(j, true, H_SI, H_BX, OFF_R(R_SP));
+		if (r->kind == K_S_CALL) {
+			e_mem(j, true, 0x8d, 0, H_AX, H_AX, (int32_t)r->imm);
+			st(j, true, H_AX, H_BX, OFF(rip));
+		}
+		break;
+	default: /* POP, RET */
+		ld(j, true, H_SI, H_BX, OFF_R(R_SP));
+		emit_tlb(e, 8, false, miss);
+		host_access(e, true, false);
+		if (r->kind == K_S_RET) { /* canonical: bits 63..47 equal */
+			mov_rr(j, true, H_DX, H_AX);
+			shift_ri(j, true, 4, H_DX, 16);
+			shift_ri(j, true, 7, H_DX, 16);
+			e_rr(j, true, 0x39, H_DX, H_AX); /* cmp rdx, rax */
+			miss[2] = jcc_fwd(j, 0x5);
+		}
+		e_mem(j, true, 0x8d, 0, H_SI, H_SI, 8);
+		st(j, true, H_SI, H_BX, OFF_R(R_SP));
+		st(j, true, H_AX, H_BX, r->kind == K_S_RET ? OFF(rip) : OFF_R(r->dst));
+		break;
 	}
-	done = jmp_fwd(j);
-	patch_here(j, miss1);
-	patch_here(j, miss2);
-	/* Slow path: RIP at this instruction while it may fault. */
+	if (branch)
+		leave(e, e->b->nrec);
+	else
+		done = jmp_fwd(j);
+	for (int i = 0; i < 3; i++)
+		if (miss[i])
+			patch_here(j, miss[i]);
+	/* The handler, with RIP at this instruction while it may fault; it
+	 * leaves RIP at the next one (or the branch target). */
 	back = (int64_t)e->cur - e->synced;
 	rip_add(e, back);
 	mov_rr(j, true, H_DI, H_BX);
-	mov_ri(j, H_DX, r->size);
-	if (load) {
-		mov_ri(j, H_CX, 0);
-		call_abs(j, (const void *)vs_emu_read_slow);
-		st(j, true, H_AX, H_BX, OFF_R(r->dst));
-		rip_add(e, -back);
-	} else {
-		ld(j, w, H_CX, H_BX, OFF_R(r->src));
-		mov_ri(j, H_R8, 0);
-		call_abs(j, (const void *)vs_emu_write_slow);
+	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
+	call_abs(j, (const void *)r->fn);
+	if (branch) {
+		leave(e, e->b->nrec);
+		e->hostflags = false;
+		return;
+	}
+	if (r->stores) {
 		/* A store into a page with blocks (or MMIO) may need the block
 		 * to stop right after it. */
-		rip_add(e, r->len);
 		e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
 		put1(j, 0);
 		cont = jcc_fwd(j, 0x4);
 		leave(e, (idx + 1) | JIT_STOPPED);
 		patch_here(j, cont);
-		rip_add(e, -(back + r->len));
 	}
+	rip_add(e, -(back + r->len));
 	patch_here(j, done);
 	e->hostflags = false;
 }
@@ -513,8 +608,17 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 		case C_INCDEC:
 			emit_incdec(&e, r, e.store_flags[i], e.cf_in[i]);
 			break;
+		case C_SHIFT:
+			ld(&e.j, r->size == 8, H_AX, H_BX, OFF_R(r->d.rm));
+			shift_ri(&e.j, r->size == 8, r->op == 6 ? 4 : r->op, H_AX,
+				 (uint8_t)(r->imm & (r->size == 8 ? 63 : 31)));
+			st(&e.j, true, H_AX, H_BX, OFF_R(r->d.rm));
+			e.hostflags = false;
+			e.lf = -1;
+			break;
 		case C_MEM:
 			emit_mem(&e, r, i);
+			ended = r->kind == K_S_CALL || r->kind == K_S_RET;
 			break;
 		case C_JCC:
 			emit_jcc(&e, r);
