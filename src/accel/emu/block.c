@@ -204,7 +204,16 @@ static bool run_whole_1(struct vs_emu_cpu *c, struct blk *b)
 {
 	if (b->jit) {
 		if (likely(b->jit_gen == c->jit_gen)) {
-			unsigned n = b->jit(c);
+			unsigned n;
+			if (c->jit_link) {
+				/* The last block's exit came here: link its code
+				 * to this block's. */
+				if (c->jit_link_gen == c->jit_gen)
+					vs_jit_link(c, c->jit_link, b);
+				c->jit_link = NULL;
+			}
+			n = b->jit(c);
+			c->jit_link_gen = c->jit_gen;
 			c->icount += n & ~JIT_STOPPED;
 			return !(n & JIT_STOPPED);
 		}
@@ -229,21 +238,21 @@ static bool run_whole_1(struct vs_emu_cpu *c, struct blk *b)
 /* run_whole_1, noting the block for vs_emu_blocks_fault. */
 static bool run_whole(struct vs_emu_cpu *c, struct blk *b)
 {
-	bool done;
 	c->blk_cur = b;
 	c->blk_cur_rip = c->rip;
-	done = run_whole_1(c, b);
-	c->blk_cur = NULL;
-	return done;
+	return run_whole_1(c, b);
 }
 
 void vs_emu_blocks_fault(struct vs_emu_cpu *c)
 {
 	struct blk *b = c->blk_cur;
 	uint64_t at = 0;
-	if (!b)
-		return;
 	c->blk_cur = NULL;
+	c->jit_link = NULL;
+	/* Without a step limit, compiled blocks run on into each other and
+	 * count themselves; the count is only a statistic then. */
+	if (!b || !c->icount_stop)
+		return;
 	/* RIP is at the faulting instruction: the records before it ran. */
 	for (unsigned i = 0; i < b->nrec; i++) {
 		if (c->rip - c->blk_cur_rip == at) {
@@ -259,6 +268,7 @@ void vs_emu_run_blocks(struct vs_emu_cpu *c)
 	while (!atomic_load_explicit(&c->attention, memory_order_relaxed)) {
 		struct blk *b;
 		uint64_t page_la;
+		bool done;
 		if (c->code_size == 2 || c->blk_off) {
 			step_one(c);
 			continue;
@@ -277,8 +287,14 @@ void vs_emu_run_blocks(struct vs_emu_cpu *c)
 					step_one(c);
 				break;
 			}
-			if (!run_whole(c, b))
+			done = run_whole(c, b);
+			/* Compiled code may have run on into other blocks: */
+			b = c->blk_cur;
+			c->blk_cur = NULL;
+			if (!done)
 				return;
+			if (!b) /* one whose bytes changed: look it up in full */
+				break;
 			if (b->tail) {
 				/* The interpreter may change the mode or the page
 				 * tables: look the next block up in full. */

@@ -84,9 +84,11 @@ struct blk_rec {
 };
 
 /* Host code compiled for a block (jit.c), valid while `gen` is the
- * vCPU's code buffer generation. Returns the guest instructions it
- * completed (fewer than the block's records when a store into a code page
- * or an MMIO write raised `attention` and it stopped there). */
+ * vCPU's code buffer generation. It may go on into the code of the
+ * blocks that follow (c->blk_cur: the last one). Returns the guest
+ * instructions it completed and did not count in c->icount itself (or'ed
+ * with JIT_STOPPED when a store into a code page or an MMIO write raised
+ * `attention` and it stopped inside a block). */
 typedef unsigned (*jit_fn)(struct vs_emu_cpu *c);
 #define JIT_STOPPED 0x80000000u /* or'ed into the count when it stopped early */
 
@@ -99,6 +101,7 @@ struct blk {
 	uint16_t runs; /* entries since it was built (saturating), for the JIT */
 	uint32_t jit_gen;
 	jit_fn jit;
+	const void *jit_chain; /* entry of the code from another block's code */
 	/* Chaining: the block that followed the last time the block left to
 	 * page offset link_off[i] (two exits: a branch's target and its fall
 	 * through); valid while that slot still holds the block of this page
@@ -118,6 +121,9 @@ void vs_blk_bind(struct vs_emu_cpu *c, struct blk_rec *r);
  * compiled (no code buffer, not an x86-64 host, VESSEL_EMU_JIT=0). */
 void vs_jit_init(struct vs_emu_cpu *c); /* sets c->jit_hot from the environment */
 jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b);
+/* Point the exit link c->jit_link asked for at `to`'s code (when `to` is
+ * the block that exit leads to and has code of the current generation). */
+void vs_jit_link(struct vs_emu_cpu *c, void *link, const struct blk *to);
 void vs_jit_free(struct vs_emu_cpu *c);
 
 #endif

@@ -217,6 +217,10 @@ struct vs_emu_cpu {
 	 * it can count the instructions it completed (vs_emu_blocks_fault). */
 	void *blk_cur;
 	uint64_t blk_cur_rip;
+	/* A compiled block's exit that found no link to the next block's
+	 * code: the link to fill (jit.c), and the code generation it is in. */
+	void *jit_link;
+	uint32_t jit_link_gen;
 
 	struct vs_emu_fpu fpu;
 };

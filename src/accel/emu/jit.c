@@ -59,7 +59,7 @@ void vs_jit_init(struct vs_emu_cpu *c)
 #include "accel/emu/jit_emit.h"
 
 #define JIT_SIZE (16u << 20) /* per vCPU; memfd pages are only used once written */
-#define JIT_BLOCK_MAX 4096   /* room a block's code may take */
+#define JIT_BLOCK_MAX 8192   /* room a block's code may take */
 
 struct jit_buf {
 	uint8_t *rw, *rx;
@@ -134,7 +134,9 @@ struct em {
 	int lf;		 /* LF_* of the last flag writer in the block, -1: unknown */
 	uint8_t cls[BLK_RECS];
 	bool store_flags[BLK_RECS];
-	int8_t cf_in[BLK_RECS]; /* CF before an INC/DEC: 0, 1 or -1 (ask cf_now) */
+	int8_t cf_in[BLK_RECS];	 /* CF before an INC/DEC: 0, 1 or -1 (ask cf_now) */
+	struct jit_links *links; /* this block's, in the read-write view */
+	unsigned page_off;	 /* of the block's first byte */
 };
 
 static int alu_lf(unsigned op)
@@ -244,12 +246,74 @@ static void leave(struct em *e, unsigned done)
 	put1(&e->j, 0xc3); /* ret */
 }
 
+/* Where a block's code starts in the buffer: the links of its two exits
+ * (the code of the block each leads to, and that block's guest bytes'
+ * host address, which vs_jit_link checks), then the code. */
+struct jit_links {
+	const void *to[2];
+	const uint8_t *host[2];
+};
+
 /* c->rip += delta (clobbers the host flags) */
 static void rip_add(struct em *e, int64_t delta)
 {
 	if (delta)
 		alu_mem_imm(&e->j, true, delta > 0 ? A_ADD : A_SUB, H_BX, OFF(rip),
 			    (uint32_t)(delta > 0 ? delta : -delta));
+}
+
+/* Leave the block to RIP + `delta`, counting its instructions. When the
+ * target lies on the block's own page (`target`: its offset there, or
+ * -1) and nothing needs the run loop (`attention`, a step limit), jump
+ * straight into the next block's code through link `slot`; an empty link
+ * asks the run loop to fill it (c->jit_link). */
+static void emit_exit(struct em *e, int64_t delta, int64_t target, unsigned slot)
+{
+	struct jb *j = &e->j;
+	uint8_t *plain[2], *link;
+	int32_t rel;
+	rip_add(e, delta);
+	alu_mem_imm(j, true, A_ADD, H_BX, OFF(icount), e->b->nrec);
+	if (target < 0 || target >= 4096) {
+		leave(e, 0);
+		return;
+	}
+	e->links->host[slot] = e->b->host - e->page_off + target;
+	e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
+	put1(j, 0);
+	plain[0] = jcc_fwd(j, 0x5);
+	e_mem(j, true, 0x83, 0, 7, H_BX, OFF(icount_stop));
+	put1(j, 0);
+	plain[1] = jcc_fwd(j, 0x5);
+	/* mov rax, [rip + links.to[slot]] */
+	put1(j, 0x48);
+	put1(j, 0x8b);
+	put1(j, 0x05);
+	rel = (int32_t)((const uint8_t *)&e->links->to[slot] - (j->p + 4));
+	put4(j, (uint32_t)rel);
+	put1(j, 0x48); /* test rax, rax */
+	put1(j, 0x85);
+	put1(j, 0xc0);
+	link = jcc_fwd(j, 0x4);
+	put1(j, 0xff); /* jmp rax */
+	put1(j, 0xe0);
+	patch_here(j, link);
+	/* lea rax, [rip + links.to[slot]]; c->jit_link = rax */
+	put1(j, 0x48);
+	put1(j, 0x8d);
+	put1(j, 0x05);
+	rel = (int32_t)((const uint8_t *)&e->links->to[slot] - (j->p + 4));
+	put4(j, (uint32_t)rel);
+	st(j, true, H_AX, H_BX, OFF(jit_link));
+	patch_here(j, plain[0]);
+	patch_here(j, plain[1]);
+	leave(e, 0);
+}
+
+/* The page offset RIP + delta lands on (delta as for emit_exit). */
+static int64_t exit_target(const struct em *e, int64_t delta)
+{
+	return (int64_t)(e->page_off + e->synced) + delta;
 }
 
 /* c->rip at this record's instruction, for a call that may fault. */
@@ -470,7 +534,9 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 		st(j, true, H_AX, H_BX, r->kind == K_S_RET ? OFF(rip) : OFF_R(r->dst));
 		break;
 	}
-	if (branch)
+	if (r->kind == K_S_CALL)
+		emit_exit(e, 0, exit_target(e, next + (int64_t)r->imm), 0);
+	else if (branch)
 		leave(e, e->b->nrec);
 	else
 		done = jmp_fwd(j);
@@ -547,11 +613,75 @@ static void emit_jcc(struct em *e, const struct blk_rec *r)
 		host_cc = 0x5;
 	}
 	taken = jcc_fwd(j, host_cc);
-	rip_add(e, next);
-	leave(e, e->b->nrec);
+	emit_exit(e, next, exit_target(e, next), 1);
 	patch_here(j, taken);
-	rip_add(e, next + (int64_t)r->imm);
-	leave(e, e->b->nrec);
+	emit_exit(e, next + (int64_t)r->imm, exit_target(e, next + (int64_t)r->imm), 0);
+}
+
+/* At the entry from another block: the guest bytes are still those the
+ * code was compiled from (another vCPU, a device or a string store may
+ * have changed them: the byte check block.c does on its own entries);
+ * else back to the run loop with no block (c->blk_cur = NULL). */
+static void emit_self_check(struct em *e)
+{
+	struct jb *j = &e->j;
+	const struct blk *b = e->b;
+	unsigned n = b->nbytes;
+	uint8_t *bad[BLK_BYTES / 4 + 4];
+	unsigned nbad = 0;
+	uint64_t v8;
+	uint32_t v4;
+	mov_ri(j, H_DX, (uint64_t)(uintptr_t)b->host);
+	if (n >= 8) {
+		for (unsigned off = 0;; off += 8) {
+			if (off + 8 > n)
+				off = n - 8;
+			memcpy(&v8, b->bytes + off, 8);
+			mov_ri(j, H_AX, v8);
+			e_mem(j, true, 0x39, 0, H_AX, H_DX, (int32_t)off); /* cmp [rdx + off], rax */
+			bad[nbad++] = jcc_fwd(j, 0x5);
+			if (off + 8 >= n)
+				break;
+		}
+	} else if (n >= 4) {
+		memcpy(&v4, b->bytes, 4);
+		alu_mem_imm(j, false, A_CMP, H_DX, 0, v4);
+		bad[nbad++] = jcc_fwd(j, 0x5);
+		memcpy(&v4, b->bytes + n - 4, 4);
+		alu_mem_imm(j, false, A_CMP, H_DX, (int32_t)(n - 4), v4);
+		bad[nbad++] = jcc_fwd(j, 0x5);
+	} else {
+		for (unsigned i = 0; i < n; i++) {
+			e_mem(j, false, 0x80, 0, 7, H_DX, (int32_t)i); /* cmp byte [rdx + i], imm8 */
+			put1(j, b->bytes[i]);
+			bad[nbad++] = jcc_fwd(j, 0x5);
+		}
+	}
+	{
+		uint8_t *ok = jmp_fwd(j);
+		for (unsigned i = 0; i < nbad; i++)
+			patch_here(j, bad[i]);
+		st_imm(j, true, H_BX, OFF(blk_cur), 0);
+		leave(e, 0);
+		patch_here(j, ok);
+	}
+}
+
+void vs_jit_link(struct vs_emu_cpu *c, void *link, const struct blk *to)
+{
+	struct jit_buf *jb = c->jit;
+	const uint8_t *host = to->host;
+	struct jit_links *l;
+	uint8_t *at;
+	unsigned slot;
+	if (!jb || !to->jit_chain || to->jit_gen != c->jit_gen)
+		return;
+	/* `link` is &links->to[slot] in the read-execute view. */
+	at = jb->rw + ((uint8_t *)link - jb->rx);
+	slot = (unsigned)(((uintptr_t)at & 15) / 8);
+	l = (struct jit_links *)(void *)(at - slot * 8);
+	if (l->host[slot] == host)
+		l->to[slot] = to->jit_chain;
 }
 
 /* Branch records: their handlers set RIP and end the block. */
@@ -579,6 +709,7 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 	uint8_t *start;
 	void *code;
 	jit_fn fn;
+	uint8_t *body, *chain;
 	bool ended = false;
 	if ((b->key & 3) != 1 || b->nrec == 0 || !(jb = jit_buf(c)))
 		return NULL;
@@ -588,14 +719,26 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 		c->jit_gen++;
 	}
 	memset(&e, 0, sizeof(e));
-	start = jb->rw + jb->used;
-	e.j = (struct jb){ start, start + JIT_BLOCK_MAX, false };
+	e.links = (struct jit_links *)(void *)(jb->rw + jb->used);
+	memset(e.links, 0, sizeof(*e.links));
+	start = jb->rw + jb->used + sizeof(struct jit_links);
+	e.j = (struct jb){ start, start + JIT_BLOCK_MAX - sizeof(struct jit_links), false };
 	e.b = b;
 	e.lf = -1;
+	e.page_off = (unsigned)((b->host - c->mem->base) & 0xfff);
 	plan(&e);
+	/* Entry from the run loop (which checked the bytes). */
 	put4(&e.j, 0xfa1e0ff3); /* endbr64 */
 	put1(&e.j, 0x53);	/* push rbx */
 	mov_rr(&e.j, true, H_BX, H_DI);
+	body = jmp_fwd(&e.j);
+	/* Entry from another block's exit: the bytes, then the body. */
+	chain = e.j.p;
+	put4(&e.j, 0xfa1e0ff3);
+	emit_self_check(&e);
+	mov_ri(&e.j, H_AX, (uint64_t)(uintptr_t)b);
+	st(&e.j, true, H_AX, H_BX, OFF(blk_cur));
+	patch_here(&e.j, body);
 	for (unsigned i = 0; i < b->nrec && !ended; i++) {
 		const struct blk_rec *r = &b->rec[i];
 		switch (e.cls[i]) {
@@ -624,11 +767,12 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 			emit_jcc(&e, r);
 			ended = true;
 			break;
-		case C_JMP:
-			rip_add(&e, (int64_t)e.cur + r->len - e.synced + (int64_t)r->imm);
-			leave(&e, b->nrec);
+		case C_JMP: {
+			int64_t delta = (int64_t)e.cur + r->len - e.synced + (int64_t)r->imm;
+			emit_exit(&e, delta, exit_target(&e, delta), 0);
 			ended = true;
 			break;
+		}
 		default:
 			emit_call(&e, r, i);
 			if (sets_rip(r->kind)) {
@@ -641,13 +785,14 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 		e.cur += r->len;
 	}
 	if (!ended) {
-		sync_rip(&e);
-		leave(&e, b->nrec);
+		int64_t delta = (int64_t)e.cur - e.synced;
+		emit_exit(&e, delta, b->tail ? -1 : exit_target(&e, delta), 0);
 	}
 	if (e.j.full)
 		return NULL;
-	code = jb->rx + jb->used;
-	jb->used += ((size_t)(e.j.p - start) + 15) & ~(size_t)15;
+	code = jb->rx + (start - jb->rw);
+	b->jit_chain = jb->rx + (chain - jb->rw);
+	jb->used = ((size_t)(e.j.p - jb->rw) + 15) & ~(size_t)15;
 	memcpy(&fn, &code, sizeof(fn));
 	b->jit_gen = c->jit_gen;
 	return fn;
@@ -665,6 +810,13 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 void vs_jit_free(struct vs_emu_cpu *c)
 {
 	(void)c;
+}
+
+void vs_jit_link(struct vs_emu_cpu *c, void *link, const struct blk *to)
+{
+	(void)c;
+	(void)link;
+	(void)to;
 }
 
 #endif

@@ -247,7 +247,37 @@ TEST(kick_reaches_a_chained_loop)
 	emu_t_fini(&T);
 }
 
+/* Guest RAM written from outside the vCPU (a device, another vCPU) while
+ * a compiled loop runs only from its own code, chained to itself: the
+ * byte check at the chained entry sees the new bytes. */
+GUEST_CODE(g_spin, "1: mov $1, %eax\n cmp $2, %eax\n jne 1b\n" STOP);
+
+static void *run_guest(void *opaque)
+{
+	(void)opaque;
+	emu_t_run(&T);
+	return NULL;
+}
+
+TEST(outside_write_reaches_a_chained_loop)
+{
+	pthread_t th;
+	uint8_t two = 2;
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_spin, g_spin_end);
+	emu_t_long64(&T);
+	pthread_create(&th, NULL, run_guest, NULL);
+	usleep(100 * 1000);
+	vs_gpa_write(&T.mem, CODE + 1, &two, 1);
+	pthread_join(th, NULL);
+	CHECK_EQ_U64(T.exit.kind, VS_EXIT_INTR);
+	CHECK_EQ_U64(T.stops, 1);
+	CHECK_EQ_U64(T.st.rax, 2);
+	emu_t_fini(&T);
+}
+
 VS_TAP_MAIN(TAP_CASE(fault_in_host_code_store), TAP_CASE(fault_in_called_out_record),
 	    TAP_CASE(store_into_a_compiled_block), TAP_CASE(chained_loop_matches_c),
 	    TAP_CASE(block_across_a_page_end), TAP_CASE(step_limit_in_a_chained_loop),
-	    TAP_CASE(kick_reaches_a_chained_loop))
+	    TAP_CASE(kick_reaches_a_chained_loop), TAP_CASE(outside_write_reaches_a_chained_loop))
