@@ -443,7 +443,7 @@ static void emit_pure(struct em *e, const struct blk_rec *r)
 /* The software-TLB look-up (mem.c's layout) for `size` bytes at the
  * linear address in rsi: on a hit, rdi holds the host page and rcx the
  * offset in it; a miss, a page-crossing access or a missing write tag
- * jumps to the two returned labels. Clobbers rdx and the host flags. */
+ * jumps to the returned label(s). Clobbers rdx and the host flags. */
 static void emit_tlb(struct em *e, unsigned size, bool write, uint8_t *miss[2])
 {
 	struct jb *j = &e->j;
@@ -454,16 +454,17 @@ static void emit_tlb(struct em *e, unsigned size, bool write, uint8_t *miss[2])
 	put1(j, 0x69); /* imul edi, edi, imm32 */
 	put1(j, 0xff);
 	put4(j, (uint32_t)sizeof(struct tlb_entry));
-	mov_rr(j, true, H_DX, H_SI);
+	/* The page of the access's last byte: an access crossing into the
+	 * next page cannot match the slot of its first (QEMU's trick). */
+	e_mem(j, true, 0x8d, 0, H_DX, H_SI, (int32_t)size - 1);
 	alu_ri(j, true, A_AND, H_DX, 0xfffff000u);
 	e_mem(j, false, 0x0f, 0xb6, H_CX, H_BX, OFF(user)); /* movzx ecx, byte c->user */
 	e_sib(j, true, 0x8d, H_DX, H_DX, H_CX, 1, 1);
 	e_sib(j, true, 0x3b, H_DX, H_BX, H_DI, 0, write ? OFF_TLB(tag_w) : OFF_TLB(tag_r));
 	miss[0] = jcc_fwd(j, 0x5);
+	miss[1] = NULL;
 	mov_rr(j, false, H_CX, H_SI);
 	alu_ri(j, false, A_AND, H_CX, 0xfff);
-	alu_ri(j, false, A_CMP, H_CX, 4096 - size);
-	miss[1] = jcc_fwd(j, 0x7);
 	e_sib(j, true, 0x8b, H_DI, H_BX, H_DI, 0, OFF_TLB(host));
 }
 
@@ -541,7 +542,7 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 	else
 		done = jmp_fwd(j);
 	for (int i = 0; i < 3; i++)
-		if (miss[i])
+		if (miss[i] != NULL)
 			patch_here(j, miss[i]);
 	/* The handler, with RIP at this instruction while it may fault; it
 	 * leaves RIP at the next one (or the branch target). */
@@ -618,10 +619,11 @@ static void emit_jcc(struct em *e, const struct blk_rec *r)
 	emit_exit(e, next + (int64_t)r->imm, exit_target(e, next + (int64_t)r->imm), 0);
 }
 
-/* At the entry from another block: the guest bytes are still those the
- * code was compiled from (another vCPU, a device or a string store may
- * have changed them: the byte check block.c does on its own entries);
- * else back to the run loop with no block (c->blk_cur = NULL). */
+/* At the entry from another block: the block's slot still holds it, and
+ * the guest bytes are still those the code was compiled from (another
+ * vCPU, a device or a string store may have changed them: the byte check
+ * block.c does on its own entries); else back to the run loop with no
+ * block (c->blk_cur = NULL). */
 static void emit_self_check(struct em *e)
 {
 	struct jb *j = &e->j;
@@ -631,6 +633,12 @@ static void emit_self_check(struct em *e)
 	unsigned nbad = 0;
 	uint64_t v8;
 	uint32_t v4;
+	/* The slot still holds this block (not one decoded since in its
+	 * place): the run loop goes on from c->blk_cur's page. */
+	mov_ri(j, H_AX, (uint64_t)(uintptr_t)b);
+	mov_ri(j, H_DX, b->key);
+	e_mem(j, true, 0x39, 0, H_DX, H_AX, (int32_t)offsetof(struct blk, key)); /* cmp [rax].key, rdx */
+	bad[nbad++] = jcc_fwd(j, 0x5);
 	mov_ri(j, H_DX, (uint64_t)(uintptr_t)b->host);
 	if (n >= 8) {
 		for (unsigned off = 0;; off += 8) {

@@ -186,6 +186,74 @@ TEST(block_across_a_page_end)
 	emu_t_fini(&T);
 }
 
+/* 8-byte loads and stores across a page boundary from a compiled block
+ * (the TLB fast path must not take them), in a loop. */
+GUEST_CODE(g_split, "1: mov (%rsi), %rax\n add %rcx, %rax\n mov %rax, (%rdi)\n dec %rcx\n jnz 1b\n" STOP);
+TEST(accesses_across_a_page)
+{
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_split, g_split_end);
+	emu_t_long64(&T);
+	emu_t_write64(&T, DATA + 0xffc, 0x1122334455667788ull);
+	emu_t_write64(&T, DATA + 0x2000, 0);
+	T.st.rsi = DATA + 0xffc;
+	T.st.rdi = DATA + 0x2ffd;
+	T.st.rcx = 5;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(emu_t_read64(&T, DATA + 0x2ffd), 0x1122334455667788ull + 1);
+	CHECK_EQ_U64(T.st.rax, 0x1122334455667788ull + 1);
+	emu_t_fini(&T);
+}
+
+/* A chained jump into a block's code after its slot in the cache went to
+ * a block of another page (a hash collision): the run loop must not go
+ * on from the other block's page. X: A jumps to N, N to Z (a stop).
+ * After links A->N exist, a block M on another page takes N's slot; a run
+ * from A must still end at X's Z, not at M's page's offset of Z. The slot
+ * hash mirrors block.c's slot_of. */
+#define X_PAGE (CODE + 0x4000)
+GUEST_CODE(g_to_n, "jmp .+0x100\n");
+GUEST_CODE(g_n, "inc %rax\n jmp .+0x100\n");
+GUEST_CODE(g_stop, STOP);
+GUEST_CODE(g_wrong, "mov $0xbad, %ebx\n" STOP);
+
+static unsigned slot_of(uint64_t off)
+{
+	return (unsigned)((off * 0x9e3779b97f4a7c15ull) >> (64 - 13));
+}
+
+TEST(chained_into_a_replaced_slot)
+{
+	uint64_t n = X_PAGE + 0x100, z = n + 3 + 0x100, m = 0; /* INC is 3 bytes */
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	for (uint64_t off = DATA; off < DATA + 0x800000 && !m; off += 0x10)
+		if (slot_of(off) == slot_of(n) && (off & 0xfff) < 0xd00)
+			m = off;
+	CHECK(m != 0);
+	put(X_PAGE, g_to_n, g_to_n_end);
+	put(n, g_n, g_n_end);
+	put(z, g_stop, g_stop_end);
+	put(m, g_to_n, g_to_n_end); /* a block without an interpreted tail */
+	put(m + 0x100, g_stop, g_stop_end);
+	put((m & ~0xfffull) + (z & 0xfff), g_wrong, g_wrong_end);
+	emu_t_code(&T, g_stop, g_stop); /* nothing at CODE */
+	emu_t_long64(&T);
+	for (int i = 0; i < 3; i++) { /* compile, then link A->N */
+		T.st.rip = X_PAGE;
+		CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	}
+	T.st.rip = m; /* M takes N's slot */
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	T.st.rip = X_PAGE;
+	T.st.rax = 0;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(T.st.rax, 1);
+	CHECK_EQ_U64(T.st.rbx, 0);
+	emu_t_fini(&T);
+}
+
 /* A step limit stops a chained, compiled loop at exactly that many
  * instructions (blocks that could pass the limit run one by one). */
 GUEST_CODE(g_forever, "1: inc %rax\n add $2, %rbx\n jmp 1b\n");
@@ -279,5 +347,6 @@ TEST(outside_write_reaches_a_chained_loop)
 
 VS_TAP_MAIN(TAP_CASE(fault_in_host_code_store), TAP_CASE(fault_in_called_out_record),
 	    TAP_CASE(store_into_a_compiled_block), TAP_CASE(chained_loop_matches_c),
-	    TAP_CASE(block_across_a_page_end), TAP_CASE(step_limit_in_a_chained_loop),
+	    TAP_CASE(block_across_a_page_end), TAP_CASE(accesses_across_a_page),
+	    TAP_CASE(chained_into_a_replaced_slot), TAP_CASE(step_limit_in_a_chained_loop),
 	    TAP_CASE(kick_reaches_a_chained_loop), TAP_CASE(outside_write_reaches_a_chained_loop))
