@@ -1,9 +1,12 @@
 /* The JIT: host x86-64 code for hot 64-bit blocks (a block that ran
- * c->jit_hot times), compiled from its records. Register ALU/MOV/LEA/NOT/
- * NEG/INC/DEC, 32/64-bit loads and stores (an inline software-TLB look-up,
- * the slow path calling mem.c) and the closing Jcc/JMP are emitted as host
- * code; every other record is a call to its handler, so the JIT covers
- * whatever the records do.
+ * c->jit_hot times), compiled from its records. Register ALU/TEST/MOV/
+ * LEA/NOT/NEG/INC/DEC, shifts and rotates by an immediate whose flags are
+ * dead, 32/64-bit loads and stores and PUSH/POP/CALL/RET (an inline
+ * software-TLB look-up; anything else runs the record's handler) and the
+ * closing Jcc/JMP are emitted as host code; every other record is a call
+ * to its handler, so the JIT covers whatever the records do. A block's
+ * exits jump straight into the next block's code when it is on the same
+ * page (emit_exit).
  *
  * Guest registers stay in c->r (rbx holds c): no register allocation, and
  * a fault in a called-out handler or slow path sees memory exactly as the
@@ -164,6 +167,15 @@ static void plan(struct em *e)
 		case K_S_MOV_RI:
 		case K_S_LEA:
 			k = C_PURE;
+			break;
+		case K_TEST_RM_REG:
+		case K_TEST_RM_IMM:
+			if (!r->d.is_mem && (r->size == 4 || r->size == 8)) {
+				k = C_FULLW;
+				cf = 0;
+			} else {
+				cf = -1;
+			}
 			break;
 		case K_NOTNEG:
 			if (!r->d.is_mem && (r->size == 4 || r->size == 8)) {
@@ -339,24 +351,28 @@ static void emit_alu(struct em *e, const struct blk_rec *r, bool store)
 {
 	struct jb *j = &e->j;
 	bool w = r->size == 8;
-	unsigned op = r->op, dst = r->dst;
+	bool test = r->kind == K_TEST_RM_REG || r->kind == K_TEST_RM_IMM;
+	unsigned op = test ? A_AND : r->op, dst = r->dst;
 	if (r->kind == K_NOTNEG) { /* NEG: 0 - reg */
 		op = A_SUB;
 		dst = r->d.rm;
 		ld(j, w, H_CX, H_BX, OFF_R(dst));
 		mov_ri(j, H_AX, 0);
 	} else {
+		if (test)
+			dst = r->d.rm;
 		ld(j, w, H_AX, H_BX, OFF_R(dst));
-		if (r->kind == K_S_ALU_RR)
-			ld(j, w, H_CX, H_BX, OFF_R(r->src));
+		if (r->kind == K_S_ALU_RR || r->kind == K_TEST_RM_REG)
+			ld(j, w, H_CX, H_BX, OFF_R(test ? r->d.reg : r->src));
 		else
 			mov_ri(j, H_CX, w ? r->imm : (uint32_t)r->imm);
 	}
 	if (store)
 		mov_rr(j, true, H_DX, H_AX);
-	/* CMP as SUB: the same flags, and the result for the lazy state. */
+	/* CMP as SUB: the same flags, and the result for the lazy state;
+	 * TEST as AND. */
 	e_rr(j, w, ((op == A_CMP ? A_SUB : op) << 3) | 1, H_AX, H_CX);
-	if (op != A_CMP)
+	if (op != A_CMP && !test)
 		st(j, true, H_AX, H_BX, OFF_R(dst));
 	if (store)
 		store_lazy(e, alu_lf(op), r->size, H_DX, H_CX, H_AX);
@@ -440,6 +456,20 @@ static void emit_pure(struct em *e, const struct blk_rec *r)
 	}
 }
 
+/* After record `idx` stored through a slow path (RIP past it): a store
+ * into a page with blocks (or MMIO) raised `attention` when the block
+ * must stop right after it. */
+static void emit_stop_check(struct em *e, unsigned idx)
+{
+	struct jb *j = &e->j;
+	uint8_t *cont;
+	e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
+	put1(j, 0);
+	cont = jcc_fwd(j, 0x4);
+	leave(e, (idx + 1) | JIT_STOPPED);
+	patch_here(j, cont);
+}
+
 /* The software-TLB look-up (mem.c's layout) for `size` bytes at the
  * linear address in rsi: on a hit, rdi holds the host page and rcx the
  * offset in it; a miss, a page-crossing access or a missing write tag
@@ -484,7 +514,7 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 	struct jb *j = &e->j;
 	bool w = r->size == 8, branch = r->kind == K_S_CALL || r->kind == K_S_RET;
 	int64_t back, next = (int64_t)e->cur + r->len - e->synced;
-	uint8_t *miss[3] = { NULL, NULL, NULL }, *done = NULL, *cont;
+	uint8_t *miss[3] = { NULL, NULL, NULL }, *done = NULL;
 	switch (r->kind) {
 	case K_S_LOAD:
 	case K_S_STORE:
@@ -556,15 +586,8 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 		e->hostflags = false;
 		return;
 	}
-	if (r->stores) {
-		/* A store into a page with blocks (or MMIO) may need the block
-		 * to stop right after it. */
-		e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
-		put1(j, 0);
-		cont = jcc_fwd(j, 0x4);
-		leave(e, (idx + 1) | JIT_STOPPED);
-		patch_here(j, cont);
-	}
+	if (r->stores)
+		emit_stop_check(e, idx);
 	rip_add(e, -(back + r->len));
 	patch_here(j, done);
 	e->hostflags = false;
@@ -578,7 +601,6 @@ static int jit_cond(struct vs_emu_cpu *c, unsigned cc)
 static void emit_call(struct em *e, const struct blk_rec *r, unsigned idx)
 {
 	struct jb *j = &e->j;
-	uint8_t *cont;
 	sync_rip(e);
 	mov_rr(j, true, H_DI, H_BX);
 	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
@@ -586,13 +608,8 @@ static void emit_call(struct em *e, const struct blk_rec *r, unsigned idx)
 	e->synced = e->cur + r->len; /* handlers leave RIP at the next instruction */
 	e->hostflags = false;
 	e->lf = -1;
-	if (r->stores) {
-		e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
-		put1(j, 0);
-		cont = jcc_fwd(j, 0x4);
-		leave(e, (idx + 1) | JIT_STOPPED);
-		patch_here(j, cont);
-	}
+	if (r->stores)
+		emit_stop_check(e, idx);
 }
 
 /* The closing Jcc: on the host's flags when the flag writer just ran as
