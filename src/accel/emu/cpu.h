@@ -215,6 +215,20 @@ struct vs_emu_cpu {
 	void *blk_tab;
 	uint8_t *code_map;
 	bool blk_off; /* allocation failed: interpret only */
+	/* The JIT (jit.c): its code buffer, the buffer's generation (blocks
+	 * hold code of this generation only) and the runs after which a block
+	 * is compiled (0: off). */
+	void *jit;
+	uint32_t jit_gen;
+	uint16_t jit_hot;
+	/* The block running whole (its RIP at entry), so that a fault inside
+	 * it can count the instructions it completed (vs_emu_blocks_fault). */
+	void *blk_cur;
+	uint64_t blk_cur_rip;
+	/* A compiled block's exit that found no link to the next block's
+	 * code: the link to fill (jit.c), and the code generation it is in. */
+	void *jit_link;
+	uint32_t jit_link_gen;
 
 	struct vs_emu_fpu fpu;
 };
@@ -632,6 +646,9 @@ void vs_emu_step(struct vs_emu_cpu *c);
 /* Execute until `attention` is set, through the decoded-block cache. */
 void vs_emu_run_blocks(struct vs_emu_cpu *c);
 void vs_emu_blocks_free(struct vs_emu_cpu *c);
+/* A fault longjmp'ed out of the run loop: count the instructions the
+ * interrupted block completed before it. */
+void vs_emu_blocks_fault(struct vs_emu_cpu *c);
 void vs_emu_exec_0f(struct vs_emu_cpu *c, struct insn *d);
 uint64_t vs_emu_alu(struct vs_emu_cpu *c, unsigned op, unsigned size, uint64_t a, uint64_t b);
 /* ADD, SUB/CMP and the logic ops inline; ADC/SBB (which read CF) out of

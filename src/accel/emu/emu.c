@@ -387,6 +387,7 @@ static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
 			/* A fault counts as an instruction, so that a guest stuck
 			 * faulting still reaches a step limit. */
 			c->icount++;
+			vs_emu_blocks_fault(c);
 			handle_exception(c);
 			continue;
 		}

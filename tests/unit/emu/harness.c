@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,6 +32,10 @@ int emu_t_init(struct emu_t *t)
 	struct vs_error err = { 0 };
 	struct vs_accel_config cfg;
 	memset(t, 0, sizeof(*t));
+	/* The JIT compiles every block on its first run here (unless the
+	 * environment says otherwise, e.g. VESSEL_EMU_JIT=0 for the records),
+	 * so that the tests' short snippets run as host code. */
+	setenv("VESSEL_EMU_JIT_HOT", "1", 0);
 	vs_bus_init(&t->pio, "pio");
 	vs_bus_init(&t->mmio, "mmio");
 	if (vs_guest_mem_create(&t->mem, 16 * VS_MiB, &err) < 0 ||

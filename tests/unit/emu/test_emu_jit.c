@@ -1,0 +1,352 @@
+/* The JIT and block chaining (src/accel/emu/jit.c, block.c): faults in
+ * the middle of a compiled block, self-modifying code of a compiled block,
+ * blocks at a page's end, chained loops against the same loop computed
+ * in C, and step limits / kicks reaching a chained loop. The harness
+ * compiles every block on its first run (VESSEL_EMU_JIT_HOT=1); the suite
+ * also passes with VESSEL_EMU_JIT=0 (the records run). */
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "harness.h"
+
+#define STOP "out %al, $0xe0\n"
+#define HANDLER 0x30000ull
+#define UNMAPPED 0x80000000ull /* above the 1 GiB the page tables map */
+/* RFLAGS bits */
+#define F_CF_T 0x1ull
+#define F_ZF_T 0x40ull
+#define F_SF_T 0x80ull
+#define F_OF_T 0x800ull
+
+static struct emu_t T;
+
+static void put(uint64_t gpa, const uint8_t *start, const uint8_t *end)
+{
+	vs_gpa_write(&T.mem, gpa, start, (uint64_t)(end - start));
+}
+
+/* The #PF handler stops with the frame's RIP in r15 and RFLAGS in r14. */
+GUEST_CODE(g_pf_stop, "mov 8(%rsp), %r15\n mov 24(%rsp), %r14\n" STOP);
+
+/* A compiled block: flags from ADD, a store (host code, TLB miss, then
+ * the slow path faults), and instructions after it that must not run. */
+GUEST_CODE(g_fault_store, "mov $-1, %rax\n"
+			  "add $1, %rax\n"
+			  "mov $0x80000000, %edi\n"
+			  "mov %rax, (%rdi)\n"
+			  "mov $5, %ebx\n"
+			  "sub $3, %rcx\n" STOP);
+/* The same with the faulting instruction called out (ADD to memory). */
+GUEST_CODE(g_fault_call, "mov $0x7f, %eax\n"
+			 "cmp $0x80, %eax\n"
+			 "mov $0x80000000, %edi\n"
+			 "add %rax, (%rdi)\n"
+			 "mov $5, %ebx\n"
+			 "xor %eax, %eax\n" STOP);
+
+static void fault_case(int *failed_, const uint8_t *start, const uint8_t *end, uint64_t insn_off,
+		       uint64_t flags, uint64_t rax)
+{
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, start, end);
+	emu_t_long64(&T);
+	put(HANDLER, g_pf_stop, g_pf_stop_end);
+	emu_t_gate64(&T, 14, HANDLER, 0, 0);
+	T.st.rcx = 10;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(T.st.r15, CODE + insn_off); /* RIP of the faulting instruction */
+	CHECK_EQ_U64(T.st.cr2, UNMAPPED);
+	CHECK_EQ_U64(T.st.rax, rax);
+	CHECK_EQ_U64(T.st.rbx, 0); /* nothing after it ran */
+	CHECK_EQ_U64(T.st.rcx, 10);
+	CHECK_EQ_U64(T.st.r14 & (F_CF_T | F_ZF_T | F_SF_T | F_OF_T), flags);
+	emu_t_fini(&T);
+}
+
+TEST(fault_in_host_code_store)
+{
+	/* mov $-1,%rax: 7 bytes; add $1,%rax: 4; mov $..,%edi: 5 */
+	fault_case(failed_, g_fault_store, g_fault_store_end, 16, F_CF_T | F_ZF_T, 0);
+}
+
+TEST(fault_in_called_out_record)
+{
+	/* mov $0x7f,%eax: 5 bytes; cmp $0x80,%eax: 5; mov: 5. 0x7f - 0x80:
+	 * borrow and negative. */
+	fault_case(failed_, g_fault_call, g_fault_call_end, 15, F_CF_T | F_SF_T, 0x7f);
+}
+
+/* A compiled block rewrites the immediate of the instruction right after
+ * its store (a host-code store, slow path: the page has blocks), every
+ * iteration with a new value: each must run with the value just stored. */
+GUEST_CODE(g_patch_next, "mov $10, %ecx\n"
+			 "mov $1, %edx\n"
+			 "xor %ebx, %ebx\n"
+			 "1: mov %edx, 2f+1(%rip)\n"
+			 "2: mov $0, %eax\n"
+			 "add %eax, %ebx\n"
+			 "inc %edx\n"
+			 "dec %ecx\n"
+			 "jnz 1b\n" STOP);
+TEST(store_into_a_compiled_block)
+{
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_patch_next, g_patch_next_end);
+	emu_t_long64(&T);
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(T.st.rbx, 55); /* 1 + 2 + ... + 10 */
+	CHECK_EQ_U64(T.st.rax, 10);
+	emu_t_fini(&T);
+}
+
+/* The integer loop of bench/emu-mips (chained, compiled, flags through
+ * INC after AND, SHL and ROR called out) against the same loop in C. */
+GUEST_CODE(g_int_loop, "1: add %rbx, %rax\n"
+		       "xor %rax, %rbx\n"
+		       "lea 3(%rax,%rbx,2), %rax\n"
+		       "shl $1, %rbx\n"
+		       "or $5, %rbx\n"
+		       "sub %rbx, %rax\n"
+		       "ror $7, %rax\n"
+		       "and $0xffffff, %rbx\n"
+		       "inc %rax\n"
+		       "not %rbx\n"
+		       "mov %eax, %edx\n"
+		       "cmp %edx, %esi\n"
+		       "adc $0, %r8\n"
+		       "sub $1, %rcx\n"
+		       "jnz 1b\n" STOP);
+TEST(chained_loop_matches_c)
+{
+	uint64_t a = 1, b = 2, n = 100000, carries = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		a += b;
+		b ^= a;
+		a = a + b * 2 + 3;
+		b <<= 1;
+		b |= 5;
+		a -= b;
+		a = (a >> 7) | (a << 57);
+		b &= 0xffffff;
+		a++;
+		b = ~b;
+		carries += (uint32_t)0x1234 < (uint32_t)a;
+	}
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_int_loop, g_int_loop_end);
+	emu_t_long64(&T);
+	T.st.rax = 1;
+	T.st.rbx = 2;
+	T.st.rcx = n;
+	T.st.rsi = 0x1234;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(T.st.rax, a);
+	CHECK_EQ_U64(T.st.rbx, b);
+	CHECK_EQ_U64(T.st.r8, carries);
+	CHECK_EQ_U64(T.st.rcx, 0);
+	emu_t_fini(&T);
+}
+
+/* A loop whose body runs to the end of a page and on into the next (one
+ * instruction straddles the boundary): blocks end at the page, chaining
+ * stops there and looks the next page up in full. Loads and stores
+ * through the TLB on a data page too. */
+GUEST_CODE(g_cross_page, "1: mov (%rsi), %rdx\n"
+			 "add %rcx, %rdx\n"
+			 "mov %rdx, (%rsi)\n"
+			 "lea 8(%rsi), %rsi\n"
+			 "movabs $0x1122334455667788, %rax\n"
+			 "add %rax, %rbx\n"
+			 "dec %rcx\n"
+			 "jnz 1b\n" STOP);
+TEST(block_across_a_page_end)
+{
+	uint64_t start = CODE + 0x1000 - 20, sum = 0;
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_cross_page, g_cross_page); /* nothing at CODE */
+	put(start, g_cross_page, g_cross_page_end);
+	emu_t_long64(&T);
+	for (uint64_t i = 0; i < 64; i++)
+		emu_t_write64(&T, DATA + 8 * i, i * 3);
+	T.st.rip = start;
+	T.st.rcx = 64;
+	T.st.rsi = DATA;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	for (uint64_t i = 0; i < 64; i++)
+		sum += emu_t_read64(&T, DATA + 8 * i) == i * 3 + (64 - i);
+	CHECK_EQ_U64(sum, 64);
+	CHECK_EQ_U64(T.st.rbx, 64 * 0x1122334455667788ull);
+	CHECK_EQ_U64(T.st.rsi, DATA + 64 * 8);
+	emu_t_fini(&T);
+}
+
+/* 8-byte loads and stores across a page boundary from a compiled block
+ * (the TLB fast path must not take them), in a loop. */
+GUEST_CODE(g_split, "1: mov (%rsi), %rax\n add %rcx, %rax\n mov %rax, (%rdi)\n dec %rcx\n jnz 1b\n" STOP);
+TEST(accesses_across_a_page)
+{
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_split, g_split_end);
+	emu_t_long64(&T);
+	emu_t_write64(&T, DATA + 0xffc, 0x1122334455667788ull);
+	emu_t_write64(&T, DATA + 0x2000, 0);
+	T.st.rsi = DATA + 0xffc;
+	T.st.rdi = DATA + 0x2ffd;
+	T.st.rcx = 5;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(emu_t_read64(&T, DATA + 0x2ffd), 0x1122334455667788ull + 1);
+	CHECK_EQ_U64(T.st.rax, 0x1122334455667788ull + 1);
+	emu_t_fini(&T);
+}
+
+/* A chained jump into a block's code after its slot in the cache went to
+ * a block of another page (a hash collision): the run loop must not go
+ * on from the other block's page. X: A jumps to N, N to Z (a stop).
+ * After links A->N exist, a block M on another page takes N's slot; a run
+ * from A must still end at X's Z, not at M's page's offset of Z. The slot
+ * hash mirrors block.c's slot_of. */
+#define X_PAGE (CODE + 0x4000)
+GUEST_CODE(g_to_n, "jmp .+0x100\n");
+GUEST_CODE(g_n, "inc %rax\n jmp .+0x100\n");
+GUEST_CODE(g_stop, STOP);
+GUEST_CODE(g_wrong, "mov $0xbad, %ebx\n" STOP);
+
+static unsigned slot_of(uint64_t off)
+{
+	return (unsigned)((off * 0x9e3779b97f4a7c15ull) >> (64 - 13));
+}
+
+TEST(chained_into_a_replaced_slot)
+{
+	uint64_t n = X_PAGE + 0x100, z = n + 3 + 0x100, m = 0; /* INC is 3 bytes */
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	for (uint64_t off = DATA; off < DATA + 0x800000 && !m; off += 0x10)
+		if (slot_of(off) == slot_of(n) && (off & 0xfff) < 0xd00)
+			m = off;
+	CHECK(m != 0);
+	put(X_PAGE, g_to_n, g_to_n_end);
+	put(n, g_n, g_n_end);
+	put(z, g_stop, g_stop_end);
+	put(m, g_to_n, g_to_n_end); /* a block without an interpreted tail */
+	put(m + 0x100, g_stop, g_stop_end);
+	put((m & ~0xfffull) + (z & 0xfff), g_wrong, g_wrong_end);
+	emu_t_code(&T, g_stop, g_stop); /* nothing at CODE */
+	emu_t_long64(&T);
+	for (int i = 0; i < 3; i++) { /* compile, then link A->N */
+		T.st.rip = X_PAGE;
+		CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	}
+	T.st.rip = m; /* M takes N's slot */
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	T.st.rip = X_PAGE;
+	T.st.rax = 0;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(T.st.rax, 1);
+	CHECK_EQ_U64(T.st.rbx, 0);
+	emu_t_fini(&T);
+}
+
+/* A step limit stops a chained, compiled loop at exactly that many
+ * instructions (blocks that could pass the limit run one by one). */
+GUEST_CODE(g_forever, "1: inc %rax\n add $2, %rbx\n jmp 1b\n");
+TEST(step_limit_in_a_chained_loop)
+{
+	struct vs_error err = { 0 };
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_forever, g_forever_end);
+	emu_t_long64(&T);
+	vs_accel_emu_ops.vcpu_set_state(T.vcpu, &T.st, &err);
+	vs_emu_set_step_limit(T.vcpu, 30001);
+	vs_accel_emu_ops.vcpu_run(T.vcpu, &T.exit);
+	vs_emu_set_step_limit(T.vcpu, 0);
+	vs_accel_emu_ops.vcpu_get_state(T.vcpu, &T.st);
+	CHECK_EQ_U64(T.exit.kind, VS_EXIT_INTR);
+	CHECK_EQ_U64(vs_emu_instructions(T.vcpu), 30001);
+	CHECK_EQ_U64(T.st.rax, 10001);
+	CHECK_EQ_U64(T.st.rbx, 20000);
+	CHECK_EQ_U64(T.st.rip, CODE + 3);
+	emu_t_fini(&T);
+}
+
+static void *kick_later(void *opaque)
+{
+	usleep(50 * 1000);
+	vs_accel_emu_ops.vcpu_kick(opaque);
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A kick reaches a loop that only chains compiled blocks: vcpu_run
+ * returns soon after it, between two instructions of the loop. */
+TEST(kick_reaches_a_chained_loop)
+{
+	struct vs_error err = { 0 };
+	pthread_t th;
+	double t0;
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_forever, g_forever_end);
+	emu_t_long64(&T);
+	vs_accel_emu_ops.vcpu_set_state(T.vcpu, &T.st, &err);
+	t0 = now();
+	pthread_create(&th, NULL, kick_later, T.vcpu);
+	vs_accel_emu_ops.vcpu_run(T.vcpu, &T.exit);
+	pthread_join(th, NULL);
+	vs_accel_emu_ops.vcpu_get_state(T.vcpu, &T.st);
+	CHECK_EQ_U64(T.exit.kind, VS_EXIT_INTR);
+	CHECK(now() - t0 < 5.0);
+	CHECK(T.st.rax > 1000);
+	CHECK_EQ_U64(T.st.rip == CODE || T.st.rip == CODE + 3 || T.st.rip == CODE + 7, 1);
+	emu_t_fini(&T);
+}
+
+/* Guest RAM written from outside the vCPU (a device, another vCPU) while
+ * a compiled loop runs only from its own code, chained to itself: the
+ * byte check at the chained entry sees the new bytes. */
+GUEST_CODE(g_spin, "1: mov $1, %eax\n cmp $2, %eax\n jne 1b\n" STOP);
+
+static void *run_guest(void *opaque)
+{
+	(void)opaque;
+	emu_t_run(&T);
+	return NULL;
+}
+
+TEST(outside_write_reaches_a_chained_loop)
+{
+	pthread_t th;
+	uint8_t two = 2;
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_spin, g_spin_end);
+	emu_t_long64(&T);
+	pthread_create(&th, NULL, run_guest, NULL);
+	usleep(100 * 1000);
+	vs_gpa_write(&T.mem, CODE + 1, &two, 1);
+	pthread_join(th, NULL);
+	CHECK_EQ_U64(T.exit.kind, VS_EXIT_INTR);
+	CHECK_EQ_U64(T.stops, 1);
+	CHECK_EQ_U64(T.st.rax, 2);
+	emu_t_fini(&T);
+}
+
+VS_TAP_MAIN(TAP_CASE(fault_in_host_code_store), TAP_CASE(fault_in_called_out_record),
+	    TAP_CASE(store_into_a_compiled_block), TAP_CASE(chained_loop_matches_c),
+	    TAP_CASE(block_across_a_page_end), TAP_CASE(accesses_across_a_page),
+	    TAP_CASE(chained_into_a_replaced_slot), TAP_CASE(step_limit_in_a_chained_loop),
+	    TAP_CASE(kick_reaches_a_chained_loop), TAP_CASE(outside_write_reaches_a_chained_loop))
