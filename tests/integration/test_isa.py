@@ -7,6 +7,7 @@ Usage: test_isa.py VESSEL GUEST_DIR EXPECTED
 - emu vs the SDM: every line that is not a hash (faults with vector, error
   code, faulting RIP and CR2; accessed/dirty bits; INVLPG; segment loads;
   LAR/LSL/VERR/VERW) equals tests/guests/isa-expected.txt.
+- emu with every block JIT-compiled, and with the JIT off: the same output.
 - emu vs QEMU TCG: the whole output of test=isa=tcg (which skips the few
   cases where TCG departs from the SDM, listed in isa.c) equals QEMU's,
   hashes of every integer/string group included: two independent
@@ -47,19 +48,19 @@ def case_name(line):
     return line.split(" ", 1)[0]
 
 
-def run(argv):
+def run(argv, env=None):
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=TIMEOUT)
+                           timeout=TIMEOUT, env=dict(os.environ, **env) if env else None)
         return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
     except subprocess.TimeoutExpired as e:
         return None, (e.stdout or b"").decode(errors="replace"), "timed out"
 
 
-def run_vessel(vessel, kernel, accel, arg):
+def run_vessel(vessel, kernel, accel, arg, env=None):
     argv = [vessel, "vm", "run", "--accel", accel, "--kernel", kernel, "--mem", "256M", "--cmdline",
             "test=isa" + ("=" + arg if arg else "")]
-    status, out, err = run(argv)
+    status, out, err = run(argv, env)
     return argv, status, out, err
 
 
@@ -132,6 +133,18 @@ def main():
     tap.result("emu: faults, paging and segment results follow the SDM", problems, details)
     for name, msg in todos.items():
         tap.not_ok(f"emu: {name}", [msg], todo=EMU_DEPARTURES[name])
+
+    # The JIT compiles a block on its 8th run, so most of the test runs
+    # through the decoded records: run it again with every block compiled
+    # at once, and with the JIT off.
+    for label, env in (("every block JIT-compiled", {"VESSEL_EMU_JIT_HOT": "1"}),
+                       ("the JIT off", {"VESSEL_EMU_JIT": "0"})):
+        jargv, jstatus, jout, jerr = run_vessel(vessel, kernel, "emu", "", env)
+        diff = [f"{a!r} vs {b!r}" for a, b in zip(emu, isa_lines(jout)) if a != b]
+        if len(emu) != len(isa_lines(jout)):
+            diff.insert(0, f"{len(emu)} vs {len(isa_lines(jout))} lines")
+        tap.result(f"emu with {label} prints the same results", diff[:20],
+                   describe_command(jargv, jstatus, jout, jerr))
 
     if tap.wants("qemu"):
         if not shutil.which("qemu-system-x86_64"):
