@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "block/aio.h"
+#include "block/luks.h"
 #include "block/throttle.h"
 #include "util/error.h"
 
@@ -29,6 +30,9 @@ enum vs_block_open_flags {
 	/* Open an image whose metadata looks wrong (for `check`): no refusal
 	 * of corrupt/dirty images, no consistency checks beyond safety. */
 	VS_BLOCK_CHECK = 1 << 2,
+	/* Metadata only (`info`): an encrypted image opens without its
+	 * passphrase; its data cannot be read or written then. */
+	VS_BLOCK_NO_IO = 1 << 3,
 };
 
 /* Identity of an image already in the chain being opened (loop check). */
@@ -45,6 +49,11 @@ struct vs_block_open_opts {
 	/* Set by drivers opening a backing file; NULL for the top image. */
 	const struct vs_block_chain *chain;
 	unsigned depth;
+	/* Passphrase of encrypted images (qcow2 LUKS), for the whole chain;
+	 * NULL: none given (an encrypted image then refuses to open with
+	 * code ENOKEY; a wrong one with EACCES). */
+	const void *key;
+	size_t key_len;
 };
 
 enum vs_block_prealloc {
@@ -65,6 +74,11 @@ struct vs_block_create_opts {
 	unsigned refcount_bits; /* 0 = 16 */
 	bool extended_l2;
 	const char *compression_type; /* "zlib" (NULL) or "zstd" */
+	/* Encryption (qcow2): "luks" or NULL, with its passphrase. */
+	const char *encrypt_format;
+	const void *key;
+	size_t key_len;
+	struct vs_luks_create_opts encrypt;
 };
 
 struct vs_block_info {
@@ -79,6 +93,7 @@ struct vs_block_info {
 	char backing_file[1024];
 	char backing_fmt[32];
 	unsigned nb_snapshots;
+	const struct vs_luks_header *encrypt; /* LUKS header; NULL: not encrypted */
 };
 
 /* block_status flags, as qemu-img map spells them. */

@@ -105,7 +105,7 @@ int vs_img_rebase(int argc, char **argv)
 	} else {
 		backing_fmt = NULL;
 	}
-	struct vs_block *bs = vs_img_open(path, fmt, VS_BLOCK_RDWR | (unsafe ? VS_BLOCK_NO_BACKING : 0));
+	struct vs_block *bs = vs_img_open_arg(path, fmt, VS_BLOCK_RDWR | (unsafe ? VS_BLOCK_NO_BACKING : 0));
 	int ret = bs ? VS_IMG_OK : VS_IMG_ERROR;
 	if (bs && !unsafe)
 		ret = copy_differences(bs, nb);
@@ -150,7 +150,7 @@ int vs_img_commit(int argc, char **argv)
 		vs_cli_error("commit: expected one file name");
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *top = vs_img_open(argv[optind], fmt, VS_BLOCK_RDWR);
+	struct vs_block *top = vs_img_open_arg(argv[optind], fmt, VS_BLOCK_RDWR);
 	if (!top)
 		return VS_IMG_ERROR;
 	struct vs_block_info info;

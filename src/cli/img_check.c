@@ -124,7 +124,7 @@ int vs_img_check(int argc, char **argv)
 		return VS_IMG_ERROR;
 	}
 	unsigned flags = VS_BLOCK_CHECK | VS_BLOCK_NO_BACKING | (fix ? VS_BLOCK_RDWR : 0);
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, flags);
+	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, flags);
 	if (!bs)
 		return VS_IMG_ERROR;
 	if (!bs->drv->check) {
@@ -237,7 +237,7 @@ int vs_img_map(int argc, char **argv)
 		vs_cli_error("map: --output %s: use human or json", output);
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, 0);
+	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, 0);
 	if (!bs)
 		return VS_IMG_ERROR;
 	if (!json)
