@@ -26,7 +26,7 @@
 /* PBKDF2 iterations refused beyond this (per slot and for the master-key
  * digest): cryptsetup and qemu time theirs to 1-2 s, a few million on
  * today's machines; an absurd count would make opening hang for hours. */
-#define VS_LUKS_MAX_ITERATIONS 50000000u
+#define VS_LUKS_MAX_ITERATIONS 10000000u
 /* Key-slot iterations `create` uses without encrypt.iter-time (about a
  * tenth of a second with sha256). */
 #define VS_LUKS_DEFAULT_ITERATIONS 100000u

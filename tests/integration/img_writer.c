@@ -73,7 +73,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *pass = getenv("VESSEL_IMG_PASSPHRASE");
-	struct vs_block_open_opts o = { .flags = VS_BLOCK_RDWR, .key = pass, .key_len = pass ? strlen(pass) : 0 };
+	struct vs_block_open_opts o = { .flags = VS_BLOCK_RDWR,
+					.key = pass,
+					.key_len = pass ? strlen(pass) : 0 };
 	if (vs_block_open(argv[1], &o, &bs, &err) < 0) {
 		fprintf(stderr, "img-writer: %s\n", err.msg);
 		return 1;
