@@ -30,8 +30,9 @@ enum vs_block_open_flags {
 	/* Open an image whose metadata looks wrong (for `check`): no refusal
 	 * of corrupt/dirty images, no consistency checks beyond safety. */
 	VS_BLOCK_CHECK = 1 << 2,
-	/* Metadata only (`info`): an encrypted image opens without its
-	 * passphrase; its data cannot be read or written then. */
+	/* Metadata only (`info`): an encrypted image opens without being
+	 * unlocked (any passphrase is ignored); its data cannot be read or
+	 * written then. */
 	VS_BLOCK_NO_IO = 1 << 3,
 };
 

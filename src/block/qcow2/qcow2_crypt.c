@@ -101,12 +101,12 @@ int qcow2_crypt_open(struct qcow2 *s, const struct vs_block_open_opts *o, struct
 		return vs_error_set(err, -r, "`%s`: read the LUKS header", name);
 	if (vs_luks_parse(&s->crypt->hdr, raw, sizeof(raw), s->crypt_length, err) < 0)
 		return vs_error_prefix(err, "`%s`: ", name);
-	if (!o->key) {
-		if (o->flags & VS_BLOCK_NO_IO)
-			return 0;
+	/* Metadata only (info): no unlocking, as qemu-img info does not. */
+	if (o->flags & VS_BLOCK_NO_IO)
+		return 0;
+	if (!o->key)
 		return vs_error_msg_code(err, ENOKEY, "`%s` is encrypted (LUKS) and no passphrase was given",
 					 name);
-	}
 	if (vs_luks_unlock(&s->crypt->hdr, o->key, o->key_len, read_area, s, master, err) < 0) {
 		if (err->code == EACCES)
 			return vs_error_msg_code(
