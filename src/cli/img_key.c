@@ -264,8 +264,14 @@ void vs_img_key_hint(const char *msg)
 
 int vs_img_create_key(struct vs_block_create_opts *o, const char *fmt)
 {
-	if (!o->encrypt_format)
-		return 0;
+	const struct vs_luks_create_opts *e = &o->encrypt;
+	if (!o->encrypt_format) {
+		if (!o->key && !e->cipher_alg && !e->cipher_mode && !e->ivgen_alg && !e->ivgen_hash_alg &&
+		    !e->hash_alg && !e->iter_time_ms)
+			return 0;
+		vs_cli_error("encrypt.* options need -o encrypt.format=luks");
+		return -1;
+	}
 	if (strcmp(fmt, "qcow2") != 0) {
 		vs_cli_error("encrypt.format: encryption needs the qcow2 format (-f/-O qcow2)");
 		return -1;
