@@ -168,7 +168,7 @@ out:
 static const char *option_value(int argc, char **argv, int *i, const char *name)
 {
 	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0)
+	if (!argv[*i] || strncmp(argv[*i], name, n) != 0)
 		return NULL;
 	if (argv[*i][n] == '=')
 		return argv[*i] + n + 1;
