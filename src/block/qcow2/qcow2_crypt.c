@@ -45,7 +45,8 @@ int qcow2_crypt_check_header(struct qcow2 *s, uint64_t file_size, struct vs_erro
 		return vs_error_msg(err, "crypt_method %u is unknown (2 is LUKS)", s->crypt_method);
 	uint64_t off = s->crypt_offset, len = s->crypt_length;
 	if (!s->has_crypt_ext)
-		return vs_error_msg(err, "LUKS encryption without the encryption header extension");
+		return vs_error_msg(
+		    err, "crypt_method 2: LUKS-encrypted, but the encryption header extension is missing");
 	if (off % s->cluster_size || off < s->cluster_size)
 		return vs_error_msg(err, "LUKS header offset 0x%llx is not cluster-aligned or in the header",
 				    (unsigned long long)off);
