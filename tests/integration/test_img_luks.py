@@ -321,7 +321,9 @@ def t_commands(tmp):
     assert rc == 1 and "encrypted" in err and qimg("map", *keys.obj, "--image-opts", keys.spec(base))[0] == 1, err
     rc, out, err = vessel("compare", *k, base, src)
     assert rc == 0, out + err
-    vessel("bench", *k, "-w", "-c", "200", "-s", "4k", "-S", "12k", base, check=True)
+    # Writes through the asynchronous path (queue depth 32, workers).
+    vessel("bench", *k, "-w", "-d", "32", "--pattern=90", "-c", "200", "-s", "4k", "-S", "12k", base, check=True)
+    qio(keys, base, "read -P 90 0 4k", "read -P 90 12k 4k", "read -P 90 %d 4k" % (199 * 12 * 1024))
     vessel("bench", *k, "-c", "200", "-s", "4k", base, check=True)
     qcheck_clean(keys, base)
     # Internal snapshots: taken by vessel, applied by qemu-img and back.
