@@ -19,7 +19,6 @@ Skips everything when qemu-img is missing.
 """
 import json
 import os
-import random
 import shutil
 import struct
 import subprocess
@@ -27,6 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_img  # noqa: E402 - its scattered-data source images
 from vessel_test.tap import Tap  # noqa: E402
 
 VESSEL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL", "build/vessel")
@@ -127,19 +127,8 @@ def qcheck_clean(keys, img):
     assert rc == 0 and "No errors" in out, "qemu-img check %s -> %d\n%s%s" % (img, rc, out, err)
 
 
-def make_source(tmp, size=8 << 20, seed=1):
-    path = os.path.join(tmp, "src-%d.raw" % seed)
-    rnd = random.Random(seed)
-    with open(path, "wb") as f:
-        f.truncate(size)
-        for _ in range(60):
-            off = rnd.randrange(0, size - 100000)
-            f.seek(off)
-            if rnd.random() < 0.6:
-                f.write(bytes([rnd.randrange(1, 256)]) * rnd.randrange(1, 90000))
-            else:
-                f.write(rnd.randbytes(rnd.randrange(1, 20000)))
-    return path
+def make_source(tmp, seed=1):
+    return test_img.make_source(tmp, size=8 << 20, seed=seed)
 
 
 QEMU_IO_OPS = ["write -P 0x11 0 4k", "write -P 0x22 70000 9000", "write -P 0x33 3M 1M", "write -z 3200k 100k",
