@@ -169,22 +169,6 @@ WRITES = [("write", 0, 4096, 0x11), ("write", 65536 + 100, 70000, 0x22), ("write
           ("write", 7 << 20, 300, 0x77)]
 
 
-def writer_ops():
-    return ["write:%d:%d:%d" % op[1:] if op[0] == "write" else "%s:%d:%d" % op for op in WRITES] + ["flush"]
-
-
-def qio_ops():
-    out = []
-    for op in WRITES:
-        if op[0] == "write":
-            out.append("write -P %d %d %d" % (op[3], op[1], op[2]))
-        elif op[0] == "zero":
-            out.append("write -z %d %d" % (op[1], op[2]))
-        else:
-            out.append("discard %d %d" % (op[1], op[2]))
-    return out
-
-
 @case("vessel encrypted images pass qemu-img check and read back like qemu-io's writes")
 def t_vessel_writes(tmp):
     keys = Keys(tmp)
@@ -199,8 +183,8 @@ def t_vessel_writes(tmp):
         assert rc == 0, "%s: %s" % (opts, err)
         qcheck_clean(keys, img)
         shutil.copyfile(img, ref)
-        run([WRITER, img] + writer_ops(), check=True, env=env)
-        qio(keys, ref, *qio_ops())
+        run([WRITER, img] + test_img.writer_ops(WRITES), check=True, env=env)
+        qio(keys, ref, *test_img.qio_ops(WRITES))
         qcheck_clean(keys, img)
         a = q_raw(keys, img, os.path.join(tmp, "a.raw"))
         assert a == q_raw(keys, ref, os.path.join(tmp, "b.raw")), "%s: writes read back differently" % opts
