@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -31,7 +30,6 @@ from vessel_test.tap import Tap  # noqa: E402
 
 VESSEL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL", "build/vessel")
 WRITER = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("IMG_WRITER", "build/tests/integration/img-writer")
-SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 PASS = b"vessel luks test \x01 passphrase"
 # qemu-img times its PBKDF2 to encrypt.iter-time; short keeps the tests fast.
 QFAST = "encrypt.iter-time=10"
@@ -46,15 +44,9 @@ def case(name):
     return wrap
 
 
-def run(argv, check=False, env=None, timeout=300):
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout)
-    out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-    for m in SANITIZER_MARKERS:
-        if m in err:
-            raise AssertionError("sanitizer report from %s:\n%s" % (argv[0], err))
-    if check and p.returncode != 0:
-        raise AssertionError("%s -> %d\n%s%s" % (" ".join(argv), p.returncode, out, err))
-    return p.returncode, out, err
+run = test_img.run
+# The documented environment variable, set for one command.
+WITH_PASS = ["env", "VESSEL_IMG_PASSPHRASE=" + PASS.decode()]
 
 
 class Keys:
@@ -172,7 +164,6 @@ WRITES = [("write", 0, 4096, 0x11), ("write", 65536 + 100, 70000, 0x22), ("write
 @case("vessel encrypted images pass qemu-img check and read back like qemu-io's writes")
 def t_vessel_writes(tmp):
     keys = Keys(tmp)
-    env = dict(os.environ, VESSEL_IMG_PASSPHRASE=PASS.decode())
     for opts in ["cluster_size=65536", "cluster_size=512", "cluster_size=4096", "cluster_size=2M",
                  "compat=0.10", "extended_l2=on", "preallocation=metadata,cluster_size=16k",
                  "encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv,encrypt.cipher-alg=aes-128",
@@ -183,7 +174,7 @@ def t_vessel_writes(tmp):
         assert rc == 0, "%s: %s" % (opts, err)
         qcheck_clean(keys, img)
         shutil.copyfile(img, ref)
-        run([WRITER, img] + test_img.writer_ops(WRITES), check=True, env=env)
+        run(WITH_PASS + [WRITER, img] + test_img.writer_ops(WRITES), check=True)
         qio(keys, ref, *test_img.qio_ops(WRITES))
         qcheck_clean(keys, img)
         a = q_raw(keys, img, os.path.join(tmp, "a.raw"))
@@ -269,8 +260,7 @@ def t_convert(tmp):
     qimg("convert", *keys.obj, "-O", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=sec0,%s,%s"
          % (QFAST, "encrypt.cipher-mode=cbc,encrypt.ivgen-alg=plain64,encrypt.hash-alg=sha512"), src, qenc, check=True)
     back = os.path.join(tmp, "back.qcow2")
-    env = dict(os.environ, VESSEL_IMG_PASSPHRASE=PASS.decode())
-    run([VESSEL, "img", "convert", "-O", "qcow2", qenc, back], check=True, env=env)
+    run(WITH_PASS + [VESSEL, "img", "convert", "-O", "qcow2", qenc, back], check=True)
     qimg("check", back, check=True)
     rc, out, err = qimg("compare", back, src)
     assert rc == 0, out + err
