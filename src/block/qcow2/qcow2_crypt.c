@@ -111,7 +111,10 @@ int qcow2_crypt_open(struct qcow2 *s, const struct vs_block_open_opts *o, struct
 	if (vs_luks_unlock(&s->crypt->hdr, o->key, o->key_len, read_area, s, master, err) < 0) {
 		if (err->code == EACCES)
 			return vs_error_msg_code(
-			    err, EACCES, "wrong passphrase for `%s`: no LUKS key slot accepts it", name);
+			    err, EACCES,
+			    "wrong passphrase for `%s`: no LUKS key slot accepts it (a key file is used byte "
+			    "for byte, a trailing newline included)",
+			    name);
 		return vs_error_prefix(err, "`%s`: ", name);
 	}
 	r = set_key(s, master, err);
