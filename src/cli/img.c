@@ -94,7 +94,7 @@ struct vs_block *vs_img_open_arg(const char *arg, const char *format, unsigned f
 	if (!vs_img_image_opts())
 		return vs_img_open(arg, format, flags);
 	char *spec = strdup(arg), *save = NULL;
-	const char *file = NULL, *secret = NULL;
+	const char *file = NULL, *secret = NULL, *backing_secret = NULL;
 	const void *key = NULL;
 	size_t len = 0;
 	struct vs_block *bs = NULL;
@@ -110,15 +110,24 @@ struct vs_block *vs_img_open_arg(const char *arg, const char *format, unsigned f
 			file = v;
 		else if (v && strcmp(kv, "encrypt.key-secret") == 0)
 			secret = v;
+		else if (v && strcmp(kv, "backing.encrypt.key-secret") == 0)
+			backing_secret = v;
 		else if (!v || strcmp(kv, "file.driver") != 0 || strcmp(v, "file") != 0) {
 			vs_cli_error("--image-opts `%s`: unsupported option `%s` (driver, file.filename, "
-				     "encrypt.key-secret)",
+				     "encrypt.key-secret, backing.encrypt.key-secret)",
 				     arg, kv);
 			goto out;
 		}
 	}
 	if (!file) {
 		vs_cli_error("--image-opts `%s`: file.filename= is missing", arg);
+		goto out;
+	}
+	/* One passphrase serves the whole chain (vs_block_open_opts.key). */
+	if (backing_secret && (!secret || strcmp(backing_secret, secret) != 0)) {
+		vs_cli_error("--image-opts `%s`: backing.encrypt.key-secret must name the same secret as "
+			     "encrypt.key-secret (vessel opens a chain with one passphrase)",
+			     arg);
 		goto out;
 	}
 	if (secret ? vs_img_secret(secret, &key, &len) < 0 : (vs_img_default_key(&key, &len), false))

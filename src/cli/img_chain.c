@@ -156,13 +156,13 @@ int vs_img_commit(int argc, char **argv)
 	struct vs_block_info info;
 	vs_block_get_info(top, &info);
 	if (!top->backing) {
-		vs_cli_error("commit: `%s` has no backing file", argv[optind]);
+		vs_cli_error("commit: `%s` has no backing file", top->filename);
 		vs_block_close(top);
 		return VS_IMG_ERROR;
 	}
 	/* The backing file, opened a second time for writing. */
 	char bpath[PATH_MAX];
-	vs_img_backing_path(argv[optind], info.backing_file, bpath, sizeof(bpath));
+	vs_img_backing_path(top->filename, info.backing_file, bpath, sizeof(bpath));
 	struct vs_block *base =
 	    vs_img_open(bpath, info.backing_fmt[0] ? info.backing_fmt : NULL, VS_BLOCK_RDWR);
 	uint8_t *buf = malloc(CHUNK);

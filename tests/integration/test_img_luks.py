@@ -308,7 +308,8 @@ def t_commands(tmp):
             "-c", "write -P 0x6b 2M 100k", "-c", "write -P 0x6c 4097 3000"]
     run(argv, check=True)
     want = v_raw(keys, top, os.path.join(tmp, "top.raw"))
-    vessel("commit", *k, top, check=True)
+    vessel("commit", *keys.obj, "--image-opts",
+           "driver=qcow2,file.filename=%s,encrypt.key-secret=sec0,backing.encrypt.key-secret=sec0" % top, check=True)
     qcheck_clean(keys, base)
     assert q_raw(keys, base, os.path.join(tmp, "base.raw")) == want
     # Rebase the overlay onto a plain copy of the base: content stays.
