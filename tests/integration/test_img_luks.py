@@ -315,7 +315,7 @@ def t_commands(tmp):
     # Rebase the overlay onto a plain copy of the base: content stays.
     plain = os.path.join(tmp, "plain.qcow2")
     vessel("convert", *k, "-O", "qcow2", base, plain, check=True)
-    vessel("rebase", *k, "-b", "plain.qcow2", "-F", "qcow2", top, check=True)
+    vessel("rebase", *keys.obj, "--image-opts", "-b", "plain.qcow2", "-F", "qcow2", keys.spec(top), check=True)
     assert v_raw(keys, top, os.path.join(tmp, "top2.raw")) == want
     qcheck_clean(keys, top)
 
