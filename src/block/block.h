@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "block/aio.h"
+#include "block/luks.h"
 #include "block/throttle.h"
 #include "util/error.h"
 
@@ -33,6 +34,10 @@ enum vs_block_open_flags {
 	 * (qcow2's metadata I/O is not aligned); the caller's buffers must
 	 * then be aligned to 512 bytes in address and length. */
 	VS_BLOCK_DIRECT = 1 << 3,
+	/* Metadata only (`info`): an encrypted image opens without being
+	 * unlocked (any passphrase is ignored); its data cannot be read or
+	 * written then. */
+	VS_BLOCK_NO_IO = 1 << 4,
 };
 
 /* Identity of an image already in the chain being opened (loop check). */
@@ -49,6 +54,11 @@ struct vs_block_open_opts {
 	/* Set by drivers opening a backing file; NULL for the top image. */
 	const struct vs_block_chain *chain;
 	unsigned depth;
+	/* Passphrase of encrypted images (qcow2 LUKS), for the whole chain;
+	 * NULL: none given (an encrypted image then refuses to open with
+	 * code ENOKEY; a wrong one with EACCES). */
+	const void *key;
+	size_t key_len;
 };
 
 enum vs_block_prealloc {
@@ -69,6 +79,11 @@ struct vs_block_create_opts {
 	unsigned refcount_bits; /* 0 = 16 */
 	bool extended_l2;
 	const char *compression_type; /* "zlib" (NULL) or "zstd" */
+	/* Encryption (qcow2): "luks" or NULL, with its passphrase. */
+	const char *encrypt_format;
+	const void *key;
+	size_t key_len;
+	struct vs_luks_create_opts encrypt;
 };
 
 struct vs_block_info {
@@ -83,6 +98,7 @@ struct vs_block_info {
 	char backing_file[1024];
 	char backing_fmt[32];
 	unsigned nb_snapshots;
+	const struct vs_luks_header *encrypt; /* LUKS header; NULL: not encrypted */
 };
 
 /* block_status flags, as qemu-img map spells them. */

@@ -29,7 +29,15 @@ static const char usage[] =
     "\n"
     "create options (-o): size, cluster_size, backing_file, backing_fmt,\n"
     "preallocation (off, metadata, falloc, full), compat (0.10, 1.1),\n"
-    "lazy_refcounts, refcount_bits, extended_l2 (on/off), compression_type (zlib, zstd)\n";
+    "lazy_refcounts, refcount_bits, extended_l2 (on/off), compression_type (zlib, zstd),\n"
+    "encrypt.format=luks with encrypt.key-secret, encrypt.cipher-alg (aes-128, aes-192,\n"
+    "aes-256), encrypt.cipher-mode (xts, cbc, ecb), encrypt.ivgen-alg (plain, plain64, essiv),\n"
+    "encrypt.ivgen-hash-alg, encrypt.hash-alg, encrypt.iter-time (ms; default: 100000 iterations)\n"
+    "\n"
+    "passphrases of encrypted images (every command):\n"
+    "  --object secret,id=ID,file=FILE|data=TEXT[,format=raw|base64]  named by\n"
+    "      -o encrypt.key-secret=ID or --image-opts driver=qcow2,file.filename=F,encrypt.key-secret=ID\n"
+    "  --key-file FILE, or the environment variable VESSEL_IMG_PASSPHRASE\n";
 
 int vs_cli_img(int argc, char **argv)
 {
@@ -47,21 +55,86 @@ int vs_cli_img(int argc, char **argv)
 		return argc < 2 ? VS_IMG_ERROR : VS_IMG_OK;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			int r = vs_img_take_key_args(&argc, argv) < 0 ? VS_IMG_ERROR
+								      : cmds[i].fn(argc - 1, argv + 1);
+			vs_img_forget_keys();
+			return r;
+		}
 	vs_cli_error("unknown img command `%s`: see `vessel img --help`", argv[1]);
 	return VS_IMG_ERROR;
 }
 
-struct vs_block *vs_img_open(const char *path, const char *format, unsigned flags)
+struct vs_block *vs_img_open_key(const char *path, const char *format, unsigned flags, const void *key,
+				 size_t key_len)
 {
 	struct vs_block *bs;
 	struct vs_error err = { 0 };
-	struct vs_block_open_opts o = { .format = format, .flags = flags };
+	struct vs_block_open_opts o = { .format = format, .flags = flags, .key = key, .key_len = key_len };
 	if (vs_block_open(path, &o, &bs, &err) < 0) {
-		vs_cli_error("%s", err.msg);
+		if (err.code == ENOKEY)
+			vs_img_key_hint(err.msg);
+		else
+			vs_cli_error("%s", err.msg);
 		return NULL;
 	}
+	return bs;
+}
+
+struct vs_block *vs_img_open(const char *path, const char *format, unsigned flags)
+{
+	const void *key;
+	size_t len;
+	vs_img_default_key(&key, &len);
+	return vs_img_open_key(path, format, flags, key, len);
+}
+
+struct vs_block *vs_img_open_arg(const char *arg, const char *format, unsigned flags)
+{
+	if (!vs_img_image_opts())
+		return vs_img_open(arg, format, flags);
+	char *spec = strdup(arg), *save = NULL;
+	const char *file = NULL, *secret = NULL, *backing_secret = NULL;
+	const void *key = NULL;
+	size_t len = 0;
+	struct vs_block *bs = NULL;
+	if (!spec)
+		return NULL;
+	for (char *kv = strtok_r(spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		if (v)
+			*v++ = '\0';
+		if (v && strcmp(kv, "driver") == 0)
+			format = v;
+		else if (v && strcmp(kv, "file.filename") == 0)
+			file = v;
+		else if (v && strcmp(kv, "encrypt.key-secret") == 0)
+			secret = v;
+		else if (v && strcmp(kv, "backing.encrypt.key-secret") == 0)
+			backing_secret = v;
+		else if (!v || strcmp(kv, "file.driver") != 0 || strcmp(v, "file") != 0) {
+			vs_cli_error("--image-opts `%s`: unsupported option `%s` (driver, file.filename, "
+				     "encrypt.key-secret, backing.encrypt.key-secret)",
+				     arg, kv);
+			goto out;
+		}
+	}
+	if (!file) {
+		vs_cli_error("--image-opts `%s`: file.filename= is missing", arg);
+		goto out;
+	}
+	/* One passphrase serves the whole chain (vs_block_open_opts.key). */
+	if (backing_secret && (!secret || strcmp(backing_secret, secret) != 0)) {
+		vs_cli_error("--image-opts `%s`: backing.encrypt.key-secret must name the same secret as "
+			     "encrypt.key-secret (vessel opens a chain with one passphrase)",
+			     arg);
+		goto out;
+	}
+	if (secret ? vs_img_secret(secret, &key, &len) < 0 : (vs_img_default_key(&key, &len), false))
+		goto out;
+	bs = vs_img_open_key(file, format, flags, key, len);
+out:
+	free(spec);
 	return bs;
 }
 
@@ -106,6 +179,46 @@ static int parse_bool(const char *key, const char *v, bool *out)
 	}
 	vs_cli_error("-o %s=%s: use on or off", key, v);
 	return -1;
+}
+
+static int parse_encrypt_opt(const char *kv, const char *v, struct vs_block_create_opts *o)
+{
+	struct vs_luks_create_opts *e = &o->encrypt;
+	if (strcmp(kv, "encryption") == 0) {
+		vs_cli_error(
+		    "-o encryption: legacy AES encryption is not supported: use -o encrypt.format=luks");
+		return -1;
+	}
+	kv += 8;
+	if (strcmp(kv, "format") == 0)
+		o->encrypt_format = v;
+	else if (strcmp(kv, "key-secret") == 0)
+		return vs_img_secret(v, &o->key, &o->key_len);
+	else if (strcmp(kv, "cipher-alg") == 0)
+		e->cipher_alg = v;
+	else if (strcmp(kv, "cipher-mode") == 0)
+		e->cipher_mode = v;
+	else if (strcmp(kv, "ivgen-alg") == 0)
+		e->ivgen_alg = v;
+	else if (strcmp(kv, "ivgen-hash-alg") == 0)
+		e->ivgen_hash_alg = v;
+	else if (strcmp(kv, "hash-alg") == 0)
+		e->hash_alg = v;
+	else if (strcmp(kv, "iter-time") == 0) {
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end || n == 0 || n > 60000) {
+			vs_cli_error("-o encrypt.iter-time=%s: milliseconds from 1 to 60000", v);
+			return -1;
+		}
+		e->iter_time_ms = n;
+	} else {
+		vs_cli_error("-o encrypt.%s: unknown option (format, key-secret, cipher-alg, cipher-mode, "
+			     "ivgen-alg, ivgen-hash-alg, hash-alg, iter-time)",
+			     kv);
+		return -1;
+	}
+	return 0;
 }
 
 int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const char **backing_file,
@@ -160,6 +273,9 @@ int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const c
 				return -1;
 		} else if (strcmp(kv, "extended_l2") == 0) {
 			if (parse_bool(kv, v, &o->extended_l2) < 0)
+				return -1;
+		} else if (strncmp(kv, "encrypt.", 8) == 0 || strcmp(kv, "encryption") == 0) {
+			if (parse_encrypt_opt(kv, v, o) < 0)
 				return -1;
 		} else if (strcmp(kv, "refcount_bits") == 0) {
 			if (vs_parse_size(v, &n) < 0 || n > 64 || n == 0) {
@@ -243,12 +359,14 @@ int vs_img_create(int argc, char **argv)
 		vs_cli_error("create: unknown format `%s` (raw, qcow2)", fmt);
 		return VS_IMG_ERROR;
 	}
+	if (vs_img_create_key(&o, fmt) < 0)
+		return VS_IMG_ERROR;
 	if (backing) {
 		/* The backing file gives the size and format when not given,
 		 * and must exist (a chain with a missing link is useless). */
 		char bpath[PATH_MAX];
 		vs_img_backing_path(path, backing, bpath, sizeof(bpath));
-		struct vs_block *b = vs_img_open(bpath, backing_fmt, VS_BLOCK_NO_BACKING);
+		struct vs_block *b = vs_img_open(bpath, backing_fmt, VS_BLOCK_NO_BACKING | VS_BLOCK_NO_IO);
 		if (!b)
 			return VS_IMG_ERROR;
 		if (!o.size && optind + 1 >= argc)
@@ -279,6 +397,8 @@ static void info_human(struct vs_block *bs, const struct vs_block_info *i)
 	vs_img_size_str(i->actual_size, ds, sizeof(ds));
 	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\ndisk size: %s\n", bs->filename,
 	       i->format, vs, (unsigned long long)i->virtual_size, ds);
+	if (i->encrypt)
+		printf("encrypted: yes\n");
 	if (i->cluster_size)
 		printf("cluster_size: %u\n", i->cluster_size);
 	if (i->backing_file[0]) {
@@ -294,8 +414,10 @@ static void info_human(struct vs_block *bs, const struct vs_block_info *i)
 		if (i->qcow2_version == 3)
 			printf("    compression type: %s\n    lazy refcounts: %s\n", i->compression_type,
 			       i->lazy_refcounts ? "true" : "false");
-		printf("    refcount bits: %u\n    corrupt: %s\n", i->refcount_bits,
-		       i->corrupt ? "true" : "false");
+		printf("    refcount bits: %u\n", i->refcount_bits);
+		if (i->encrypt)
+			vs_img_luks_human(i->encrypt);
+		printf("    corrupt: %s\n", i->corrupt ? "true" : "false");
 		if (i->qcow2_version == 3)
 			printf("    extended l2: %s\n", i->extended_l2 ? "true" : "false");
 	}
@@ -328,6 +450,8 @@ static int info_json(struct vs_block *bs, const struct vs_block_info *i)
 		if (i->qcow2_version == 3)
 			vs_jw_kv_bool(&w, "lazy-refcounts", i->lazy_refcounts);
 		vs_jw_kv_uint(&w, "refcount-bits", i->refcount_bits);
+		if (i->encrypt)
+			vs_img_luks_json(&w, i->encrypt);
 		if (i->qcow2_version == 3) {
 			vs_jw_kv_bool(&w, "corrupt", i->corrupt);
 			vs_jw_kv_bool(&w, "extended-l2", i->extended_l2);
@@ -341,6 +465,8 @@ static int info_json(struct vs_block *bs, const struct vs_block_info *i)
 		vs_jw_kv_string(&w, "full-backing-filename", full);
 		vs_jw_kv_string(&w, "backing-filename", i->backing_file);
 	}
+	if (i->encrypt)
+		vs_jw_kv_bool(&w, "encrypted", true);
 	vs_jw_kv_bool(&w, "dirty-flag", i->dirty);
 	vs_jw_object_end(&w);
 	if (vs_jw_finish(&w, &out, &len, &err) < 0) {
@@ -385,7 +511,7 @@ int vs_img_info(int argc, char **argv)
 		vs_cli_error("info: --output %s: use human or json", output);
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, VS_BLOCK_NO_BACKING);
+	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, VS_BLOCK_NO_BACKING | VS_BLOCK_NO_IO);
 	if (!bs)
 		return VS_IMG_ERROR;
 	struct vs_block_info info;
@@ -436,7 +562,7 @@ int vs_img_resize(int argc, char **argv)
 		return VS_IMG_ERROR;
 	}
 	/* With its backing file: a growing image zeroes its old tail. */
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, VS_BLOCK_RDWR);
+	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, VS_BLOCK_RDWR);
 	if (!bs)
 		return VS_IMG_ERROR;
 	uint64_t target = sign > 0 ? bs->size + n : sign < 0 ? bs->size - n : n;

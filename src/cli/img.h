@@ -4,6 +4,7 @@
 #define VESSEL_CLI_IMG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "block/block.h"
@@ -20,8 +21,32 @@ enum {
 	VS_IMG_COMPARE_ERROR = 2,
 };
 
-/* Open with a printed error; NULL on failure. */
+/* Open with a printed error; NULL on failure. Encrypted images get the
+ * passphrase the command line or environment gives (img_key.c). */
 struct vs_block *vs_img_open(const char *path, const char *format, unsigned flags);
+struct vs_block *vs_img_open_key(const char *path, const char *format, unsigned flags, const void *key,
+				 size_t key_len);
+/* An image named on the command line: a file name, or with --image-opts
+ * an image spec (driver=qcow2,file.filename=F,encrypt.key-secret=ID). */
+struct vs_block *vs_img_open_arg(const char *arg, const char *format, unsigned flags);
+
+/* img_key.c: take --object secret,..., --key-file and --image-opts out of
+ * argv (0, or -1 with the error printed); forget them at the end. */
+int vs_img_take_key_args(int *argc, char **argv);
+void vs_img_forget_keys(void);
+bool vs_img_image_opts(void);
+/* The secret with this id (printed error when there is none). */
+int vs_img_secret(const char *id, const void **key, size_t *len);
+/* --key-file, else VESSEL_IMG_PASSPHRASE, else a lone --object secret. */
+void vs_img_default_key(const void **key, size_t *len);
+/* Print an open error saying how to give a passphrase. */
+void vs_img_key_hint(const char *msg);
+/* Check the encrypt.* create options and find their passphrase. */
+int vs_img_create_key(struct vs_block_create_opts *o, const char *fmt);
+/* img_luks_info.c: the `encrypt` part of info, as qemu-img prints it. */
+void vs_img_luks_human(const struct vs_luks_header *h);
+struct vs_json_writer;
+void vs_img_luks_json(struct vs_json_writer *w, const struct vs_luks_header *h);
 /* Print an I/O failure with the driver's explanation when it has one. */
 void vs_img_io_error(struct vs_block *bs, const char *what, int r);
 /* Parse "-o key=value,key=value" into create options; strings point into

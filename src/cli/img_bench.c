@@ -168,7 +168,7 @@ int vs_img_bench(int argc, char **argv)
 	}
 	if (!step_set)
 		b.step = b.bufsize;
-	b.bs = vs_img_open(argv[optind], fmt, b.write ? VS_BLOCK_RDWR : 0);
+	b.bs = vs_img_open_arg(argv[optind], fmt, b.write ? VS_BLOCK_RDWR : 0);
 	if (!b.bs)
 		return VS_IMG_ERROR;
 	struct vs_error err = { 0 };

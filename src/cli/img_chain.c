@@ -90,7 +90,13 @@ int vs_img_rebase(int argc, char **argv)
 		vs_cli_error("rebase: expected -b BACKING and one file name");
 		return VS_IMG_ERROR;
 	}
-	const char *path = argv[optind];
+	/* The image first: a relative backing name is relative to its file
+	 * (argv may be an --image-opts spec). */
+	struct vs_block *bs =
+	    vs_img_open_arg(argv[optind], fmt, VS_BLOCK_RDWR | (unsafe ? VS_BLOCK_NO_BACKING : 0));
+	if (!bs)
+		return VS_IMG_ERROR;
+	const char *path = bs->filename;
 	struct vs_block *nb = NULL;
 	if (backing[0]) {
 		char bpath[PATH_MAX];
@@ -98,17 +104,16 @@ int vs_img_rebase(int argc, char **argv)
 		/* The new backing file must open (in unsafe mode too: a typo
 		 * would otherwise make an image that cannot be opened). */
 		nb = vs_img_open(bpath, backing_fmt, 0);
-		if (!nb)
+		if (!nb) {
+			vs_block_close(bs);
 			return VS_IMG_ERROR;
+		}
 		if (!backing_fmt)
 			backing_fmt = nb->drv->name;
 	} else {
 		backing_fmt = NULL;
 	}
-	struct vs_block *bs = vs_img_open(path, fmt, VS_BLOCK_RDWR | (unsafe ? VS_BLOCK_NO_BACKING : 0));
-	int ret = bs ? VS_IMG_OK : VS_IMG_ERROR;
-	if (bs && !unsafe)
-		ret = copy_differences(bs, nb);
+	int ret = unsafe ? VS_IMG_OK : copy_differences(bs, nb);
 	if (ret == VS_IMG_OK && vs_block_flush(bs) < 0) {
 		vs_cli_error("rebase: flush `%s` failed", path);
 		ret = VS_IMG_ERROR;
@@ -150,19 +155,19 @@ int vs_img_commit(int argc, char **argv)
 		vs_cli_error("commit: expected one file name");
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *top = vs_img_open(argv[optind], fmt, VS_BLOCK_RDWR);
+	struct vs_block *top = vs_img_open_arg(argv[optind], fmt, VS_BLOCK_RDWR);
 	if (!top)
 		return VS_IMG_ERROR;
 	struct vs_block_info info;
 	vs_block_get_info(top, &info);
 	if (!top->backing) {
-		vs_cli_error("commit: `%s` has no backing file", argv[optind]);
+		vs_cli_error("commit: `%s` has no backing file", top->filename);
 		vs_block_close(top);
 		return VS_IMG_ERROR;
 	}
 	/* The backing file, opened a second time for writing. */
 	char bpath[PATH_MAX];
-	vs_img_backing_path(argv[optind], info.backing_file, bpath, sizeof(bpath));
+	vs_img_backing_path(top->filename, info.backing_file, bpath, sizeof(bpath));
 	struct vs_block *base =
 	    vs_img_open(bpath, info.backing_fmt[0] ? info.backing_fmt : NULL, VS_BLOCK_RDWR);
 	uint8_t *buf = malloc(CHUNK);

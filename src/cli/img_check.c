@@ -124,7 +124,7 @@ int vs_img_check(int argc, char **argv)
 		return VS_IMG_ERROR;
 	}
 	unsigned flags = VS_BLOCK_CHECK | VS_BLOCK_NO_BACKING | (fix ? VS_BLOCK_RDWR : 0);
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, flags);
+	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, flags);
 	if (!bs)
 		return VS_IMG_ERROR;
 	if (!bs->drv->check) {
@@ -186,14 +186,22 @@ static const char *layer_name(struct vs_block *bs, unsigned depth)
 	return bs->filename;
 }
 
-static void print_extent(struct vs_block *bs, const struct extent *e, bool json, bool first)
+/* false: the human format cannot show this extent (printed why). */
+static bool print_extent(struct vs_block *bs, const struct extent *e, bool json, bool first)
 {
 	if (!json) {
-		/* As qemu-img: only data with a known location, hex. */
-		if (e->flags & VS_BLOCK_DATA && e->flags & VS_BLOCK_OFFSET_VALID)
+		/* As qemu-img: only data with a known location, hex; data
+		 * without one (encrypted, compressed) is an error there. */
+		if (e->flags & VS_BLOCK_DATA && !(e->flags & VS_BLOCK_OFFSET_VALID)) {
+			vs_cli_error("map: `%s` has encrypted or compressed clusters, whose host offsets "
+				     "mean nothing: use --output json",
+				     layer_name(bs, e->depth));
+			return false;
+		}
+		if (e->flags & VS_BLOCK_DATA)
 			printf("%-16s%-16s%-16s%s\n", hex(e->start).s, hex(e->length).s, hex(e->offset).s,
 			       layer_name(bs, e->depth));
-		return;
+		return true;
 	}
 	printf("%s{ \"start\": %llu, \"length\": %llu, \"depth\": %u, \"present\": %s, \"zero\": %s, "
 	       "\"data\": %s",
@@ -203,6 +211,7 @@ static void print_extent(struct vs_block *bs, const struct extent *e, bool json,
 	if (e->flags & VS_BLOCK_OFFSET_VALID)
 		printf(", \"offset\": %llu", (unsigned long long)e->offset);
 	printf("}");
+	return true;
 }
 
 int vs_img_map(int argc, char **argv)
@@ -237,7 +246,7 @@ int vs_img_map(int argc, char **argv)
 		vs_cli_error("map: --output %s: use human or json", output);
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, 0);
+	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, 0);
 	if (!bs)
 		return VS_IMG_ERROR;
 	if (!json)
@@ -257,17 +266,20 @@ int vs_img_map(int argc, char **argv)
 		if (have && mergeable(&cur, &st, off)) {
 			cur.length += n;
 		} else {
-			if (have) {
-				print_extent(bs, &cur, json, first);
-				first = false;
+			if (have && !print_extent(bs, &cur, json, first)) {
+				ret = VS_IMG_ERROR;
+				have = false;
+				break;
 			}
+			first = first && !have;
 			cur = (struct extent){ off, n, st.host_offset, st.flags, st.depth };
 			have = true;
 		}
 		off += n;
 	}
 	if (have && ret == VS_IMG_OK) {
-		print_extent(bs, &cur, json, first);
+		if (!print_extent(bs, &cur, json, first))
+			ret = VS_IMG_ERROR;
 		first = false;
 	}
 	if (json)

@@ -195,7 +195,13 @@ int vs_img_convert(int argc, char **argv)
 		return VS_IMG_ERROR;
 	}
 	const char *dst_path = argv[optind + 1];
-	struct vs_block *src = vs_img_open(argv[optind], fmt, 0);
+	if (vs_img_create_key(&o, out_fmt) < 0)
+		return VS_IMG_ERROR;
+	if (compress && o.encrypt_format) {
+		vs_cli_error("convert: -c cannot be combined with encryption (qemu-img refuses it too)");
+		return VS_IMG_ERROR;
+	}
+	struct vs_block *src = vs_img_open_arg(argv[optind], fmt, 0);
 	if (!src)
 		return VS_IMG_ERROR;
 	show = show && isatty(STDOUT_FILENO);
@@ -206,7 +212,9 @@ int vs_img_convert(int argc, char **argv)
 		vs_block_close(src);
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *dst = vs_img_open(dst_path, out_fmt, VS_BLOCK_RDWR);
+	/* The new image's passphrase is the one it was made with. */
+	struct vs_block *dst = o.key ? vs_img_open_key(dst_path, out_fmt, VS_BLOCK_RDWR, o.key, o.key_len)
+				     : vs_img_open(dst_path, out_fmt, VS_BLOCK_RDWR);
 	int ret = dst ? copy_image(src, dst, show, compress, flush) : VS_IMG_ERROR;
 	vs_block_close(dst);
 	vs_block_close(src);
@@ -252,8 +260,8 @@ int vs_img_compare(int argc, char **argv)
 		vs_cli_error("compare: expected two file names");
 		return VS_IMG_COMPARE_ERROR;
 	}
-	struct vs_block *a = vs_img_open(argv[optind], fmt1, 0);
-	struct vs_block *b = a ? vs_img_open(argv[optind + 1], fmt2 ? fmt2 : fmt1, 0) : NULL;
+	struct vs_block *a = vs_img_open_arg(argv[optind], fmt1, 0);
+	struct vs_block *b = a ? vs_img_open_arg(argv[optind + 1], fmt2 ? fmt2 : fmt1, 0) : NULL;
 	uint8_t *ba = malloc(CHUNK), *bb = malloc(CHUNK);
 	int ret = VS_IMG_OK;
 	if (!a || !b || !ba || !bb) {

@@ -68,7 +68,7 @@ int vs_img_snapshot(int argc, char **argv)
 	if (!action)
 		action = 'l';
 	unsigned flags = VS_BLOCK_NO_BACKING | (action == 'l' ? 0 : VS_BLOCK_RDWR);
-	struct vs_block *bs = vs_img_open(argv[optind], fmt, flags);
+	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, flags);
 	if (!bs)
 		return VS_IMG_ERROR;
 	struct vs_error err = { 0 };

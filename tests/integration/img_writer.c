@@ -6,6 +6,7 @@
  *                              every 4th, "flushed I" printed after each flush
  *
  * Offsets and lengths take K/M/G suffixes. Exit 0 on success, 1 on failure.
+ * Encrypted images take their passphrase from VESSEL_IMG_PASSPHRASE.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: img-writer FILE OP...\n");
 		return 1;
 	}
-	struct vs_block_open_opts o = { .flags = VS_BLOCK_RDWR };
+	const char *pass = getenv("VESSEL_IMG_PASSPHRASE");
+	struct vs_block_open_opts o = { .flags = VS_BLOCK_RDWR,
+					.key = pass,
+					.key_len = pass ? strlen(pass) : 0 };
 	if (vs_block_open(argv[1], &o, &bs, &err) < 0) {
 		fprintf(stderr, "img-writer: %s\n", err.msg);
 		return 1;

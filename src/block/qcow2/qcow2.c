@@ -74,6 +74,7 @@ static void destroy(struct qcow2 *s)
 	qcow2_cache_free(&s->l2_cache);
 	qcow2_cache_free(&s->rb_cache);
 	qcow2_free_snapshots(s);
+	qcow2_crypt_free(s);
 	free(s->l1);
 	free(s->rt);
 	free(s->backing_file);
@@ -105,6 +106,8 @@ static int open_backing(struct vs_block *bs, struct qcow2 *s, const struct vs_bl
 		.l2_cache_bytes = o->l2_cache_bytes,
 		.chain = o->chain,
 		.depth = o->depth + 1,
+		.key = o->key,
+		.key_len = o->key_len,
 	};
 	if (vs_block_open(name, &bo, &bs->backing, err) < 0)
 		return vs_error_prefix(err, "backing file `%s`: ", s->backing_file);
@@ -163,6 +166,8 @@ static int qcow2_open(struct vs_block *bs, int fd, const struct vs_block_open_op
 		vs_error_set(err, ENOMEM, "`%s`: caches", bs->filename);
 		goto fail;
 	}
+	if (qcow2_crypt_open(s, o, err) < 0)
+		goto fail;
 	bs->opaque = s;
 	bs->size = s->size;
 	if (s->backing_file && !(o->flags & VS_BLOCK_NO_BACKING) && open_backing(bs, s, o, err) < 0) {
@@ -259,8 +264,16 @@ static int read_range(struct qcow2 *s, uint64_t off, uint8_t *p, uint64_t len)
 			break;
 		case QCOW2_NORMAL:
 			r = read_data(s, m.host_offset, p, n);
+			if (r == 0 && s->crypt)
+				r = qcow2_crypt_decrypt(s, m.host_offset, p, n);
 			break;
 		case QCOW2_COMPRESSED:
+			if (s->crypt) {
+				qcow2_fail(
+				    s, "guest offset 0x%llx is a compressed cluster in an encrypted image",
+				    (unsigned long long)off);
+				return -EIO;
+			}
 			r = read_compressed(s, &m, off & (s->cluster_size - 1), p, n);
 			break;
 		}
@@ -275,8 +288,11 @@ static int read_range(struct qcow2 *s, uint64_t off, uint8_t *p, uint64_t len)
 
 static int qcow2_read(struct vs_block *bs, uint64_t off, void *buf, size_t len)
 {
+	struct qcow2 *s = bs->opaque;
 	bs->last_error[0] = '\0';
-	return read_range(bs->opaque, off, buf, len);
+	if (s->crypt && (off | len) % 512)
+		return qcow2_crypt_read_unaligned(bs, off, buf, len);
+	return read_range(s, off, buf, len);
 }
 
 static bool needs_alloc(const struct qcow2 *s, uint64_t e, uint64_t bm)
@@ -308,14 +324,14 @@ static int write_fresh(struct qcow2 *s, uint64_t host, uint64_t end_before, cons
 	struct stat st;
 	const uint8_t *tail = buf + in + bytes;
 	uint64_t tail_len = len - in - bytes;
-	bool zero_edges = (in == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, in - 1) == 0)) &&
+	bool zero_edges = !s->crypt && (in == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, in - 1) == 0)) &&
 			  (tail_len == 0 || (tail[0] == 0 && memcmp(tail, tail + 1, tail_len - 1) == 0));
 	if (host < end_before || !zero_edges || fstat(s->fd, &st) < 0)
-		return qcow2_pwrite(s, host, buf, len);
+		return qcow2_write_data(s, host, buf, len);
 	/* Grow only: blocks the allocation placed further out stay. */
 	if ((uint64_t)st.st_size < host + len && ftruncate(s->fd, (off_t)(host + len)) < 0)
 		return -errno;
-	return qcow2_pwrite(s, host + in, buf + in, bytes);
+	return qcow2_write_data(s, host + in, buf + in, bytes);
 }
 
 /* Extended L2 entries: a write inside one cluster allocates only the
@@ -357,7 +373,7 @@ static int64_t write_subclusters(struct qcow2 *s, uint64_t off, const uint8_t *p
 		qcow2_write_incompat(s, s->incompat | QCOW2_INCOMPAT_CORRUPT);
 		return -EIO;
 	}
-	r = qcow2_pwrite(s, host + a * scs, buf, span);
+	r = qcow2_write_data(s, host + a * scs, buf, span);
 	if (r < 0)
 		return r;
 	uint64_t mask = ((b - a + 1 == 32) ? 0xffffffffull : ((1ull << (b - a + 1)) - 1)) << a;
@@ -424,7 +440,7 @@ static int64_t write_allocating(struct qcow2 *s, uint64_t off, const uint8_t *p,
 	if (ret < 0)
 		goto out;
 	if (whole)
-		ret = qcow2_pwrite(s, host, p, bytes);
+		ret = qcow2_write_data(s, host, p, bytes);
 	else
 		ret = write_fresh(s, host, end_before, buf, n * cs, in, bytes);
 	if (ret < 0)
@@ -472,6 +488,8 @@ static int qcow2_write(struct vs_block *bs, uint64_t off, const void *buf, size_
 	bs->last_error[0] = '\0';
 	if (need_backing(s) < 0)
 		return -EINVAL;
+	if (s->crypt && (off | len) % 512)
+		return qcow2_crypt_write_unaligned(bs, off, buf, len);
 	if (s->zbuf_host)
 		s->zbuf_host = 0;
 	while (len) {
@@ -491,7 +509,7 @@ static int qcow2_write(struct vs_block *bs, uint64_t off, const void *buf, size_
 				qcow2_write_incompat(s, s->incompat | QCOW2_INCOMPAT_CORRUPT);
 				return -EIO;
 			}
-			r = qcow2_pwrite(s, m.host_offset, p, m.bytes);
+			r = qcow2_write_data(s, m.host_offset, p, m.bytes);
 			if (r < 0)
 				return r;
 			n = (int64_t)m.bytes;
@@ -641,7 +659,8 @@ static int qcow2_block_status(struct vs_block *bs, uint64_t off, uint64_t len, u
 	*pnum = m.bytes;
 	switch (m.kind) {
 	case QCOW2_NORMAL:
-		st->flags = VS_BLOCK_DATA | VS_BLOCK_ALLOCATED | VS_BLOCK_OFFSET_VALID;
+		/* As qemu: the host bytes of encrypted data are no use. */
+		st->flags = VS_BLOCK_DATA | VS_BLOCK_ALLOCATED | (s->crypt ? 0 : VS_BLOCK_OFFSET_VALID);
 		st->host_offset = m.host_offset;
 		return 0;
 	case QCOW2_COMPRESSED:
@@ -678,6 +697,7 @@ static void qcow2_get_info(struct vs_block *bs, struct vs_block_info *info)
 	info->extended_l2 = s->extl2;
 	info->compression_type = s->compression_type == QCOW2_COMPRESSION_ZSTD ? "zstd" : "zlib";
 	info->nb_snapshots = s->nb_snapshots;
+	info->encrypt = qcow2_crypt_header(s);
 	if (s->backing_file)
 		snprintf(info->backing_file, sizeof(info->backing_file), "%s", s->backing_file);
 	snprintf(info->backing_fmt, sizeof(info->backing_fmt), "%s", s->backing_fmt);
@@ -690,6 +710,8 @@ static int qcow2_resize(struct vs_block *bs, uint64_t new_size, struct vs_error 
 	int r;
 	if (new_size > (1ull << 62))
 		return vs_error_msg(err, "size %llu is too large", (unsigned long long)new_size);
+	if (s->crypt && new_size % 512)
+		return vs_error_msg(err, "an encrypted image's size must be a multiple of 512");
 	if (new_size < s->size) {
 		if (s->nb_snapshots)
 			return vs_error_msg(err, "cannot shrink an image with internal snapshots");

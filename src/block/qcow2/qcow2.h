@@ -175,6 +175,12 @@ struct qcow2 {
 	uint64_t *meta;
 	uint64_t nmeta;
 	bool meta_stale;
+
+	/* LUKS encryption (crypt_method 2): the area holding the LUKS header
+	 * and key slots, and the unlocked cipher (qcow2_crypt.c). */
+	bool has_crypt_ext;
+	uint64_t crypt_offset, crypt_length;
+	struct qcow2_crypt *crypt;
 };
 
 /* Big-endian helpers. */
@@ -290,6 +296,24 @@ int qcow2_decompress(struct qcow2 *s, const uint8_t *in, size_t in_len, uint8_t 
  * length, or 0 when it does not get smaller than out_len. */
 size_t qcow2_compress(struct qcow2 *s, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len);
 int qcow2_write_compressed(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
+
+/* qcow2_crypt.c */
+int qcow2_crypt_check_header(struct qcow2 *s, uint64_t file_size, struct vs_error *err);
+/* Read the LUKS header and unlock it with the passphrase the options give. */
+int qcow2_crypt_open(struct qcow2 *s, const struct vs_block_open_opts *o, struct vs_error *err);
+void qcow2_crypt_free(struct qcow2 *s);
+const struct vs_luks_header *qcow2_crypt_header(const struct qcow2 *s);
+/* Decrypt data read from sector-aligned host bytes (s->crypt set). */
+int qcow2_crypt_decrypt(struct qcow2 *s, uint64_t host, uint8_t *buf, uint64_t len);
+/* Write guest data at a host offset: encrypted when the image is. */
+int qcow2_write_data(struct qcow2 *s, uint64_t host, const void *buf, uint64_t len);
+/* Requests not aligned to sectors, widened (encrypted images). */
+int qcow2_crypt_read_unaligned(struct vs_block *bs, uint64_t off, void *buf, size_t len);
+int qcow2_crypt_write_unaligned(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
+/* Add a LUKS area to an image being created, whose header reserves the
+ * encryption extension with its data at byte `ext_data`. */
+int qcow2_crypt_create(struct vs_block *bs, const struct vs_block_create_opts *o, uint64_t ext_data,
+		       struct vs_error *err);
 
 /* qcow2_check.c */
 int qcow2_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, vs_block_report_fn report,

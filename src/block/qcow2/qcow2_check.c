@@ -235,6 +235,8 @@ static int run_check(struct qcow2 *s, unsigned fix, struct vs_block_check *res, 
 	if (r < 0)
 		goto out;
 	add_ref(&c, s->snapshots_offset, s->snapshots_size, "snapshot table");
+	if (s->crypt_method == 2)
+		add_ref(&c, s->crypt_offset, s->crypt_length, "LUKS header");
 	add_ref(&c, s->rt_offset, (uint64_t)s->rt_clusters * s->cluster_size, "refcount table");
 	for (uint64_t i = 0; i < s->rt_entries; i++)
 		if (s->rt[i])

@@ -85,6 +85,8 @@ const char *qcow2_metadata_at(struct qcow2 *s, uint64_t off, uint64_t len, bool 
 		return "refcount table";
 	if (overlaps(off, len, s->snapshots_offset, s->snapshots_size))
 		return "snapshot table";
+	if (s->crypt && overlaps(off, len, s->crypt_offset, s->crypt_length))
+		return "LUKS header";
 	if (!deep)
 		return NULL;
 	for (uint32_t i = 0; i < s->nb_snapshots; i++)

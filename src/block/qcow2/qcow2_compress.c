@@ -89,6 +89,10 @@ int qcow2_write_compressed(struct vs_block *bs, uint64_t off, const void *buf, s
 	uint8_t *l2, *tmp = s->zbuf_in;
 	if (off & (cs - 1) || (len != cs && off + len != s->size))
 		return -EINVAL;
+	if (s->crypt) {
+		qcow2_fail(s, "compressed clusters cannot be encrypted (as in qemu): leave out -c");
+		return -ENOTSUP;
+	}
 	memcpy(s->cow_buf, buf, len);
 	memset(s->cow_buf + len, 0, cs - len);
 	s->zbuf_host = 0;

@@ -29,12 +29,18 @@ static size_t put_ext(uint8_t *p, uint32_t type, const void *data, uint32_t len)
 	return 8 + ((len + 7u) & ~7u);
 }
 
+/* Bytes of the fixed header: the extensions start there. */
+static size_t header_len(int version)
+{
+	return version == 3 ? 112 : QCOW2_HEADER_V2_LEN;
+}
+
 static int build_header(uint8_t *h, uint64_t cs, unsigned cluster_bits, const struct vs_block_create_opts *o,
 			int version, unsigned refcount_order, struct vs_error *err)
 {
 	size_t blen = o->backing_file ? strlen(o->backing_file) : 0;
 	size_t flen = o->backing_fmt ? strlen(o->backing_fmt) : 0;
-	size_t hlen = version == 3 ? 112 : QCOW2_HEADER_V2_LEN;
+	size_t hlen = header_len(version);
 	if (blen > 1023)
 		return vs_error_msg(err, "backing file name longer than 1023 bytes");
 	if (flen >= 32)
@@ -56,6 +62,12 @@ static int build_header(uint8_t *h, uint64_t cs, unsigned cluster_bits, const st
 		qcow2_put32(h + 100, (uint32_t)hlen);
 	}
 	size_t off = hlen;
+	/* Encryption: the extension comes first (at hlen), its data filled
+	 * in once the LUKS area exists (qcow2_crypt_create). */
+	if (o->encrypt_format) {
+		static const uint8_t unset[16];
+		off += put_ext(h + off, QCOW2_EXT_CRYPTO, unset, sizeof(unset));
+	}
 	if (flen)
 		off += put_ext(h + off, QCOW2_EXT_BACKING_FORMAT, o->backing_fmt, (uint32_t)flen);
 	/* The feature-name table is a courtesy: left out when the first
@@ -107,9 +119,10 @@ static int preallocate(struct vs_block *bs, enum vs_block_prealloc mode, struct 
 			goto out;
 		/* Fresh clusters at the end of the file read as zeros once
 		 * the file covers them; falloc/full also reserve the space. */
-		if (mode == VS_PREALLOC_FULL) {
+		if (mode == VS_PREALLOC_FULL || s->crypt) {
+			/* Encrypted zeros are not zero bytes: always written. */
 			for (uint64_t i = 0; i < n && r == 0; i++)
-				r = qcow2_pwrite(s, host + i * cs, s->zeros, cs);
+				r = qcow2_write_data(s, host + i * cs, s->zeros, cs);
 		} else if (mode == VS_PREALLOC_FALLOC) {
 			r = -posix_fallocate(s->fd, (off_t)host, (off_t)(n * cs));
 		} else if (ftruncate(s->fd, (off_t)(host + n * cs)) < 0) {
@@ -192,7 +205,14 @@ int qcow2_create(const char *path, const struct vs_block_create_opts *o, struct 
 	struct vs_block_open_opts oo = { .format = "qcow2", .flags = VS_BLOCK_RDWR | VS_BLOCK_NO_BACKING };
 	if (vs_block_open(path, &oo, &bs, err) < 0)
 		return -1;
-	int r = o->size ? vs_block_resize(bs, o->size, err) : 0;
+	/* Encrypted images hold whole sectors (qemu rounds up too). */
+	uint64_t size = o->encrypt_format ? (o->size + 511) & ~511ull : o->size;
+	int r = size ? vs_block_resize(bs, size, err) : 0;
+	if (r == 0 && o->encrypt_format) {
+		pthread_mutex_lock(&bs->lock);
+		r = qcow2_crypt_create(bs, o, header_len(version) + 8, err);
+		pthread_mutex_unlock(&bs->lock);
+	}
 	if (r == 0 && o->prealloc != VS_PREALLOC_OFF) {
 		pthread_mutex_lock(&bs->lock);
 		r = preallocate(bs, o->prealloc, err);

@@ -36,7 +36,8 @@ int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *are
 	struct qcow2 *s = bs->opaque;
 	struct qcow2_map m;
 	size_t len = 0;
-	if (op != VS_BLOCK_READ && op != VS_BLOCK_WRITE)
+	/* Encrypted data goes through the cipher on the synchronous path. */
+	if ((op != VS_BLOCK_READ && op != VS_BLOCK_WRITE) || s->crypt)
 		return -ENOTSUP;
 	for (int i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;

@@ -59,6 +59,14 @@ static int parse_extensions(struct qcow2 *s, const uint8_t *buf, size_t len, uin
 				}
 			}
 			break;
+		case QCOW2_EXT_CRYPTO:
+			if (elen != 16)
+				return vs_error_msg(
+				    err, "encryption header extension is %u bytes (16 expected)", elen);
+			s->has_crypt_ext = true;
+			s->crypt_offset = qcow2_be64(buf + data);
+			s->crypt_length = qcow2_be64(buf + data + 8);
+			break;
 		default:
 			/* Unknown extensions stay untouched in the file: the
 			 * header is only ever patched field by field. */
@@ -118,9 +126,6 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len, uint64_t
 		if (unknown & (1ull << bit))
 			return vs_error_msg(err, "unsupported qcow2 feature: %s",
 					    feature_name(s, 0, bit, tmp, sizeof(tmp)));
-	if (s->crypt_method)
-		return vs_error_msg(err, "encrypted qcow2 images (method %u) are not supported yet",
-				    s->crypt_method);
 	if (s->compression_type > QCOW2_COMPRESSION_ZSTD)
 		return vs_error_msg(err, "unknown compression type %u", s->compression_type);
 	if (s->compression_type != QCOW2_COMPRESSION_ZLIB && !(s->incompat & QCOW2_INCOMPAT_COMPRESSION))
@@ -183,6 +188,9 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len, uint64_t
 		return vs_error_msg(err, "refcount table overlaps the header");
 	if (overlaps(s->l1_offset, l1_bytes, s->rt_offset, rt_bytes))
 		return vs_error_msg(err, "L1 table overlaps the refcount table");
+
+	if (qcow2_crypt_check_header(s, file_size, err) < 0)
+		return -1;
 
 	if (s->backing_offset) {
 		if (s->backing_len == 0 || s->backing_len > 1023)
