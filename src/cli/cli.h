@@ -30,4 +30,8 @@ int vs_cli_doctor(int argc, char **argv);
 int vs_cli_ct(int argc, char **argv);
 int vs_cli_img(int argc, char **argv);
 
+/* Read a passphrase file whole (at most 64 KiB); the caller frees *out.
+ * Errors are printed, naming the file. */
+int vs_cli_read_key_file(const char *path, uint8_t **out, size_t *len);
+
 #endif

@@ -1,5 +1,5 @@
 /* --disk PATH[,format=raw|qcow2][,readonly=on|off][,cache=none|writeback]
- *             [,iops=N][,bps=N][,queues=N]
+ *             [,iops=N][,bps=N][,queues=N][,key-file=PATH]
  * Every message names the --disk option at fault and what would work. */
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,14 @@
 #include "machine/vm.h"
 #include "util/parse.h"
 
-#define DISK_OPTIONS "format=raw|qcow2, readonly=on|off, cache=none|writeback, iops=N, bps=N, queues=N"
+#define DISK_OPTIONS                                                                         \
+	"format=raw|qcow2, readonly=on|off, cache=none|writeback, iops=N, bps=N, queues=N, " \
+	"key-file=PATH"
+
+/* Passphrases read for key-file=: the VM opens its images once, at start,
+ * and the process ends with it, so they stay here until exit. */
+static uint8_t *keys_read[VS_MAX_DISKS];
+static int nkeys_read;
 
 static int parse_rate(const char *spec, const char *name, const char *v, bool sizes, uint64_t *out)
 {
@@ -67,6 +74,23 @@ int vs_cli_parse_disk(char *spec, struct vs_disk_config *d)
 		} else if (!strncmp(opt, "bps=", 4)) {
 			if (parse_rate(spec, "bps", opt + 4, true, &d->bps) < 0)
 				return -1;
+		} else if (!strncmp(opt, "key-file=", 9)) {
+			uint8_t *key;
+			size_t len;
+			if (d->key || nkeys_read == VS_MAX_DISKS) {
+				vs_cli_error("--disk %s: key-file= given twice", spec);
+				return -1;
+			}
+			if (!opt[9] || vs_cli_read_key_file(opt + 9, &key, &len) < 0) {
+				if (!opt[9])
+					vs_cli_error("--disk %s: key-file= needs the path of a file holding "
+						     "the passphrase",
+						     spec);
+				return -1;
+			}
+			keys_read[nkeys_read++] = key;
+			d->key = key;
+			d->key_len = len;
 		} else if (!strncmp(opt, "queues=", 7)) {
 			long n;
 			if (vs_cli_parse_int("--disk queues", opt + 7, 1, 8, &n) < 0)

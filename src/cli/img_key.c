@@ -32,33 +32,6 @@ static struct secret secrets[MAX_SECRETS + 1];
 static unsigned nsecrets;
 static bool image_opts;
 
-static int read_key_file(const char *path, uint8_t **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		vs_cli_error("key file `%s`: %s", path, strerror(errno));
-		return -1;
-	}
-	uint8_t *buf = malloc(VS_LUKS_MAX_PASSPHRASE + 1);
-	size_t have = 0;
-	ssize_t n = 1;
-	while (buf && have <= VS_LUKS_MAX_PASSPHRASE &&
-	       (n = read(fd, buf + have, VS_LUKS_MAX_PASSPHRASE + 1 - have)) > 0)
-		have += (size_t)n;
-	close(fd);
-	if (!buf || n < 0 || have > VS_LUKS_MAX_PASSPHRASE) {
-		vs_cli_error("key file `%s`: %s", path,
-			     !buf    ? "out of memory"
-			     : n < 0 ? strerror(errno)
-				     : "larger than 64 KiB");
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	*len = have;
-	return 0;
-}
-
 static int decode_base64(const char *in, uint8_t **out, size_t *len)
 {
 	size_t n = strlen(in);
@@ -137,7 +110,7 @@ static int parse_object(const char *arg)
 		}
 	uint8_t *bytes = NULL;
 	size_t len = 0;
-	if (file && read_key_file(file, &bytes, &len) < 0)
+	if (file && vs_cli_read_key_file(file, &bytes, &len) < 0)
 		goto out;
 	if (strcmp(format, "base64") == 0) {
 		char *text = file ? strndup((const char *)bytes, len) : strdup(data);
@@ -199,7 +172,8 @@ int vs_img_take_key_args(int *argc, char **argv)
 		} else if ((v = option_value(*argc, argv, &i, "--key-file"))) {
 			uint8_t *bytes;
 			size_t len;
-			if (!*v || read_key_file(v, &bytes, &len) < 0 || add_secret(NULL, bytes, len) < 0)
+			if (!*v || vs_cli_read_key_file(v, &bytes, &len) < 0 ||
+			    add_secret(NULL, bytes, len) < 0)
 				return -1;
 		} else {
 			argv[out++] = argv[i];

@@ -41,6 +41,8 @@ static const char vm_run_usage[] =
     "                     iops=N, bps=N         throttle, requests / bytes per second (bps=10M);\n"
     "                                           requests over the limit wait\n"
     "                     queues=N              1 to 8 request queues (default 1)\n"
+    "                     key-file=F            passphrase of an encrypted (LUKS) qcow2, read\n"
+    "                                           byte for byte from file F\n"
     "  --net NET        a virtio-net NIC (up to 8), NET one of:\n"
     "                     user[,hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-:GUESTPORT]...  NAT (libslirp):\n"
     "                       guest 10.0.2.15, gateway 10.0.2.2 = host loopback, DNS 10.0.2.3;\n"

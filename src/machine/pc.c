@@ -254,6 +254,8 @@ static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 			.iops = d->iops,
 			.queues = (unsigned int)d->queues,
 			.id = id,
+			.key = d->key,
+			.key_len = d->key_len,
 		};
 		env.slot = SLOT_DISK0 + i;
 		if (vs_virtio_blk_create(&env, &bc, &dev, err) < 0 ||

@@ -36,6 +36,10 @@ struct vs_disk_config {
 	bool direct;	    /* cache=none (O_DIRECT); else the page cache */
 	int queues;	    /* request queues, 1..8 */
 	uint64_t bps, iops; /* throttle, 0: unlimited */
+	/* Passphrase of an encrypted (LUKS) qcow2 and its backing chain;
+	 * NULL: none. Owned by the caller. */
+	const void *key;
+	size_t key_len;
 };
 
 /* A virtio-net NIC, after the disks in PCI order. */

@@ -100,10 +100,10 @@ def make_qcow2(c, raw, out):
     return None if r.returncode == 0 else f"making {out}: {r.stderr.strip()}"
 
 
-def read_back(c, image, at, n):
+def read_back(c, image, at, n, key=None):
     """Bytes of `image` at `at` through `vessel img convert` (any format)."""
     out = image + ".back"
-    r = c.img("convert", "-O", "raw", image, out)
+    r = c.img("convert", *(["--key-file", key] if key else []), "-O", "raw", image, out)
     if r.returncode != 0:
         return None
     with open(out, "rb") as f:
@@ -119,6 +119,7 @@ def disk_case(c, accel, kind, data):
     with open(raw, "wb") as f:
         f.write(data)
     problems = []
+    key = None
     if kind == "raw":
         image, spec = raw, raw
     elif kind == "qcow2":
@@ -133,19 +134,35 @@ def disk_case(c, accel, kind, data):
         if r.returncode != 0:
             return [f"img create -b: {r.stderr.strip()}"], ()
         spec = image + ",format=qcow2"
+    elif kind == "qcow2 encrypted":
+        image, key = c.path(f"{tag}.qcow2"), c.path(f"{tag}.key")
+        with open(key, "w") as f:
+            f.write(f"passphrase of {tag}")
+        r = c.img("convert", "-f", "raw", "-O", "qcow2", "-o", "encrypt.format=luks", "--key-file", key, raw,
+                  image)
+        if r.returncode != 0:
+            return [f"img convert -o encrypt.format=luks: {r.stderr.strip()}"], ()
+        spec = image + ",key-file=" + key
     else:
         image, spec = raw, raw + ",cache=none,iops=200,bps=8M,queues=2"
     argv, status, out, err = c.vm(accel, [spec])
     details = describe_command(argv, status, out, err, tail=15)
     problems += guest_problems(status, out, data)
     problems += [f"stderr reports {m}" for m in SANITIZER_MARKERS if m in err]
-    got = read_back(c, image, 8 * 512, len(WROTE))
+    got = read_back(c, image, 8 * 512, len(WROTE), key)
     if got != WROTE:
         problems.append(f"sector 8 of {os.path.basename(image)} holds {got!r}, not the guest's write")
     if kind.startswith("qcow2"):
-        r = c.img("check", image)
+        r = c.img("check", *(["--key-file", key] if key else []), image)
         if r.returncode != 0:
             problems.append(f"vessel img check: exit {r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+    if key and shutil.which("qemu-img"):
+        # The image the guest wrote to is consistent for qemu too.
+        r = subprocess.run(["qemu-img", "check", "--object", f"secret,id=s0,file={key}", "--image-opts",
+                            f"driver=qcow2,file.filename={image},encrypt.key-secret=s0"],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            problems.append(f"qemu-img check: exit {r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
     if kind == "qcow2 chain":
         with open(raw, "rb") as f:
             if f.read() != data:
@@ -165,7 +182,16 @@ def refusals(c, data):
             incompat = int.from_bytes(f.read(8), "big") | 2
             f.seek(72)
             f.write(incompat.to_bytes(8, "big"))
+    encrypted, key, wrong = c.path("enc.qcow2"), c.path("enc.key"), c.path("wrong.key")
+    with open(key, "w") as f:
+        f.write("right")
+    with open(wrong, "w") as f:
+        f.write("wrong")
+    c.img("create", "-f", "qcow2", "-o", "encrypt.format=luks", "--key-file", key, encrypted, "16M")
     return [
+        ("an encrypted qcow2 without key-file=", encrypted, ["--disk", "passphrase", "key-file="]),
+        ("an encrypted qcow2 with the wrong key", encrypted + ",key-file=" + wrong, ["--disk", "wrong passphrase"]),
+        ("a key-file= that does not exist", encrypted + ",key-file=" + c.path("nokey"), ["nokey"]),
         ("an unknown format", raw + ",format=vmdk", ["--disk", raw, "vmdk", "format=raw"]),
         ("a missing image", c.path("missing.img"), ["--disk", "missing.img", "vessel img create"]),
         ("a qcow2 marked corrupt, writable", corrupt, ["--disk", corrupt, "corrupt", "readonly=on"]),
@@ -187,7 +213,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="vessel-disks-") as tmp:
         c = Case(os.path.abspath(vessel), os.path.abspath(guests), tmp)
         for accel in ("emu", "kvm"):
-            for kind in ("raw", "qcow2", "qcow2 chain", "raw cache=none,iops=,bps=,queues=2"):
+            for kind in ("raw", "qcow2", "qcow2 chain", "qcow2 encrypted", "raw cache=none,iops=,bps=,queues=2"):
                 name = f"{accel}: test guest on a {kind} disk"
                 if not tap.wants(name):
                     continue

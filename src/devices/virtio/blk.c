@@ -293,8 +293,11 @@ static void open_hint(struct vs_error *err, bool readonly)
 	size_t n = strlen(err->msg);
 	if (err->code == ENOENT)
 		hint = " (give an existing image, or make one with `vessel img create`)";
-	else if (!readonly && (err->code == EACCES || err->code == EROFS || err->code == EPERM ||
-			       strstr(err->msg, "marked corrupt")))
+	else if (err->code == ENOKEY)
+		hint = " (add key-file=FILE holding its passphrase)";
+	else if (!readonly && strstr(err->msg, "passphrase") == NULL &&
+		 (err->code == EACCES || err->code == EROFS || err->code == EPERM ||
+		  strstr(err->msg, "marked corrupt")))
 		hint = " (add readonly=on to use it read-only)";
 	if (hint)
 		snprintf(err->msg + n, sizeof(err->msg) - n, "%s", hint);
@@ -330,6 +333,8 @@ int vs_virtio_blk_create(const struct vs_virtio_config *env, const struct vs_vir
 	struct vs_block_open_opts o = {
 		.format = c->format,
 		.flags = (c->readonly ? 0 : VS_BLOCK_RDWR) | (c->direct ? VS_BLOCK_DIRECT : 0),
+		.key = c->key,
+		.key_len = c->key_len,
 	};
 	struct blk *b;
 	struct stat st;

@@ -21,6 +21,8 @@ struct vs_virtio_blk_config {
 	uint64_t bps, iops;  /* throttle, 0: unlimited */
 	unsigned int queues; /* 1..VS_VIRTIO_BLK_MAX_QUEUES */
 	const char *id;	     /* the serial number GET_ID returns (up to 20 bytes) */
+	const void *key;     /* passphrase of an encrypted qcow2 (LUKS), or NULL */
+	size_t key_len;
 };
 
 /* Opens the image (errors name the file and what to do) and plugs the
