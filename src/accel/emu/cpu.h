@@ -209,11 +209,19 @@ struct vs_emu_cpu {
 	bool blk_off; /* allocation failed: interpret only */
 
 	struct vs_emu_fpu fpu;
+
+	/* For the -v report: instructions the interpreter ran (vs_emu_step),
+	 * by opcode (one-byte map, 0F map), and how much of icount the
+	 * accelerator's totals already hold. */
+	uint64_t interp[2][256];
+	uint64_t icount_reported;
 };
 
 /* Statistics shared by the vCPUs of one accelerator. */
 struct vs_emu_stats {
 	atomic_uint_least64_t ud[3][256]; /* by map: one-byte, 0F, others */
+	atomic_uint_least64_t insns;	  /* every vCPU's icount */
+	atomic_uint_least64_t interp[2][256];
 };
 
 struct vs_accel {
