@@ -215,6 +215,13 @@ struct vs_emu_cpu {
 	 * accelerator's totals already hold. */
 	uint64_t interp[2][256];
 	uint64_t icount_reported;
+
+	/* TLB slots filled since the last flush (mem.c), so that a flush (a
+	 * CR3 write: every context switch, and with page-table isolation
+	 * every kernel entry and exit) and INVLPG's large-page scan touch
+	 * only those. More than TLB_SIZE: it overflowed, scan them all. */
+	uint16_t tlb_fill[TLB_SIZE];
+	unsigned tlb_nfill;
 };
 
 /* Statistics shared by the vCPUs of one accelerator. */
