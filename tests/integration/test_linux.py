@@ -500,22 +500,17 @@ def run_default_guest(ctx, ctrl_a_x=False):
             shell.append(f"uname -r did not print {ctx.guest.release}")
     term = []
     how = "Ctrl-A x" if ctrl_a_x else "SIGTERM"
-    if p.poll() is None and ctrl_a_x:
-        os.write(master, b"\x01x")
+    if p.poll() is None:
+        if ctrl_a_x:
+            os.write(master, b"\x01x")
+        else:
+            p.send_signal(signal.SIGTERM)
         try:
             status = p.wait(timeout=30)
         except subprocess.TimeoutExpired:
             p.kill()
             status = p.wait()
-            term.append("vessel did not stop within 30 s of Ctrl-A x")
-    elif p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            status = p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            status = p.wait()
-            term.append("vessel did not stop within 30 s of SIGTERM")
+            term.append(f"vessel did not stop within 30 s of {how}")
     else:
         status = p.returncode
         term.append(f"vessel ended before {how} (status {status})")
