@@ -47,7 +47,9 @@ bool vs_irqchip_pit_unmasked(const struct vs_irqchip *chip)
 }
 
 /* Whether `vector`, just taken by a CPU, is IRQ 0's: through the 8259
- * (ExtINT) or the I/O APIC's pin 2. */
+ * (ExtINT) or the I/O APIC's pin 2. Another CPU may use the same vector
+ * number for another IRQ (Linux's vector spaces are per CPU): such an ack
+ * only sends a missed tick a little early. */
 static bool is_pit_vector(const struct vs_irqchip *chip, bool extint, int vector)
 {
 	if (extint)
