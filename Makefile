@@ -33,7 +33,7 @@ run: all
 	@echo "== a real Linux VM: Debian's cloud kernel and busybox, --accel auto (KVM where it can run Linux, else the emulator)"
 	@guest=$$(scripts/default-guest.sh) && \
 	$(BUILD)/vessel -v vm run --kernel $$guest/vmlinuz --initrd $$guest/initramfs.cpio.gz --mem 512M \
-		--cmdline "console=ttyS0 quiet no_timer_check vessel.run=demo" --console stdio </dev/null
+		--cmdline "console=ttyS0 quiet cryptomgr.notests vessel.run=demo" --console stdio </dev/null
 	@echo "== a container on a busybox root filesystem"
 	@scripts/busybox-rootfs.sh $(BUILD)/demo-rootfs
 	$(BUILD)/vessel ct run --rootfs $(BUILD)/demo-rootfs --memory 64M --pids 32 --hostname vessel-demo -- \

@@ -331,7 +331,7 @@ static void wait_for_wake(struct vs_emu_cpu *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
+static int run_loop(struct vs_vcpu *v, struct vs_exit *exit)
 {
 	struct vs_emu_cpu *c = &v->cpu;
 	jmp_buf jb;
@@ -406,6 +406,28 @@ static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
 	}
 }
 
+/* Add this vCPU's counts since the last exit to the accelerator's, for the
+ * report (vCPU threads return here before the VM stops). */
+static void flush_stats(struct vs_emu_cpu *c)
+{
+	struct vs_emu_stats *st = &c->acc->stats;
+	atomic_fetch_add(&st->insns, c->icount - c->icount_reported);
+	c->icount_reported = c->icount;
+	for (int map = 0; map < 2; map++)
+		for (int op = 0; op < 256; op++)
+			if (c->interp[map][op]) {
+				atomic_fetch_add(&st->interp[map][op], c->interp[map][op]);
+				c->interp[map][op] = 0;
+			}
+}
+
+static int emu_vcpu_run(struct vs_vcpu *v, struct vs_exit *exit)
+{
+	int rc = run_loop(v, exit);
+	flush_stats(&v->cpu);
+	return rc;
+}
+
 void vs_emu_set_step_limit(struct vs_vcpu *v, uint64_t steps)
 {
 	v->cpu.icount_stop = steps ? v->cpu.icount + steps : 0;
@@ -416,9 +438,35 @@ uint64_t vs_emu_instructions(struct vs_vcpu *v)
 	return v->cpu.icount;
 }
 
+/* Opcodes that ran in the interpreter, most frequent first. */
+static void report_interpreted(struct vs_accel *acc, FILE *out)
+{
+	enum { TOP = 12 };
+	uint64_t n[2 * 256], all = 0, total = atomic_load(&acc->stats.insns);
+	for (int i = 0; i < 2 * 256; i++) {
+		n[i] = atomic_load(&acc->stats.interp[i / 256][i % 256]);
+		all += n[i];
+	}
+	fprintf(out, "emu: %llu guest instructions, %llu (%.2f%%) in the interpreter\n",
+		(unsigned long long)total, (unsigned long long)all,
+		total ? 100.0 * (double)all / (double)total : 0.0);
+	for (int k = 0; k < TOP; k++) {
+		int best = 0;
+		for (int i = 1; i < 2 * 256; i++)
+			if (n[i] > n[best])
+				best = i;
+		if (!n[best])
+			break;
+		fprintf(out, "emu:   interpreted %s%02x: %llu\n", best >= 256 ? "0f " : "", best % 256,
+			(unsigned long long)n[best]);
+		n[best] = 0;
+	}
+}
+
 void vs_emu_report(struct vs_accel *acc, FILE *out)
 {
 	static const char *const prefix[] = { "", "0f ", "0f 38/3a " };
+	report_interpreted(acc, out);
 	for (int map = 0; map < 3; map++)
 		for (int op = 0; op < 256; op++) {
 			uint64_t n = atomic_load(&acc->stats.ud[map][op]);

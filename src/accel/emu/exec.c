@@ -462,6 +462,11 @@ void vs_emu_step(struct vs_emu_cpu *c)
 	decode_prefixes(c, &d, &op);
 	d.opcode = op;
 	size = d.opsize;
+	/* Which instructions miss the decoded blocks (the -v report). */
+	if (op != 0x0f)
+		c->interp[0][op]++;
+	else if (d.fp && d.fp < d.fend)
+		c->interp[1][*d.fp]++;
 	/* The eight ALU operations, 00-3F. */
 	if (op < 0x40 && (op & 7) < 6) {
 		unsigned alu = op >> 3;

@@ -16,6 +16,7 @@
 #include "hw/pc_layout.h"
 
 #define IOAPIC_MMIO_LEN 0x1000
+#define IOAPIC_RTE_MASKED (1ull << 16)
 
 void vs_irqchip_kick_locked(struct vs_irqchip *chip, int cpu)
 {
@@ -38,6 +39,22 @@ void vs_irqchip_pit_out(struct vs_irqchip *chip, int level)
 {
 	vs_pic_set_irq(&chip->pic, 0, level);
 	vs_ioapic_set_irq(&chip->ioapic, 2, level);
+}
+
+bool vs_irqchip_pit_unmasked(const struct vs_irqchip *chip)
+{
+	return !(chip->pic.c[0].imr & 1) || !(chip->ioapic.redir[2] & IOAPIC_RTE_MASKED);
+}
+
+/* Whether `vector`, just taken by a CPU, is IRQ 0's: through the 8259
+ * (ExtINT) or the I/O APIC's pin 2. Another CPU may use the same vector
+ * number for another IRQ (Linux's vector spaces are per CPU): such an ack
+ * only sends a missed tick a little early. */
+static bool is_pit_vector(const struct vs_irqchip *chip, bool extint, int vector)
+{
+	if (extint)
+		return vector == chip->pic.c[0].base;
+	return !(chip->ioapic.redir[2] & IOAPIC_RTE_MASKED) && vector == (int)(chip->ioapic.redir[2] & 0xff);
 }
 
 static uint64_t run_timers(struct vs_irqchip *chip, uint64_t now)
@@ -315,16 +332,20 @@ int vs_irqchip_pending(struct vs_irqchip *chip, int cpu)
 int vs_irqchip_ack(struct vs_irqchip *chip, int cpu)
 {
 	struct vs_lapic *a = cpu_lapic(chip, cpu);
+	bool extint;
 	int v;
 	if (!a)
 		return -1;
 	pthread_mutex_lock(&chip->lock);
-	if (extint_pending(chip, cpu))
+	extint = extint_pending(chip, cpu);
+	if (extint)
 		v = vs_pic_inta(&chip->pic);
 	else if (vs_lapic_hw_enabled(a))
 		v = vs_lapic_ack(a);
 	else
 		v = -1;
+	if (v >= 0 && is_pit_vector(chip, extint, v))
+		vs_pit_acked(&chip->pit, vs_now_ns());
 	pthread_mutex_unlock(&chip->lock);
 	return v;
 }

@@ -74,12 +74,20 @@ struct vs_pit {
 	struct vs_irqchip *chip;
 	struct vs_pit_channel ch[3];
 	uint8_t port61; /* bits 0-3 as written */
+	/* Channel 0's missed ticks (see pit.c): edges due but not yet sent,
+	 * whether the last one sent still waits for the CPU to take it, and
+	 * when it was sent (host ns). */
+	uint32_t backlog;
+	bool unacked;
+	uint64_t sent_ns;
 };
 
 void vs_pit_init(struct vs_pit *pit, struct vs_irqchip *chip);
 /* Signal the channel 0 edges due by `now`; returns the next deadline
  * (host ns) or UINT64_MAX. */
 uint64_t vs_pit_poll(struct vs_pit *pit, uint64_t now);
+/* A CPU took IRQ 0's interrupt: send the next missed tick, if any. */
+void vs_pit_acked(struct vs_pit *pit, uint64_t now);
 extern const struct vs_bus_ops vs_pit_ops, vs_port61_ops;
 
 /* ---- I/O APIC ---- */
@@ -200,5 +208,8 @@ void vs_irqchip_timer_armed(struct vs_irqchip *chip, uint64_t deadline_ns);
 /* Board wiring, called by the devices. */
 void vs_irqchip_pic_intr_changed(struct vs_irqchip *chip, bool level);
 void vs_irqchip_pit_out(struct vs_irqchip *chip, int level);
+/* Whether IRQ 0 can reach a CPU at all (unmasked in the 8259 or at the
+ * I/O APIC's pin 2). */
+bool vs_irqchip_pit_unmasked(const struct vs_irqchip *chip);
 
 #endif

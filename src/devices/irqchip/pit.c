@@ -5,9 +5,21 @@
  * Counters are not ticked: every read derives the count and the output
  * level from the host time elapsed since the count was loaded, at
  * 1193182 Hz. Channel 0's output drives IRQ 0; its rising edges are
- * signalled from the chip's timer thread (vs_pit_poll), one edge per wake-up
- * even when the thread was late by several periods, as an 8259 with a
- * pending request would also merge them.
+ * signalled from the chip's timer thread (vs_pit_poll).
+ *
+ * Missed ticks are re-delivered, as KVM's in-kernel PIT does: an edge due
+ * while the last one sent has not been taken by a CPU yet (the vCPU thread
+ * was not scheduled, or ran with interrupts off) joins a backlog, and each
+ * time a CPU takes IRQ 0's interrupt (vs_pit_acked, from the irqchip's
+ * acknowledge) the next one goes out at once. Guests that count ticks
+ * against the TSC, as Linux's boot-time IO-APIC timer check does (5 ticks
+ * within 80 ms of TSC time), then see every period that passed even when
+ * the host left the vCPU unscheduled for most of it. The backlog holds at
+ * most BACKLOG_NS of ticks, and is dropped while IRQ 0 is masked both in
+ * the 8259 and at the I/O APIC (nobody could take them, as KVM resets it
+ * on unmasking). An edge still not taken after a full period is sent again
+ * (it merges with the pending request if there is one, and reaches the
+ * other controller after the guest switched between them).
  *
  * All six modes are modelled, with the gate semantics of the data sheet
  * (gate low pauses modes 0/4, stops and later restarts modes 2/3, and a
@@ -20,6 +32,10 @@
 #include <string.h>
 
 #define NS_PER_S 1000000000ull
+/* The most missed ticks kept, in host time: enough for a vCPU thread
+ * descheduled through Linux's 80 ms timer check, little enough that a
+ * burst moves jiffies by no more than a late timer would. */
+#define BACKLOG_NS 100000000ull
 
 static uint64_t ns_to_ticks(uint64_t ns)
 {
@@ -126,6 +142,45 @@ static void pulse(struct vs_pit *pit)
 	vs_irqchip_pit_out(pit->chip, 0);
 }
 
+static void send_tick(struct vs_pit *pit, uint64_t now)
+{
+	pit->unacked = true;
+	pit->sent_ns = now;
+	pulse(pit);
+}
+
+/* `n` edges of a `period_ns` period fell due. */
+static void tick_due(struct vs_pit *pit, uint64_t n, uint64_t period_ns, uint64_t now)
+{
+	uint64_t cap = BACKLOG_NS / period_ns;
+	if (!vs_irqchip_pit_unmasked(pit->chip)) {
+		pit->backlog = 0;
+		pit->unacked = false;
+		pulse(pit); /* an 8259 still latches it in IRR */
+		return;
+	}
+	pit->backlog = (uint32_t)(pit->backlog + n < cap ? pit->backlog + n : cap);
+	if (!pit->unacked) {
+		if (pit->backlog)
+			pit->backlog--;
+		send_tick(pit, now);
+	} else if (now - pit->sent_ns >= period_ns) {
+		send_tick(pit, now); /* again: not a new tick */
+	}
+}
+
+void vs_pit_acked(struct vs_pit *pit, uint64_t now)
+{
+	if (!pit->unacked)
+		return;
+	if (pit->backlog == 0) {
+		pit->unacked = false;
+		return;
+	}
+	pit->backlog--;
+	send_tick(pit, now);
+}
+
 uint64_t vs_pit_poll(struct vs_pit *pit, uint64_t now)
 {
 	struct vs_pit_channel *ch = &pit->ch[0];
@@ -139,8 +194,8 @@ uint64_t vs_pit_poll(struct vs_pit *pit, uint64_t now)
 	else
 		total = d >= ch->count ? 1 : 0;
 	if (total > ch->edges) {
+		tick_due(pit, total - ch->edges, ticks_to_ns(edge_period(ch)), now);
 		ch->edges = total;
-		pulse(pit);
 	}
 	if (periodic(ch))
 		next_tick = (ch->edges + 1) * edge_period(ch);
@@ -156,6 +211,9 @@ static void channel_changed(struct vs_pit *pit, int idx, uint64_t now)
 	uint64_t next;
 	if (idx != 0)
 		return;
+	/* Ticks of the old programming are not owed any more. */
+	pit->backlog = 0;
+	pit->unacked = false;
 	next = vs_pit_poll(pit, now);
 	if (next != UINT64_MAX)
 		vs_irqchip_timer_armed(pit->chip, next);
