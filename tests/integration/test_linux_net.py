@@ -75,6 +75,7 @@ def nat_script(host_port):
 ip link set lo up
 ip link set eth0 up
 udhcpc -i eth0 -s /dhcp.sh -f -q -n -t 10 -T 2
+section features cat /sys/class/net/eth0/device/features
 section addr ip -4 addr show dev eth0
 section route ip route
 section dns cat /etc/resolv.conf
@@ -330,6 +331,17 @@ def check_hostfwd(ctx):
     return fn
 
 
+# virtio-net feature bits the driver must have taken (0 CSUM, 1 GUEST_CSUM,
+# 11/12 HOST_TSO4/6, 15 MRG_RXBUF): the transfers then run through them.
+FEATURE_BITS = {0: "CSUM", 1: "GUEST_CSUM", 11: "HOST_TSO4", 12: "HOST_TSO6", 15: "MRG_RXBUF"}
+
+
+def check_features(run):
+    bits = "".join(run.sections().get("features", [])).strip()
+    missing = [name for bit, name in FEATURE_BITS.items() if len(bits) <= bit or bits[bit] != "1"]
+    return [f"the driver did not negotiate {' '.join(missing)} (features {bits!r})"] if missing else []
+
+
 def check_ping(run):
     lines = run.sections().get("ping", [])
     m = re.search(r"(\d+) packets transmitted, (\d+) packets received", " ".join(lines))
@@ -375,7 +387,8 @@ def main():
     tap = Tap()
     nat_cases = ["NAT: DHCP lease from slirp (10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3)",
                  "NAT: wget of a host file through 10.0.2.2, md5 equal, no faster than rx-bps",
-                 "NAT: host fetches from the guest's httpd through hostfwd, no faster than tx-bps"]
+                 "NAT: host fetches from the guest's httpd through hostfwd, no faster than tx-bps",
+                 "NAT: Linux drives the NIC with MRG_RXBUF, CSUM, GUEST_CSUM and HOST_TSO4/6"]
     sw_cases = ["switch: the two VMs ping each other",
                 "switch: 2 MiB over HTTP from one VM to the other, md5 equal",
                 "switch: neither VM reaches the host, slirp's gateway or a public address"]
@@ -435,7 +448,7 @@ def main():
                 fetcher.result()
         elapsed = time.monotonic() - t0
         if want_nat:
-            checks = [check_lease, check_wget(ctx), check_hostfwd(ctx)]
+            checks = [check_lease, check_wget(ctx), check_hostfwd(ctx), check_features]
             for name, fn in zip(nat_cases, checks):
                 if tap.wants(name):
                     problems = fn(nat.run)
