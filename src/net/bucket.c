@@ -7,7 +7,9 @@ void vs_net_bucket_init(struct vs_net_bucket *b, uint64_t rate, uint64_t now_ns)
 	uint64_t burst = rate / 20;
 	if (burst < 2 * VS_NET_MAX_FRAME)
 		burst = 2 * VS_NET_MAX_FRAME;
-	*b = (struct vs_net_bucket){ .rate = rate, .burst = burst, .tokens = burst, .last_ns = now_ns };
+	*b = (struct vs_net_bucket){
+		.rate = rate, .burst = burst, .tokens = (int64_t)burst, .last_ns = now_ns
+	};
 }
 
 static void refill(struct vs_net_bucket *b, uint64_t now_ns)
@@ -21,24 +23,23 @@ static void refill(struct vs_net_bucket *b, uint64_t now_ns)
 	if (!add)
 		return;
 	b->last_ns += (uint64_t)((unsigned __int128)add * 1000000000u / b->rate);
-	b->tokens = b->tokens + add > b->burst ? b->burst : b->tokens + add;
-	if (b->tokens == b->burst)
+	b->tokens =
+	    b->tokens + (int64_t)add > (int64_t)b->burst ? (int64_t)b->burst : b->tokens + (int64_t)add;
+	if (b->tokens == (int64_t)b->burst)
 		b->last_ns = now_ns;
 }
 
 uint64_t vs_net_bucket_take(struct vs_net_bucket *b, uint64_t bytes, uint64_t now_ns)
 {
-	uint64_t missing;
+	uint64_t missing, need = bytes < b->burst ? bytes : b->burst;
 	if (!b->rate)
 		return 0;
 	refill(b, now_ns);
-	if (bytes > b->burst)
-		bytes = b->burst; /* a frame larger than the bucket still passes, alone */
-	if (b->tokens >= bytes) {
-		b->tokens -= bytes;
+	if (b->tokens >= (int64_t)need) {
+		b->tokens -= (int64_t)bytes;
 		return 0;
 	}
-	missing = bytes - b->tokens;
+	missing = (uint64_t)((int64_t)need - b->tokens);
 	return (uint64_t)((unsigned __int128)missing * 1000000000u / b->rate) + 1;
 }
 
@@ -46,5 +47,6 @@ void vs_net_bucket_refund(struct vs_net_bucket *b, uint64_t bytes)
 {
 	if (!b->rate)
 		return;
-	b->tokens = b->tokens + bytes > b->burst ? b->burst : b->tokens + bytes;
+	b->tokens =
+	    b->tokens + (int64_t)bytes > (int64_t)b->burst ? (int64_t)b->burst : b->tokens + (int64_t)bytes;
 }

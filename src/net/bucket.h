@@ -9,7 +9,7 @@
 struct vs_net_bucket {
 	uint64_t rate;	/* bytes per second; 0: unlimited */
 	uint64_t burst; /* bucket size in bytes */
-	uint64_t tokens;
+	int64_t tokens; /* below 0: debt left by a frame larger than the bucket */
 	uint64_t last_ns;
 };
 
@@ -17,7 +17,9 @@ struct vs_net_bucket {
  * two full frames, and starts full. */
 void vs_net_bucket_init(struct vs_net_bucket *b, uint64_t rate, uint64_t now_ns);
 /* Take `bytes` now and return 0, or take nothing and return how many
- * nanoseconds to wait until they are there. */
+ * nanoseconds to wait until they are there. A frame larger than the
+ * bucket (a 64 KiB segmentation frame) waits for a full bucket and leaves
+ * the rest as debt that later frames wait out, so the rate holds. */
 uint64_t vs_net_bucket_take(struct vs_net_bucket *b, uint64_t bytes, uint64_t now_ns);
 /* Give back what a frame that could not be sent took. */
 void vs_net_bucket_refund(struct vs_net_bucket *b, uint64_t bytes);

@@ -39,6 +39,11 @@ struct vs_net_peer {
 
 struct vs_net_backend_ops {
 	const char *name;
+	/* Frames from recv() carry checksums the backend computed itself
+	 * (libslirp builds every packet it emits): the device may tell the
+	 * guest they need no checking. Not so for frames from other hosts or
+	 * guests, which only pass through. */
+	bool rx_csum_valid;
 	int (*attach)(void *be, struct vs_loop *loop, const struct vs_net_peer *peer, struct vs_error *err);
 	/* One frame from the guest. 0 when sent or deliberately dropped (a
 	 * full peer on the switch), -EAGAIN when the host cannot take it now

@@ -478,6 +478,7 @@ static void sl_destroy(void *be)
 
 static const struct vs_net_backend_ops sl_ops = {
 	.name = "user",
+	.rx_csum_valid = true,
 	.attach = sl_attach,
 	.send = sl_send,
 	.recv = sl_recv,

@@ -2,8 +2,11 @@
  * configuration, frames both ways with the 12-byte header, receive
  * backpressure (a guest without buffers holds one frame and pauses the
  * backend), a receive buffer too small, a backend refusing to transmit
- * (-EAGAIN, then tx_ready), malformed transmit chains, and a tx-bps limit
- * that delays but delivers. */
+ * (-EAGAIN, then tx_ready), malformed transmit chains, a tx-bps limit
+ * that delays but delivers, and the offloads: a frame spread over
+ * mergeable receive buffers, DATA_VALID from a backend that vouches for
+ * its checksums, partial checksums completed and segmentation frames cut
+ * before the backend sees them, and headers that lie dropped. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,11 +17,17 @@
 #include <unistd.h>
 
 #include "devices/virtio/net.h"
+#include "devices/virtio/net_offload.h"
 #include "tap.h"
 #include "virtio_driver.h"
 
 #define SLOT 4
+#define F_CSUM (1ull << 0)
+#define F_GUEST_CSUM (1ull << 1)
 #define F_MAC (1ull << 5)
+#define F_TSO4 (1ull << 11)
+#define F_TSO6 (1ull << 12)
+#define F_MRG_RXBUF (1ull << 15)
 #define F_STATUS (1ull << 16)
 #define MAXF 8
 
@@ -124,6 +133,16 @@ static const struct vs_net_backend_ops fake_ops = {
 	.destroy = fake_destroy,
 };
 
+static const struct vs_net_backend_ops fake_valid_ops = {
+	.name = "fake",
+	.rx_csum_valid = true,
+	.attach = fake_attach,
+	.send = fake_send,
+	.recv = fake_recv,
+	.rx_pause = fake_rx_pause,
+	.destroy = fake_destroy,
+};
+
 static void inject(struct fake *f, const void *frame, size_t len)
 {
 	uint64_t one = 1;
@@ -145,12 +164,13 @@ static void inject(struct fake *f, const void *frame, size_t len)
 
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
-static int make2(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t tx_bps, uint64_t rx_bps)
+static int make3(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t tx_bps, uint64_t rx_bps,
+		 const struct vs_net_backend_ops *ops)
 {
 	struct vs_error err = { 0 };
 	struct vs_virtio_config env;
 	struct vs_virtio_net_config nc = { .tx_bps = tx_bps, .rx_bps = rx_bps };
-	struct vs_net_backend be = { &fake_ops, f };
+	struct vs_net_backend be = { ops, f };
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
 	f->rx_efd = eventfd(0, EFD_NONBLOCK);
@@ -164,6 +184,11 @@ static int make2(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t
 		return -1;
 	}
 	return 0;
+}
+
+static int make2(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t tx_bps, uint64_t rx_bps)
+{
+	return make3(d, f, dev, tx_bps, rx_bps, &fake_ops);
 }
 
 static int make(struct vdrv *d, struct fake *f, struct vs_device *dev, uint64_t tx_bps)
@@ -198,8 +223,10 @@ TEST(identity_and_config)
 	vd_write(&d, VS_VIRTIO_COMMON_DFSELECT, 0, 4);
 	df = vd_read(&d, VS_VIRTIO_COMMON_DF, 4);
 	CHECK((df & F_MAC) && (df & F_STATUS));
-	CHECK((df & (1ull << 15)) == 0); /* no MRG_RXBUF */
-	CHECK((df & 3) == 0);		 /* no checksum offloads */
+	CHECK(df & F_MRG_RXBUF);
+	CHECK((df & (F_CSUM | F_GUEST_CSUM)) == (F_CSUM | F_GUEST_CSUM));
+	CHECK((df & (F_TSO4 | F_TSO6)) == (F_TSO4 | F_TSO6));
+	CHECK((df & (0xfull << 7)) == 0); /* no receive offloads (GUEST_TSO4/6, ECN, UFO) */
 	CHECK_EQ_U64(vd_read(&d, VS_VIRTIO_COMMON_NUMQ, 2), 2);
 	for (int i = 0; i < 6; i++)
 		CHECK_EQ_U64(vd_read(&d, VS_VIRTIO_BAR_DEVICE + (uint64_t)i, 1), MAC[i]);
@@ -408,8 +435,169 @@ TEST(rx_rate_limit_delays_but_delivers)
 	release(&d, &f, &dev);
 }
 
+TEST(receive_spreads_a_frame_over_mergeable_buffers)
+{
+	struct vdrv d;
+	struct fake f;
+	struct vs_device dev = { 0 };
+	uint8_t frame[1400], hdr[12];
+	CHECK(make(&d, &f, &dev, 0) == 0);
+	CHECK(vd_start(&d, SLOT, F_MAC | F_MRG_RXBUF, 2, true) & VS_VIRTIO_S_DRIVER_OK);
+	pattern(frame, sizeof(frame), 5);
+	/* Two buffers of 600 are not enough for 12 + 1400: the frame waits. */
+	for (int i = 0; i < 2; i++) {
+		struct vd_seg seg = { VD_DATA + 4096ull * (uint64_t)i, 600, true };
+		vd_submit(&d, 0, &seg, 1);
+	}
+	inject(&f, frame, sizeof(frame));
+	WAIT_FOR(atomic_load(&f.paused));
+	CHECK(atomic_load(&f.paused));
+	{
+		struct vd_seg seg = { VD_DATA + 8192, 600, true };
+		vd_submit(&d, 0, &seg, 1);
+	}
+	CHECK_EQ_U64(vd_wait_used(&d, 0), 600);
+	CHECK_EQ_U64(vd_wait_used(&d, 0), 600);
+	CHECK_EQ_U64(vd_wait_used(&d, 0), 12 + 1400 - 1200);
+	vs_gpa_read(&d.mem, VD_DATA, hdr, 12);
+	CHECK_EQ_U64(hdr[10], 3); /* num_buffers */
+	CHECK_EQ_U64(hdr[0], 0);  /* no DATA_VALID: GUEST_CSUM not negotiated */
+	CHECK(memcmp(vs_gpa_ptr(&d.mem, VD_DATA + 12, 588), frame, 588) == 0);
+	CHECK(memcmp(vs_gpa_ptr(&d.mem, VD_DATA + 4096, 600), frame + 588, 600) == 0);
+	CHECK(memcmp(vs_gpa_ptr(&d.mem, VD_DATA + 8192, 212), frame + 1188, 212) == 0);
+	/* A first buffer that cannot hold the header: dropped, returned empty. */
+	{
+		struct vd_seg tiny = { VD_DATA, 8, true };
+		vd_submit(&d, 0, &tiny, 1);
+		inject(&f, frame, 100);
+		CHECK_EQ_U64(vd_wait_used(&d, 0), 0);
+	}
+	release(&d, &f, &dev);
+}
+
+TEST(receive_marks_data_valid_only_for_a_backend_that_vouches)
+{
+	struct vdrv d;
+	struct fake f;
+	struct vs_device dev = { 0 };
+	struct vd_seg seg = { VD_DATA, 1526, true };
+	uint8_t frame[100], hdr[12];
+	pattern(frame, sizeof(frame), 6);
+	for (int vouches = 0; vouches < 2; vouches++) {
+		CHECK(make3(&d, &f, &dev, 0, 0, vouches ? &fake_valid_ops : &fake_ops) == 0);
+		CHECK(vd_start(&d, SLOT, F_MAC | F_GUEST_CSUM | F_MRG_RXBUF, 2, true) &
+		      VS_VIRTIO_S_DRIVER_OK);
+		vd_submit(&d, 0, &seg, 1);
+		inject(&f, frame, sizeof(frame));
+		CHECK_EQ_U64(vd_wait_used(&d, 0), 12 + 100);
+		vs_gpa_read(&d.mem, VD_DATA, hdr, 12);
+		CHECK_EQ_U64(hdr[0], vouches ? VS_NET_HDR_F_DATA_VALID : 0);
+		CHECK_EQ_U64(hdr[10], 1);
+		release(&d, &f, &dev);
+	}
+}
+
+/* Put header + frame in guest memory at VD_DATA and transmit it. */
+static void send_with_header(struct vdrv *d, const struct vs_net_hdr *h, const uint8_t *frame, size_t len)
+{
+	uint8_t raw[12];
+	struct vd_seg seg = { VD_DATA, (uint32_t)(12 + len), false };
+	vs_net_hdr_build(h, raw);
+	vs_gpa_write(&d->mem, VD_DATA, raw, 12);
+	vs_gpa_write(&d->mem, VD_DATA + 12, frame, len);
+	vd_submit(d, 1, &seg, 1);
+}
+
+TEST(transmit_completes_partial_checksums)
+{
+	struct vdrv d;
+	struct fake f;
+	struct vs_device dev = { 0 };
+	uint8_t frame[200], want[200];
+	struct vs_net_hdr h = { .flags = VS_NET_HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 6 };
+	CHECK(make(&d, &f, &dev, 0) == 0);
+	CHECK(vd_start(&d, SLOT, F_MAC | F_CSUM, 2, true) & VS_VIRTIO_S_DRIVER_OK);
+	pattern(frame, sizeof(frame), 7);
+	memcpy(want, frame, sizeof(want));
+	CHECK_EQ(vs_net_csum_complete(want, sizeof(want), 34, 6), 0);
+	CHECK(memcmp(want, frame, sizeof(want)) != 0);
+	send_with_header(&d, &h, frame, sizeof(frame));
+	CHECK_EQ_U64(vd_wait_used(&d, 1), 0);
+	CHECK_EQ_U64(atomic_load(&f.nout), 1);
+	CHECK(f.out_len[0] == 200 && memcmp(f.out[0], want, 200) == 0);
+	/* The guest's buffer is not written to. */
+	CHECK(memcmp(vs_gpa_ptr(&d.mem, VD_DATA + 12, 200), frame, 200) == 0);
+	/* A checksum field past the frame: dropped, the device still works. */
+	h.csum_start = 199;
+	send_with_header(&d, &h, frame, sizeof(frame));
+	CHECK_EQ_U64(vd_wait_used(&d, 1), 0);
+	CHECK_EQ_U64(atomic_load(&f.nout), 1);
+	CHECK((vd_read(&d, VS_VIRTIO_COMMON_STATUS, 1) & VS_VIRTIO_S_NEEDS_RESET) == 0);
+	release(&d, &f, &dev);
+}
+
+static struct {
+	uint8_t seg[MAXF][VS_NET_MAX_FRAME];
+	size_t len[MAXF];
+	int n;
+} expected;
+
+static int expect_segment(void *opaque, const uint8_t *seg, size_t len)
+{
+	(void)opaque;
+	memcpy(expected.seg[expected.n], seg, len);
+	expected.len[expected.n++] = len;
+	return 0;
+}
+
+TEST(transmit_cuts_segmentation_frames)
+{
+	struct vdrv d;
+	struct fake f;
+	struct vs_device dev = { 0 };
+	static uint8_t frame[14 + 20 + 20 + 3000];
+	uint8_t seg[VS_NET_MAX_FRAME];
+	unsigned done = 0;
+	struct vs_net_hdr h = { .flags = VS_NET_HDR_F_NEEDS_CSUM,
+				.gso_type = VS_NET_GSO_TCPV4,
+				.gso_size = 1400,
+				.csum_start = 34,
+				.csum_offset = 16 };
+	CHECK(make(&d, &f, &dev, 0) == 0);
+	CHECK(vd_start(&d, SLOT, F_MAC | F_CSUM | F_TSO4, 2, true) & VS_VIRTIO_S_DRIVER_OK);
+	pattern(frame, sizeof(frame), 8);
+	frame[12] = 0x08, frame[13] = 0; /* IPv4 */
+	frame[14] = 0x45, frame[20] = 0x40, frame[21] = 0, frame[23] = 6;
+	frame[34 + 12] = 5 << 4; /* TCP, 20 bytes */
+	expected.n = 0;
+	CHECK_EQ(vs_net_tso(frame, sizeof(frame), &h, seg, expect_segment, NULL, &done), 0);
+	CHECK_EQ(expected.n, 3);
+	send_with_header(&d, &h, frame, sizeof(frame));
+	CHECK_EQ_U64(vd_wait_used(&d, 1), 0);
+	CHECK_EQ_U64(atomic_load(&f.nout), 3);
+	for (int i = 0; i < 3; i++)
+		CHECK(f.out_len[i] == expected.len[i] &&
+		      memcmp(f.out[i], expected.seg[i], f.out_len[i]) == 0);
+	/* A kind that was not negotiated (TCPv6), or UDP: dropped. */
+	h.gso_type = VS_NET_GSO_TCPV6;
+	send_with_header(&d, &h, frame, sizeof(frame));
+	CHECK_EQ_U64(vd_wait_used(&d, 1), 0);
+	h.gso_type = 3;
+	send_with_header(&d, &h, frame, sizeof(frame));
+	CHECK_EQ_U64(vd_wait_used(&d, 1), 0);
+	h.gso_type = VS_NET_GSO_TCPV4 | VS_NET_GSO_ECN;
+	send_with_header(&d, &h, frame, sizeof(frame));
+	CHECK_EQ_U64(vd_wait_used(&d, 1), 0);
+	CHECK_EQ_U64(atomic_load(&f.nout), 3);
+	CHECK((vd_read(&d, VS_VIRTIO_COMMON_STATUS, 1) & VS_VIRTIO_S_NEEDS_RESET) == 0);
+	release(&d, &f, &dev);
+}
+
 VS_TAP_MAIN(TAP_CASE(identity_and_config), TAP_CASE(transmit_strips_the_header),
 	    TAP_CASE(transmit_malformed_chains_are_dropped), TAP_CASE(receive_with_header),
 	    TAP_CASE(receive_backpressure_holds_one_frame), TAP_CASE(receive_buffer_too_small),
 	    TAP_CASE(transmit_waits_for_a_busy_backend), TAP_CASE(tx_rate_limit_delays_but_delivers),
-	    TAP_CASE(rx_rate_limit_delays_but_delivers))
+	    TAP_CASE(rx_rate_limit_delays_but_delivers),
+	    TAP_CASE(receive_spreads_a_frame_over_mergeable_buffers),
+	    TAP_CASE(receive_marks_data_valid_only_for_a_backend_that_vouches),
+	    TAP_CASE(transmit_completes_partial_checksums), TAP_CASE(transmit_cuts_segmentation_frames))

@@ -67,6 +67,22 @@ TEST(min_burst_is_two_frames_and_refund)
 	CHECK_EQ_U64(vs_net_bucket_take(&b, 1500, 0), 0);
 }
 
+/* A 64 KiB segmentation frame is larger than the bucket: it passes when
+ * the bucket is full and its excess is waited out by the next frame. */
+TEST(a_frame_larger_than_the_bucket_leaves_debt)
+{
+	struct vs_net_bucket b;
+	uint64_t wait;
+	vs_net_bucket_init(&b, 100000, 0); /* burst 5000 */
+	CHECK_EQ_U64(vs_net_bucket_take(&b, 65000, 0), 0);
+	wait = vs_net_bucket_take(&b, 1000, 0);
+	/* 60000 bytes of debt plus 1000: 0.61 s at 100 kB/s. */
+	CHECK(wait >= 610000000 && wait <= 610000001);
+	CHECK(vs_net_bucket_take(&b, 1000, 600000000) > 0);
+	CHECK_EQ_U64(vs_net_bucket_take(&b, 1000, 610000001), 0);
+}
+
 VS_TAP_MAIN(TAP_CASE(unlimited_never_waits), TAP_CASE(starts_full_then_waits_for_the_missing_bytes),
 	    TAP_CASE(refill_is_capped_at_the_burst), TAP_CASE(long_run_rate_is_the_limit),
-	    TAP_CASE(min_burst_is_two_frames_and_refund))
+	    TAP_CASE(min_burst_is_two_frames_and_refund),
+	    TAP_CASE(a_frame_larger_than_the_bucket_leaves_debt))
