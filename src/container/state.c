@@ -129,8 +129,13 @@ int vs_state_lock(const char *root, const char *id, int *lock_fd, struct vs_erro
 static int replace_file(const char *tmp, const char *final, const char *text, size_t len, mode_t mode)
 {
 	vs_autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	struct stat st;
 	if (fd < 0 || vs_write_all(fd, text, len) < 0)
 		return -1;
+	/* Only a regular file is swapped: exchange would move a directory
+	 * (a mistyped --pid-file) aside where rename fails with EISDIR. */
+	if (lstat(final, &st) == 0 && !S_ISREG(st.st_mode))
+		return rename(tmp, final);
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0)
 		return unlink(tmp) < 0 && errno != ENOENT ? -1 : 0;
 	/* ENOENT: no `final` yet; EINVAL: a file system without exchange. */
