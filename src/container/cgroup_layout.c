@@ -228,6 +228,40 @@ static int v2_set(struct v2_mount *v, const struct mi_line *f)
 	return v->mountpoint && v->root ? 0 : -1;
 }
 
+static void v2_clear(struct v2_mount *v)
+{
+	free(v->mountpoint);
+	free(v->root);
+	v->mountpoint = v->root = NULL;
+}
+
+/* A mount of another file system on `mountpoint` covers what was mounted
+ * there before (mountinfo lists mounts in the order they were made): a
+ * tmpfs over /sys/fs/cgroup/unified hides that v2 tree, one over the root
+ * hides every hierarchy. */
+static void hide_covered(struct vs_cgroup_layout *l, struct v2_mount *top, struct v2_mount *below,
+			 const char *mountpoint, const char *root)
+{
+	if (same_dir(mountpoint, root)) {
+		vs_cgroup_layout_free(l);
+		v2_clear(top);
+		v2_clear(below);
+		return;
+	}
+	if (!is_direct_child(mountpoint, root))
+		return;
+	if (below->mountpoint && strcmp(below->mountpoint, mountpoint) == 0)
+		v2_clear(below);
+	for (size_t i = 0; i < l->count; i++) {
+		if (strcmp(l->mounts[i].mountpoint, mountpoint) != 0)
+			continue;
+		mount_clear(&l->mounts[i]);
+		memmove(&l->mounts[i], &l->mounts[i + 1], (l->count - i - 1) * sizeof(l->mounts[0]));
+		l->count--;
+		return;
+	}
+}
+
 int vs_cgroup_layout_parse(const char *mountinfo, const char *root, struct vs_cgroup_layout *out,
 			   struct vs_error *err)
 {
@@ -250,7 +284,11 @@ int vs_cgroup_layout_parse(const char *mountinfo, const char *root, struct vs_cg
 				goto nomem;
 			continue;
 		}
-		if (strcmp(f.fstype, "cgroup") != 0 || !is_direct_child(f.mountpoint, root))
+		if (strcmp(f.fstype, "cgroup") != 0) {
+			hide_covered(&l, &top, &below, f.mountpoint, root);
+			continue;
+		}
+		if (!is_direct_child(f.mountpoint, root))
 			continue;
 		bool known;
 		unsigned bits = vs_cgroup_parse_controllers(f.super_opts, &known);

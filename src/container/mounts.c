@@ -494,18 +494,58 @@ static int refuse_symlink_dest(int rootfd, const char *dest, struct vs_error *er
 	return 0;
 }
 
+static bool has_option(const char *data, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = data; p && *p;) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+int vs_mount_label_data(const char *type, unsigned long flags, const char *data, const char *label,
+			char **out, struct vs_error *err)
+{
+	static const char *const unlabelled[] = { "proc", "sysfs", "cgroup", "cgroup2" };
+	*out = NULL;
+	if (!label || !*label || (flags & (MS_BIND | MS_REMOUNT)) || !type)
+		return 0;
+	for (size_t i = 0; i < VS_ARRAY_SIZE(unlabelled); i++)
+		if (strcmp(type, unlabelled[i]) == 0)
+			return 0;
+	if (has_option(data, "context"))
+		return 0; /* the config chose this mount's context itself */
+	/* Quoted, since MCS categories hold commas; the kernel's option
+	 * parser has no escape for a quote inside. */
+	if (strchr(label, '"'))
+		return vs_error_msg(err, "linux.mountLabel `%s`: a label cannot contain '\"'", label);
+	if (asprintf(out, "%s%scontext=\"%s\"", data ? data : "", data && *data ? "," : "", label) < 0) {
+		*out = NULL;
+		return vs_error_set(err, ENOMEM, "mount data");
+	}
+	return 0;
+}
+
 static int mount_fs(int rootfd, const char *type, const char *src, const char *dest,
 		    const struct vs_mount_opts *o, struct vs_error *err)
 {
 	struct vs_fd_path p;
 	vs_autoclose int fd = -1;
+	vs_autofree char *labelled = NULL;
 	if ((strcmp(type, "proc") == 0 || strcmp(type, "sysfs") == 0) &&
 	    refuse_symlink_dest(rootfd, dest, err) < 0)
+		return -1;
+	if (vs_mount_label_data(type, o->flags, o->data, o->label, &labelled, err) < 0)
 		return -1;
 	fd = vs_rootfs_open_dest(rootfd, dest, VS_CREATE_DIR, err);
 	if (fd < 0)
 		return -1;
-	if (mount(src && *src ? src : type, vs_fd_path(&p, fd), type, o->flags, o->data) < 0) {
+	if (mount(src && *src ? src : type, vs_fd_path(&p, fd), type, o->flags,
+		  labelled ? labelled : o->data) < 0) {
 		int e = errno;
 		if (e == EPERM && strcmp(type, "sysfs") == 0)
 			return mount_fallback_bind(rootfd, "/sys", dest, o, true, err);
@@ -655,6 +695,7 @@ int vs_rootfs_mount_one(int rootfd, const struct vs_spec *spec, size_t index,
 				    m->destination);
 	if (vs_mount_opts_parse(&m->options, &o, err) < 0)
 		return vs_error_prefix(err, "mounts[%zu] (%s): ", index, m->destination);
+	o.label = spec->linux.mount_label;
 	ret = mount_dispatch(rootfd, spec, m, &o, cgroups, err);
 	vs_mount_opts_free(&o);
 	if (ret < 0)

@@ -500,7 +500,7 @@ int vs_rootfs_pivot(const struct vs_spec *spec, bool no_pivot, struct vs_error *
 
 /* A masked directory gets an empty read-only tmpfs, anything else the
  * container's /dev/null. */
-static int mask_path(const char *path, struct vs_error *err)
+static int mask_path(const char *path, const char *label, struct vs_error *err)
 {
 	struct stat st;
 	int r;
@@ -508,9 +508,13 @@ static int mask_path(const char *path, struct vs_error *err)
 		return errno == ENOENT || errno == ENOTDIR
 			   ? 0
 			   : vs_error_set(err, errno, "maskedPaths `%s`", path);
-	if (S_ISDIR(st.st_mode))
-		r = mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
-	else
+	if (S_ISDIR(st.st_mode)) {
+		vs_autofree char *data = NULL;
+		if (vs_mount_label_data("tmpfs", 0, "mode=755", label, &data, err) < 0)
+			return -1;
+		r = mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  data ? data : "mode=755");
+	} else
 		r = mount("/dev/null", path, NULL, MS_BIND, NULL);
 	if (r < 0)
 		return vs_error_set(err, errno, "maskedPaths `%s`", path);
@@ -538,7 +542,7 @@ int vs_rootfs_finalize(const struct vs_spec *spec, struct vs_error *err)
 	if (vs_rootfs_propagation(lx->rootfs_propagation, &early, &late, err) < 0)
 		return -1;
 	for (size_t i = 0; i < lx->masked_paths.count; i++)
-		if (mask_path(lx->masked_paths.v[i], err) < 0)
+		if (mask_path(lx->masked_paths.v[i], lx->mount_label, err) < 0)
 			return -1;
 	for (size_t i = 0; i < lx->readonly_paths.count; i++)
 		if (readonly_path(lx->readonly_paths.v[i], err) < 0)

@@ -57,6 +57,7 @@ struct vs_mount_opts {
 	bool recursive;		   /* rbind */
 	bool tmpcopyup;		   /* copy the covered directory's content into a new tmpfs */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE): rro, rnosuid, ... */
+	const char *label;	     /* linux.mountLabel (the spec's, not owned); NULL: none */
 };
 
 /* Parse spec mount options. Options with '=' and the known value-less
@@ -69,6 +70,16 @@ void vs_mount_opts_free(struct vs_mount_opts *o);
  * and owned by the caller. */
 int vs_mount_options_parse(struct vs_strv *opts, unsigned long *flags, unsigned long *propagation,
 			   char **data, bool *recursive, struct vs_error *err);
+
+/* The data string mount(2) gets for a new `type` mount with the SELinux
+ * linux.mountLabel `label`: `data` (may be NULL) plus context="label", as
+ * runc and crun do. *out is NULL (nothing to add) for bind mounts and
+ * remounts (mount(2) ignores their data), for proc, sysfs, cgroup and
+ * cgroup2 (labelled by policy, they refuse context=), and when `data`
+ * already names a context. Returns 0, or -1 with `err` set: a label that
+ * cannot be quoted, or no memory. Pure: no system calls. */
+int vs_mount_label_data(const char *type, unsigned long flags, const char *data, const char *label,
+			char **out, struct vs_error *err);
 
 /* rootfsPropagation value to the MS_* flags applied before the pivot to
  * the whole tree (`early`) and after it to the container's "/" (`late`:

@@ -118,6 +118,32 @@ int vs_state_lock(const char *root, const char *id, int *lock_fd, struct vs_erro
 	return 0;
 }
 
+/* Write `text` to `tmp`, then put it in place of `final` atomically: a
+ * reader sees the old file or the new one, never half of one. An existing
+ * `final` is swapped out (RENAME_EXCHANGE) and then unlinked rather than
+ * renamed over: on ext4, renaming over a file makes the new one allocate
+ * its blocks at once (auto_da_alloc) so that the old one, when replaced or
+ * unlinked later, frees blocks, which under the `discard` mount option
+ * waits for the device (about 2 ms each here, twice per container).
+ * Swapped, both files stay in delayed allocation and cost no I/O. */
+static int replace_file(const char *tmp, const char *final, const char *text, size_t len, mode_t mode)
+{
+	vs_autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	struct stat st;
+	if (fd < 0 || vs_write_all(fd, text, len) < 0)
+		return -1;
+	/* Only a regular file is swapped: exchange would move a directory
+	 * (a mistyped --pid-file) aside where rename fails with EISDIR. */
+	if (lstat(final, &st) == 0 && !S_ISREG(st.st_mode))
+		return rename(tmp, final);
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0)
+		return unlink(tmp) < 0 && errno != ENOENT ? -1 : 0;
+	/* ENOENT: no `final` yet; EINVAL: a file system without exchange. */
+	if (errno != ENOENT && errno != EINVAL)
+		return -1;
+	return rename(tmp, final);
+}
+
 static void write_strmap(struct vs_json_writer *w, const char *key, const struct vs_strv *keys,
 			 const struct vs_strv *values)
 {
@@ -134,7 +160,6 @@ int vs_state_save(const char *dir, const struct vs_state *st, struct vs_error *e
 	vs_autofree char *text = NULL;
 	size_t len;
 	char tmp[4096], final[4096];
-	vs_autoclose int fd = -1;
 
 	vs_jw_init(&w, 0);
 	vs_jw_object_begin(&w);
@@ -158,9 +183,7 @@ int vs_state_save(const char *dir, const struct vs_state *st, struct vs_error *e
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s/.state.json.tmp", dir);
 	snprintf(final, sizeof(final), "%s/state.json", dir);
-	/* Write-then-rename: a reader never sees half a file. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || vs_write_all(fd, text, len) < 0 || rename(tmp, final) < 0)
+	if (replace_file(tmp, final, text, len, 0600) < 0)
 		return vs_error_set(err, errno, "writing `%s`", final);
 	return 0;
 }
@@ -395,11 +418,9 @@ int vs_write_pid_file(const char *path, pid_t pid, struct vs_error *err)
 {
 	char tmp[PATH_MAX], text[32];
 	int n = snprintf(text, sizeof(text), "%d", (int)pid);
-	vs_autoclose int fd = -1;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return vs_error_msg(err, "--pid-file `%s`: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || vs_write_all(fd, text, (size_t)n) < 0 || rename(tmp, path) < 0) {
+	if (replace_file(tmp, path, text, (size_t)n, 0644) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return vs_error_set(err, e, "--pid-file `%s`", path);

@@ -157,6 +157,44 @@ TEST(layout_v2_and_none)
 	CHECK_STREQ(vs_cgroup_kind_name(VS_CGROUP_HYBRID), "hybrid");
 }
 
+TEST(layout_covered_mounts)
+{
+	/* bench/ct hides the v2 tree with a tmpfs over it: what is left is a
+	 * v1 layout. A tmpfs over a v1 hierarchy hides that one; one over the
+	 * root hides all that came before it. */
+	static const char tail_unified[] = "50 41 0:50 / /sys/fs/cgroup/unified rw - tmpfs none rw\n";
+	static const char tail_memory[] = "51 35 0:51 / /sys/fs/cgroup/memory rw - tmpfs none rw\n";
+	static const char tail_root[] = "52 31 0:52 / /sys/fs/cgroup rw - tmpfs none rw\n";
+	char mi[sizeof(hybrid_mountinfo) + 256];
+	struct vs_cgroup_layout l;
+	struct vs_error err = { 0 };
+
+	snprintf(mi, sizeof(mi), "%s%s", hybrid_mountinfo, tail_unified);
+	CHECK(vs_cgroup_layout_parse(mi, "/sys/fs/cgroup", &l, &err) == 0);
+	CHECK_EQ(l.kind, VS_CGROUP_V1);
+	CHECK_EQ_U64(l.count, 9);
+	for (size_t i = 0; i < l.count; i++)
+		CHECK(l.mounts[i].controllers != VS_CG_UNIFIED);
+	vs_cgroup_layout_free(&l);
+
+	snprintf(mi, sizeof(mi), "%s%s", hybrid_mountinfo, tail_memory);
+	CHECK(vs_cgroup_layout_parse(mi, "/sys/fs/cgroup", &l, &err) == 0);
+	CHECK_EQ(l.kind, VS_CGROUP_HYBRID);
+	CHECK_EQ_U64(l.count, 9);
+	if (l.count == 9) {
+		CHECK_STREQ(l.mounts[2].name, "cpuset"); /* order kept */
+		CHECK_STREQ(l.mounts[3].name, "devices");
+	}
+	for (size_t i = 0; i < l.count; i++)
+		CHECK(l.mounts[i].controllers != VS_CG_MEMORY);
+	vs_cgroup_layout_free(&l);
+
+	snprintf(mi, sizeof(mi), "%s%s", hybrid_mountinfo, tail_root);
+	CHECK(vs_cgroup_layout_parse(mi, "/sys/fs/cgroup", &l, &err) == 0);
+	CHECK(l.kind == VS_CGROUP_NONE && l.count == 0);
+	vs_cgroup_layout_free(&l);
+}
+
 TEST(layout_name_of_host)
 {
 	/* An oracle independent of mountinfo: the files each layout has. */
@@ -711,7 +749,7 @@ TEST(serialize_round_trip)
 }
 
 VS_TAP_MAIN(TAP_CASE(layout_hybrid), TAP_CASE(layout_v1_comounted), TAP_CASE(layout_v2_and_none),
-	    TAP_CASE(layout_name_of_host), TAP_CASE(own_path_per_hierarchy), TAP_CASE(resolve_paths),
-	    TAP_CASE(mount_dirs), TAP_CASE(fake_hybrid_create_destroy),
+	    TAP_CASE(layout_covered_mounts), TAP_CASE(layout_name_of_host), TAP_CASE(own_path_per_hierarchy),
+	    TAP_CASE(resolve_paths), TAP_CASE(mount_dirs), TAP_CASE(fake_hybrid_create_destroy),
 	    TAP_CASE(fake_create_failure_leaves_nothing), TAP_CASE(fake_v2_apply), TAP_CASE(fake_v1_apply),
 	    TAP_CASE(serialize_round_trip))
