@@ -134,11 +134,19 @@ static int parse_serve_args(int argc, char **argv, struct serve_opts *o)
 
 /* SIGTERM/SIGINT/SIGHUP end the loop; they are blocked and read from a
  * signalfd so a signal never interrupts a command half-way. */
+struct signal_watch {
+	struct vs_loop *loop;
+	int fd;
+};
+
 static void signal_event(void *opaque, uint32_t events)
 {
-	struct vs_loop *loop = opaque;
+	struct signal_watch *w = opaque;
+	struct signalfd_siginfo si;
 	(void)events;
-	vs_loop_stop(loop);
+	/* Taken from the pending set, so unblocking it later delivers nothing. */
+	if (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		vs_loop_stop(w->loop);
 }
 
 static int run_server(struct serve_opts *o, int listen_fd, int sfd)
@@ -146,18 +154,22 @@ static int run_server(struct serve_opts *o, int listen_fd, int sfd)
 	struct vs_error err = { 0 };
 	struct vs_loop *loop = NULL;
 	struct vs_nbd_server *srv = NULL;
+	struct signal_watch sw = { NULL, sfd };
 	int status = VS_IMG_ERROR;
-	if (vs_loop_create(&loop, &err) < 0 ||
-	    vs_loop_add(loop, sfd, EPOLLIN, signal_event, loop, &err) < 0 ||
-	    vs_nbd_server_new(loop, listen_fd, &o->exp, o->shared, &srv, &err) < 0) {
-		vs_cli_error("serve: %s", err.msg);
-		goto out;
-	}
+	if (vs_loop_create(&loop, &err) < 0)
+		goto fail;
+	sw.loop = loop;
+	if (vs_loop_add(loop, sfd, EPOLLIN, signal_event, &sw, &err) < 0 ||
+	    vs_nbd_server_new(loop, listen_fd, &o->exp, o->shared, &srv, &err) < 0)
+		goto fail;
 	int r = vs_loop_run(loop);
 	if (r < 0)
 		vs_cli_error("serve: waiting for events: %s", strerror(-r));
 	else
 		status = VS_IMG_OK;
+	goto out;
+fail:
+	vs_cli_error("serve: %s", err.msg);
 out:
 	vs_nbd_server_free(srv);
 	vs_loop_destroy(loop);
