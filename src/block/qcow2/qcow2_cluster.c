@@ -267,6 +267,11 @@ int qcow2_get_l2(struct qcow2 *s, uint64_t guest, bool alloc, uint8_t **l2, uint
 	if (r < 0)
 		return r;
 	r = qcow2_pwrite(s, fresh, s->cow_buf, s->cluster_size);
+	/* The table and its refcount are durable before L1 points at it,
+	 * lazy refcounts or not (a stale cluster read as a table would be
+	 * corruption, not a leak). */
+	if (r == 0)
+		r = qcow2_sync(s);
 	if (r < 0)
 		return r;
 	r = write_l1_entry(s, l1i, fresh | QCOW2_OFLAG_COPIED);
@@ -278,7 +283,9 @@ int qcow2_get_l2(struct qcow2 *s, uint64_t guest, bool alloc, uint8_t **l2, uint
 			return r;
 	}
 	uint8_t *slot;
-	qcow2_cache_install(s, &s->l2_cache, fresh, &slot);
+	r = qcow2_cache_install(s, &s->l2_cache, fresh, &slot);
+	if (r < 0)
+		return r;
 	memcpy(slot, s->cow_buf, s->cluster_size);
 	*l2 = slot;
 	*l2_offset = fresh;
@@ -295,6 +302,12 @@ int qcow2_set_l2_entries(struct qcow2 *s, uint64_t l2_offset, uint8_t *l2, uint6
 		qcow2_put64(l2 + (idx + i) * s->l2_entry_size, entries[i]);
 		if (s->extl2)
 			qcow2_put64(l2 + (idx + i) * s->l2_entry_size + 8, bitmaps ? bitmaps[i] : 0);
+	}
+	/* Entries may point at a cluster allocated since the last barrier:
+	 * they wait in the cache (written back after one). */
+	if (s->alloc_unsynced) {
+		qcow2_cache_mark_dirty(&s->l2_cache, l2_offset);
+		return 0;
 	}
 	return qcow2_pwrite(s, l2_offset + idx * s->l2_entry_size, l2 + idx * s->l2_entry_size,
 			    n * s->l2_entry_size);
