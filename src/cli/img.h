@@ -31,6 +31,8 @@ int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const c
 /* "196 KiB", "1 MiB", as qemu-img prints sizes. */
 void vs_img_size_str(uint64_t v, char *buf, size_t len);
 bool vs_img_is_zero(const void *buf, size_t len);
+/* "Snapshot list:" and one line per snapshot, as qemu-img prints them. */
+void vs_img_snapshot_table(const struct vs_block_snapshot *l, unsigned n);
 
 int vs_img_create(int argc, char **argv);
 int vs_img_info(int argc, char **argv);

@@ -9,8 +9,8 @@
  * allocated clusters wait in the L2 cache (dirty) until a barrier has made
  * the refcounts durable (at flush, eviction, or before a refcount is
  * lowered), so allocating writes cost no fdatasync each; writes into
- * clusters already allocated never wait for one. A new L2 table gets a
- * barrier before the L1 entry that points at it.
+ * clusters already allocated never wait for one. The L1 entry of a new
+ * L2 table waits the same way, so a flush costs one barrier for all.
  *
  * With lazy refcounts (compat bit) the dirty bit is set before the first
  * refcount change, refcount blocks are written back lazily, the barriers
@@ -179,7 +179,8 @@ struct qcow2 {
 	/* Ordering (see the top): written since the last fdatasync, and a
 	 * refcount raised since then (L2 entries wait for a barrier). */
 	bool unsynced, alloc_unsynced;
-	bool lazy; /* lazy refcounts on an image open read-write */
+	bool l1_dirty; /* L1 entries for new tables wait for a barrier too */
+	bool lazy;     /* lazy refcounts on an image open read-write */
 	/* Reads sent straight to the engine and not yet completed: paths
 	 * that free clusters wait for them (qcow2_drain_fast). */
 	unsigned fast_inflight;
@@ -307,6 +308,8 @@ int qcow2_set_l2_entries(struct qcow2 *s, uint64_t l2_offset, uint8_t *l2, uint6
 /* Release what an L2 entry points at (data or compressed bytes). */
 int qcow2_free_entry(struct qcow2 *s, uint64_t entry);
 int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
+/* The in-memory L1 table to the file (write-back of new table entries). */
+int qcow2_write_l1(struct qcow2 *s);
 bool qcow2_entry_bad(struct qcow2 *s, uint64_t entry);
 /* Which metadata structure [off, off + len) overlaps, NULL if none; the
  * `deep` check also walks refcount blocks, L2 tables and snapshot L1s. */

@@ -106,16 +106,26 @@ bool qcow2_lazy_active(const struct qcow2 *s)
 	return s->lazy && (s->incompat & QCOW2_INCOMPAT_DIRTY);
 }
 
+/* Only refcounts raised since the last sync need one: entries written
+ * after a barrier into clusters it already covered need no other. */
 int qcow2_barrier(struct qcow2 *s)
 {
-	return qcow2_lazy_active(s) ? 0 : qcow2_sync(s);
+	return qcow2_lazy_active(s) || !s->alloc_unsynced ? 0 : qcow2_sync(s);
 }
 
 int qcow2_write_back(struct qcow2 *s)
 {
 	int r = qcow2_cache_write_back(s, &s->rb_cache);
-	if (r == 0 && qcow2_cache_has_dirty(&s->l2_cache))
-		r = qcow2_cache_write_back(s, &s->l2_cache); /* after a barrier */
+	if (r < 0 || (!s->l1_dirty && !qcow2_cache_has_dirty(&s->l2_cache)))
+		return r;
+	/* One barrier for everything pending. New L2 tables need theirs
+	 * even under lazy refcounts: a stale cluster read as a table would
+	 * be corruption, not a leak. */
+	r = s->l1_dirty && s->alloc_unsynced ? qcow2_sync(s) : qcow2_barrier(s);
+	if (r == 0)
+		r = qcow2_cache_write_back(s, &s->l2_cache);
+	if (r == 0 && s->l1_dirty)
+		r = qcow2_write_l1(s);
 	return r;
 }
 
