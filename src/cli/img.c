@@ -18,7 +18,7 @@ static const char usage[] =
     "  create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] FILE [SIZE]\n"
     "  info [-f fmt] [--output human|json] [--backing-chain] FILE\n"
     "  check [-f fmt] [-r leaks|all] [--output human|json] FILE\n"
-    "  convert [-f fmt] [-O fmt] [-o opts] [-c] [-p] SRC DST\n"
+    "  convert [-f fmt] [-O fmt] [-o opts] [-B backing [-F fmt]] [-n] [-c] [-p] SRC DST\n"
     "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
     "  map [-f fmt] [--output human|json] FILE\n"
     "  resize [-f fmt] [--shrink] FILE [+|-]SIZE\n"

@@ -48,6 +48,9 @@ int vs_img_bench(int argc, char **argv);
 int vs_img_serve(int argc, char **argv);
 /* Copy src into a fresh dst (convert's loop): an exit status. */
 int vs_img_copy(struct vs_block *src, struct vs_block *dst, bool show);
+/* Copy src onto dst where dst does not read zeros: over `base` (dst's
+ * backing file, opened) only what differs, else zeros written too. */
+int vs_img_copy_onto(struct vs_block *src, struct vs_block *dst, struct vs_block *base, bool show);
 /* A backing file name resolved against the image naming it. */
 void vs_img_backing_path(const char *image, const char *backing, char *out, size_t len);
 

@@ -9,7 +9,10 @@ Usage: test_img_meta.py VESSEL IMG_WRITER
   it. Each resulting image must pass `qemu-img check` with leaks at most;
 - lazy_refcounts=on images written by vessel pass `qemu-img check` after a
   clean close (dirty bit cleared); one SIGKILLed while dirty is repaired
-  on open (and by `check -r all`) and keeps every flushed write.
+  on open (and by `check -r all`) and keeps every flushed write;
+- `info` lists internal snapshots and `--backing-chain` like qemu-img;
+  `convert -B` writes only differences, `convert -n` writes onto an
+  existing image.
 
 Skips everything when qemu-img is missing (and the power-cut case without
 strace).
@@ -243,6 +246,86 @@ def t_lazy_killed(tmp):
         os.unlink(img)
         os.unlink(raw)
 
+
+# ---- qemu-img parity: info and convert options ----
+
+@case("info lists internal snapshots and --backing-chain like qemu-img (human and json)")
+def t_info_snapshots_chain(tmp):
+    base = os.path.join(tmp, "base.qcow2")
+    top = os.path.join(tmp, "top.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", base, "16M"], check=True)
+    run(["qemu-img", "snapshot", "-c", "first", base], check=True)
+    run([VESSEL, "img", "snapshot", "-c", "second", base], check=True)
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top], check=True)
+    _, q, _ = run(["qemu-img", "info", "--output", "json", "--backing-chain", top], check=True)
+    _, v, _ = run([VESSEL, "img", "info", "--output", "json", "--backing-chain", top], check=True)
+    q, v = json.loads(q), json.loads(v)
+    if len(v) != 2 or [x["filename"] for x in v] != [x["filename"] for x in q]:
+        raise AssertionError("backing chain: %s" % [x.get("filename") for x in v])
+    keys = ("id", "name", "date-sec", "date-nsec", "vm-state-size", "vm-clock-sec", "vm-clock-nsec")
+    qs = [{k: x[k] for k in keys} for x in q[1]["snapshots"]]
+    vs = [{k: x[k] for k in keys} for x in v[1].get("snapshots", [])]
+    if qs != vs or len(vs) != 2:
+        raise AssertionError("snapshots: qemu-img %s, vessel %s" % (qs, vs))
+    _, qh, _ = run(["qemu-img", "info", "--backing-chain", top], check=True)
+    _, vh, _ = run([VESSEL, "img", "info", "--backing-chain", top], check=True)
+    for text in ("Snapshot list:", "first", "second", "image: " + base, "backing file: base.qcow2"):
+        if text not in vh:
+            raise AssertionError("human info lacks %r:\n%s" % (text, vh))
+    if vh.count("\n\nimage: ") != qh.count("\n\nimage: "):
+        raise AssertionError("human --backing-chain blocks differ:\n%s" % vh)
+
+
+def write_raw(path, size, writes):
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for off, data in writes:
+            f.seek(off)
+            f.write(data)
+
+
+@case("convert -B writes only the differences from the backing file; convert -n onto an existing image")
+def t_convert_backing_existing(tmp):
+    base = os.path.join(tmp, "base.qcow2")
+    src = os.path.join(tmp, "src.raw")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", base, "32M"], check=True)
+    run(["qemu-io", "-f", "qcow2", "-c", "write -P 1 0 4M", "-c", "write -P 2 8M 1M", base], check=True)
+    run(["qemu-img", "convert", "-O", "raw", base, src], check=True)
+    with open(src, "r+b") as f:
+        for off, data in ((1 << 20, b"\3" * 65536), (8 << 20, bytes(65536)), (20 << 20, b"\4" * 100000)):
+            f.seek(off)
+            f.write(data)
+    out = os.path.join(tmp, "out.qcow2")
+    run([VESSEL, "img", "convert", "-O", "qcow2", "-B", "base.qcow2", src, out], check=True)
+    rc, _, err = run(["qemu-img", "compare", src, out])
+    if rc != 0:
+        raise AssertionError("convert -B output differs from the source: %s" % err)
+    if qcheck(out)[0] != 0:
+        raise AssertionError("convert -B output fails qemu-img check")
+    _, m, _ = run(["qemu-img", "map", "--output", "json", out], check=True)
+    own = sum(e["length"] for e in json.loads(m) if e["depth"] == 0 and e["data"])
+    if own > (256 << 10):
+        raise AssertionError("convert -B wrote %d bytes of data: more than the differences" % own)
+    _, info, _ = run(["qemu-img", "info", "--output", "json", out], check=True)
+    if json.loads(info).get("backing-filename") != "base.qcow2":
+        raise AssertionError("convert -B: backing file not recorded: %s" % info)
+    # -n: onto an existing qcow2 holding other data, which must not survive.
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", tgt, "32M"], check=True)
+    run(["qemu-io", "-f", "qcow2", "-c", "write -P 9 0 32M", tgt], check=True)
+    run([VESSEL, "img", "convert", "-n", src, tgt], check=True)
+    rc, _, err = run(["qemu-img", "compare", src, tgt])
+    if rc != 0 or qcheck(tgt)[0] != 0:
+        raise AssertionError("convert -n: target differs from the source or fails check: %s" % err)
+    missing = os.path.join(tmp, "missing.qcow2")
+    rc, _, err = run([VESSEL, "img", "convert", "-n", src, missing])
+    if rc != 1 or "missing.qcow2" not in err or os.path.exists(missing):
+        raise AssertionError("convert -n onto a missing target: rc %d, %s" % (rc, err))
+    small = os.path.join(tmp, "small.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", small, "1M"], check=True)
+    rc, _, err = run([VESSEL, "img", "convert", "-n", src, small])
+    if rc != 1 or "smaller" not in err or not os.path.exists(small):
+        raise AssertionError("convert -n onto a smaller target: rc %d, %s" % (rc, err))
 
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
