@@ -29,6 +29,9 @@ enum vs_block_open_flags {
 	/* Open an image whose metadata looks wrong (for `check`): no refusal
 	 * of corrupt/dirty images, no consistency checks beyond safety. */
 	VS_BLOCK_CHECK = 1 << 2,
+	/* qemu's cache=unsafe (convert's default): flushes and the ordering
+	 * barriers are skipped, nothing is synced at close. */
+	VS_BLOCK_UNSAFE = 1 << 3,
 };
 
 /* Identity of an image already in the chain being opened (loop check). */

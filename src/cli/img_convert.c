@@ -240,7 +240,10 @@ int vs_img_convert(int argc, char **argv)
 		vs_cli_error("%s", err.msg);
 		goto out;
 	}
-	dst = vs_img_open(dst_path, no_create && !out_fmt_set ? NULL : out_fmt, VS_BLOCK_RDWR);
+	/* Unless -t asks for a flush, the output is not synced (qemu-img's
+	 * default cache=unsafe): a crash mid-convert loses the output anyway. */
+	dst = vs_img_open(dst_path, no_create && !out_fmt_set ? NULL : out_fmt,
+			  VS_BLOCK_RDWR | (flush ? 0 : VS_BLOCK_UNSAFE));
 	if (dst && dst->size < src->size)
 		vs_cli_error("convert: the target `%s` (%llu bytes) is smaller than the source (%llu bytes)",
 			     dst_path, (unsigned long long)dst->size, (unsigned long long)src->size);

@@ -184,6 +184,7 @@ static int qcow2_open(struct vs_block *bs, int fd, const struct vs_block_open_op
 	}
 	/* Only now: the repair above must reach the file before the dirty
 	 * bit it clears. */
+	s->unsafe = o->flags & VS_BLOCK_UNSAFE;
 	s->lazy = s->rw && s->version >= 3 && (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS) &&
 		  !(o->flags & VS_BLOCK_CHECK);
 	/* Autoclear bits name extensions a writer that does not maintain
@@ -208,7 +209,7 @@ fail:
 static int write_back_and_sync(struct qcow2 *s)
 {
 	int r = qcow2_write_back(s);
-	if (r == 0 && fdatasync(s->fd) < 0)
+	if (r == 0 && !s->unsafe && fdatasync(s->fd) < 0)
 		r = -errno;
 	if (r == 0)
 		s->unsynced = s->alloc_unsynced = false;
@@ -221,7 +222,7 @@ static void qcow2_close(struct vs_block *bs)
 	/* A clean close under lazy refcounts: counts written, then the dirty
 	 * bit cleared. Failing that the bit stays and the next open repairs. */
 	if (s && s->rw && write_back_and_sync(s) == 0 && qcow2_lazy_active(s) &&
-	    qcow2_write_incompat(s, s->incompat & ~QCOW2_INCOMPAT_DIRTY) == 0)
+	    qcow2_write_incompat(s, s->incompat & ~QCOW2_INCOMPAT_DIRTY) == 0 && !s->unsafe)
 		fdatasync(s->fd);
 	destroy(s);
 	bs->opaque = NULL;

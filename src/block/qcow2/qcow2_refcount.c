@@ -95,7 +95,7 @@ int qcow2_sync(struct qcow2 *s)
 {
 	if (!s->unsynced && !s->alloc_unsynced)
 		return 0;
-	if (fdatasync(s->fd) < 0)
+	if (!s->unsafe && fdatasync(s->fd) < 0)
 		return -errno;
 	s->unsynced = s->alloc_unsynced = false;
 	return 0;
