@@ -101,6 +101,7 @@ struct qcow2_cache_slot {
 
 struct qcow2_cache {
 	unsigned n;
+	unsigned ndirty; /* slots marked dirty (write-back skips clean caches) */
 	uint64_t clock;
 	struct qcow2_cache_slot *slots;
 };
@@ -180,8 +181,8 @@ struct qcow2 {
 	 * refcount raised since then (L2 entries wait for a barrier). */
 	bool unsynced, alloc_unsynced;
 	bool l1_dirty; /* L1 entries for new tables wait for a barrier too */
-	bool lazy;   /* lazy refcounts on an image open read-write */
-	bool unsafe; /* VS_BLOCK_UNSAFE: no fdatasync at all */
+	bool lazy;     /* lazy refcounts on an image open read-write */
+	bool unsafe;   /* VS_BLOCK_UNSAFE: no fdatasync at all */
 	/* Reads sent straight to the engine and not yet completed: paths
 	 * that free clusters wait for them (qcow2_drain_fast). */
 	unsigned fast_inflight;

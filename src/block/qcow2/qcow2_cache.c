@@ -16,6 +16,7 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t cluster_size)
 		n = 2;
 	c->n = n;
 	c->clock = 0;
+	c->ndirty = 0;
 	c->slots = calloc(n, sizeof(*c->slots));
 	if (!c->slots)
 		return -ENOMEM;
@@ -58,6 +59,13 @@ static struct qcow2_cache_slot *victim(struct qcow2_cache *c)
 	return v;
 }
 
+static void set_dirty(struct qcow2_cache *c, struct qcow2_cache_slot *sl, bool dirty)
+{
+	if (sl->dirty != dirty)
+		c->ndirty += dirty ? 1u : (unsigned)-1;
+	sl->dirty = dirty;
+}
+
 static int write_slot(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache_slot *sl)
 {
 	/* L2 entries may point at clusters whose refcounts are not durable
@@ -66,7 +74,7 @@ static int write_slot(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache
 	if (r == 0)
 		r = qcow2_pwrite(s, sl->offset, sl->data, s->cluster_size);
 	if (r == 0)
-		sl->dirty = false;
+		set_dirty(c, sl, false);
 	return r;
 }
 
@@ -79,7 +87,7 @@ static int evict(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache_slot
 		if (r < 0)
 			return r;
 	}
-	sl->dirty = false;
+	set_dirty(c, sl, false);
 	*out = sl;
 	return 0;
 }
@@ -124,7 +132,7 @@ void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset)
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->slots[i].offset == offset) {
 			c->slots[i].offset = 0;
-			c->slots[i].dirty = false;
+			set_dirty(c, &c->slots[i], false);
 		}
 }
 
@@ -132,21 +140,18 @@ void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint64_t offset)
 {
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->slots[i].offset == offset)
-			c->slots[i].dirty = true;
+			set_dirty(c, &c->slots[i], true);
 }
 
 bool qcow2_cache_has_dirty(const struct qcow2_cache *c)
 {
-	for (unsigned i = 0; c->slots && i < c->n; i++)
-		if (c->slots[i].dirty && c->slots[i].offset)
-			return true;
-	return false;
+	return c->ndirty != 0;
 }
 
 int qcow2_cache_write_back(struct qcow2 *s, struct qcow2_cache *c)
 {
-	for (unsigned i = 0; c->slots && i < c->n; i++)
-		if (c->slots[i].dirty && c->slots[i].offset) {
+	for (unsigned i = 0; c->ndirty && i < c->n; i++)
+		if (c->slots[i].dirty) {
 			int r = write_slot(s, c, &c->slots[i]);
 			if (r < 0)
 				return r;
