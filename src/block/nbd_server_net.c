@@ -97,14 +97,10 @@ int vs_nbd_listen_tcp(const char *addr, uint16_t port, int *fd, uint16_t *bound_
 	return 0;
 }
 
-static void client_free(struct client *cl)
+/* Close and free a client already taken off the server's list. */
+static void client_destroy(struct client *cl)
 {
 	struct vs_nbd_server *srv = cl->srv;
-	for (struct client **p = &srv->clients; *p; p = &(*p)->next)
-		if (*p == cl) {
-			*p = cl->next;
-			break;
-		}
 	srv->nclients--;
 	vs_loop_remove(srv->loop, cl->fd);
 	close(cl->fd);
@@ -116,6 +112,16 @@ static void client_free(struct client *cl)
 	if (!srv->exp->read_only)
 		vs_block_flush(srv->exp->bs);
 	free(cl);
+}
+
+static void client_free(struct client *cl)
+{
+	for (struct client **p = &cl->srv->clients; *p; p = &(*p)->next)
+		if (*p == cl) {
+			*p = cl->next;
+			break;
+		}
+	client_destroy(cl);
 }
 
 /* Send queued replies; false when the socket failed. */
@@ -241,7 +247,12 @@ void vs_nbd_server_free(struct vs_nbd_server *srv)
 	if (!srv)
 		return;
 	vs_loop_remove(srv->loop, srv->listen_fd);
-	while (srv->clients)
-		client_free(srv->clients);
+	struct client *cl = srv->clients;
+	srv->clients = NULL;
+	while (cl) {
+		struct client *next = cl->next;
+		client_destroy(cl);
+		cl = next;
+	}
 	free(srv);
 }
