@@ -2,7 +2,7 @@
 # Install the Debian packages vessel needs to build and test, only those
 # missing, so a warm machine pays nothing. Usage: install-deps.sh [extra...]
 set -eu
-need="meson ninja-build gcc clang clang-format libclang-rt-14-dev python3 pkg-config binutils libseccomp-dev libslirp-dev liburing-dev zlib1g-dev libzstd-dev libssl-dev qemu-utils qemu-system-x86 busybox-static cpio lz4 xz-utils zstd containerd uidmap $*"
+need="meson ninja-build gcc clang clang-format libclang-rt-14-dev python3 pkg-config binutils libseccomp-dev libslirp-dev liburing-dev zlib1g-dev libzstd-dev libssl-dev qemu-utils qemu-system-x86 strace busybox-static cpio lz4 xz-utils zstd containerd uidmap $*"
 # containerd: test_containerd.py drives vessel-oci through its runc shim;
 # uidmap: newuidmap/newgidmap for rootless containers.
 # The container tests drive podman; it is installed with its recommended

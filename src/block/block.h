@@ -38,6 +38,9 @@ enum vs_block_open_flags {
 	 * unlocked (any passphrase is ignored); its data cannot be read or
 	 * written then. */
 	VS_BLOCK_NO_IO = 1 << 4,
+	/* qemu's cache=unsafe (convert's default): flushes and the ordering
+	 * barriers are skipped, nothing is synced at close. */
+	VS_BLOCK_UNSAFE = 1 << 5,
 };
 
 /* Identity of an image already in the chain being opened (loop check). */

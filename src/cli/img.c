@@ -18,13 +18,14 @@ static const char usage[] =
     "  create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] FILE [SIZE]\n"
     "  info [-f fmt] [--output human|json] [--backing-chain] FILE\n"
     "  check [-f fmt] [-r leaks|all] [--output human|json] FILE\n"
-    "  convert [-f fmt] [-O fmt] [-o opts] [-c] [-p] SRC DST\n"
+    "  convert [-f fmt] [-O fmt] [-o opts] [-B backing [-F fmt]] [-n] [-c] [-p] SRC DST\n"
     "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
     "  map [-f fmt] [--output human|json] FILE\n"
     "  resize [-f fmt] [--shrink] FILE [+|-]SIZE\n"
     "  snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n"
     "  rebase [-f fmt] [-u] -b BACKING [-F backing_fmt] FILE   (-b \"\": no backing file)\n"
     "  commit [-f fmt] [-d] FILE\n"
+    "  serve [-f fmt] [-r] [-x name] (--socket PATH | --port N [--bind ADDR]) FILE\n"
     "  bench [-c count] [-d depth] [-s size] [-S step] [-w] [-i io_uring|threads] FILE\n"
     "\n"
     "create options (-o): size, cluster_size, backing_file, backing_fmt,\n"
@@ -48,7 +49,7 @@ int vs_cli_img(int argc, char **argv)
 		{ "create", vs_img_create }, { "info", vs_img_info },	      { "check", vs_img_check },
 		{ "map", vs_img_map },	     { "convert", vs_img_convert },   { "compare", vs_img_compare },
 		{ "resize", vs_img_resize }, { "snapshot", vs_img_snapshot }, { "rebase", vs_img_rebase },
-		{ "commit", vs_img_commit }, { "bench", vs_img_bench },
+		{ "commit", vs_img_commit }, { "bench", vs_img_bench },	      { "serve", vs_img_serve },
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
@@ -408,6 +409,12 @@ static void info_human(struct vs_block *bs, const struct vs_block_info *i)
 	}
 	if (i->dirty)
 		printf("cleanly shut down: no\n");
+	struct vs_block_snapshot *snaps = NULL;
+	unsigned nsnaps = 0;
+	struct vs_error err = { 0 };
+	if (i->nb_snapshots && vs_block_snapshot_list(bs, &snaps, &nsnaps, &err) == 0 && nsnaps)
+		vs_img_snapshot_table(snaps, nsnaps);
+	free(snaps);
 	if (strcmp(i->format, "qcow2") == 0) {
 		printf("Format specific information:\n    compat: %s\n",
 		       i->qcow2_version == 3 ? "1.1" : "0.10");
@@ -437,6 +444,27 @@ static int info_json(struct vs_block *bs, const struct vs_block_info *i)
 	vs_jw_kv_string(&w, "filename", bs->filename);
 	if (i->cluster_size)
 		vs_jw_kv_uint(&w, "cluster-size", i->cluster_size);
+	struct vs_block_snapshot *snaps = NULL;
+	unsigned nsnaps = 0;
+	if (i->nb_snapshots && vs_block_snapshot_list(bs, &snaps, &nsnaps, &err) == 0 && nsnaps) {
+		vs_jw_key(&w, "snapshots");
+		vs_jw_array_begin(&w);
+		for (unsigned k = 0; k < nsnaps; k++) {
+			const struct vs_block_snapshot *sn = &snaps[k];
+			vs_jw_object_begin(&w);
+			vs_jw_kv_uint(&w, "icount", 0);
+			vs_jw_kv_uint(&w, "vm-clock-nsec", sn->vm_clock_nsec % 1000000000ull);
+			vs_jw_kv_string(&w, "name", sn->name);
+			vs_jw_kv_uint(&w, "date-sec", sn->date_sec);
+			vs_jw_kv_uint(&w, "date-nsec", sn->date_nsec);
+			vs_jw_kv_uint(&w, "vm-clock-sec", sn->vm_clock_nsec / 1000000000ull);
+			vs_jw_kv_string(&w, "id", sn->id);
+			vs_jw_kv_uint(&w, "vm-state-size", sn->vm_state_size);
+			vs_jw_object_end(&w);
+		}
+		vs_jw_array_end(&w);
+	}
+	free(snaps);
 	vs_jw_kv_string(&w, "format", i->format);
 	vs_jw_kv_uint(&w, "actual-size", i->actual_size);
 	if (strcmp(i->format, "qcow2") == 0) {
@@ -486,6 +514,7 @@ int vs_img_info(int argc, char **argv)
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
 	const char *fmt = NULL, *output = "human";
+	bool chain = false;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":f:hU", lopts, NULL)) != -1) {
@@ -493,10 +522,14 @@ int vs_img_info(int argc, char **argv)
 			fmt = optarg;
 		else if (opt == 'O')
 			output = optarg;
-		else if (opt == 'B' || opt == 'U')
+		else if (opt == 'B')
+			chain = true;
+		else if (opt == 'U')
 			continue;
 		else if (opt == 'h') {
-			fputs("usage: vessel img info [-f fmt] [--output human|json] FILE\n", stdout);
+			fputs(
+			    "usage: vessel img info [-f fmt] [--output human|json] [--backing-chain] FILE\n",
+			    stdout);
 			return VS_IMG_OK;
 		} else {
 			vs_cli_error("info: bad option `%s`", argv[optind - 1]);
@@ -511,17 +544,48 @@ int vs_img_info(int argc, char **argv)
 		vs_cli_error("info: --output %s: use human or json", output);
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, VS_BLOCK_NO_BACKING | VS_BLOCK_NO_IO);
-	if (!bs)
-		return VS_IMG_ERROR;
-	struct vs_block_info info;
-	vs_block_get_info(bs, &info);
+	bool json = strcmp(output, "json") == 0;
+	char path[PATH_MAX], next[PATH_MAX], next_fmt[32];
+	snprintf(path, sizeof(path), "%s", argv[optind]);
 	int ret = VS_IMG_OK;
-	if (strcmp(output, "json") == 0)
-		ret = info_json(bs, &info);
-	else
-		info_human(bs, &info);
-	vs_block_close(bs);
+	/* --backing-chain: every image down the chain, as qemu-img lists
+	 * them (a JSON array; human blocks separated by a blank line). */
+	if (chain && json)
+		fputs("[\n", stdout);
+	for (unsigned depth = 0; ret == VS_IMG_OK; depth++) {
+		if (depth >= VS_BLOCK_MAX_CHAIN) {
+			vs_cli_error("info: `%s`: backing chain deeper than %u", argv[optind],
+				     VS_BLOCK_MAX_CHAIN);
+			return VS_IMG_ERROR;
+		}
+		/* The first may be --image-opts; no passphrase is needed to
+		 * describe an encrypted image. */
+		struct vs_block *bs = depth == 0
+					  ? vs_img_open_arg(path, fmt, VS_BLOCK_NO_BACKING | VS_BLOCK_NO_IO)
+					  : vs_img_open(path, fmt, VS_BLOCK_NO_BACKING | VS_BLOCK_NO_IO);
+		if (!bs)
+			return VS_IMG_ERROR;
+		struct vs_block_info info;
+		vs_block_get_info(bs, &info);
+		if (depth && chain)
+			fputs(json ? ",\n" : "\n", stdout);
+		if (json)
+			ret = info_json(bs, &info);
+		else
+			info_human(bs, &info);
+		bool more = chain && info.backing_file[0];
+		if (more) {
+			vs_img_backing_path(bs->filename, info.backing_file, next, sizeof(next));
+			snprintf(next_fmt, sizeof(next_fmt), "%s", info.backing_fmt);
+		}
+		vs_block_close(bs);
+		if (!more)
+			break;
+		memcpy(path, next, sizeof(path));
+		fmt = next_fmt[0] ? next_fmt : NULL;
+	}
+	if (chain && json && ret == VS_IMG_OK)
+		fputs("]\n", stdout);
 	return ret;
 }
 

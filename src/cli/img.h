@@ -56,6 +56,8 @@ int vs_img_parse_create_opts(char *opts, struct vs_block_create_opts *o, const c
 /* "196 KiB", "1 MiB", as qemu-img prints sizes. */
 void vs_img_size_str(uint64_t v, char *buf, size_t len);
 bool vs_img_is_zero(const void *buf, size_t len);
+/* "Snapshot list:" and one line per snapshot, as qemu-img prints them. */
+void vs_img_snapshot_table(const struct vs_block_snapshot *l, unsigned n);
 
 int vs_img_create(int argc, char **argv);
 int vs_img_info(int argc, char **argv);
@@ -68,8 +70,12 @@ int vs_img_snapshot(int argc, char **argv);
 int vs_img_rebase(int argc, char **argv);
 int vs_img_commit(int argc, char **argv);
 int vs_img_bench(int argc, char **argv);
+int vs_img_serve(int argc, char **argv);
 /* Copy src into a fresh dst (convert's loop): an exit status. */
 int vs_img_copy(struct vs_block *src, struct vs_block *dst, bool show);
+/* Copy src onto dst where dst does not read zeros: over `base` (dst's
+ * backing file, opened) only what differs, else zeros written too. */
+int vs_img_copy_onto(struct vs_block *src, struct vs_block *dst, struct vs_block *base, bool show);
 /* A backing file name resolved against the image naming it. */
 void vs_img_backing_path(const char *image, const char *backing, char *out, size_t len);
 

@@ -2,6 +2,7 @@
  * `vessel img compare`. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,16 +130,26 @@ int vs_img_convert(int argc, char **argv)
 	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct vs_block_create_opts o = { 0 };
 	const char *fmt = NULL, *out_fmt = "raw", *backing = NULL, *backing_fmt = NULL;
-	bool show = false, compress = false, flush = false;
+	bool show = false, compress = false, flush = false, no_create = false, out_fmt_set = false;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:O:o:t:T:pcqUh", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":f:O:o:t:T:B:F:npcqUh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			fmt = optarg;
 			break;
 		case 'O':
 			out_fmt = optarg;
+			out_fmt_set = true;
+			break;
+		case 'B':
+			backing = optarg;
+			break;
+		case 'F':
+			backing_fmt = optarg;
+			break;
+		case 'n':
+			no_create = true;
 			break;
 		case 'o':
 			if (vs_img_parse_create_opts(optarg, &o, &backing, &backing_fmt) < 0)
@@ -169,8 +180,12 @@ int vs_img_convert(int argc, char **argv)
 		case 'U':
 			break;
 		case 'h':
-			fputs("usage: vessel img convert [-f fmt] [-O fmt] [-o opts] [-c] [-p] [-t cache] "
-			      "SRC DST\n",
+			fputs("usage: vessel img convert [-f fmt] [-O fmt] [-o opts] [-B backing [-F fmt]] "
+			      "[-n] [-c] "
+			      "[-p] [-t cache] SRC DST\n"
+			      "  -B  the output gets BACKING as its backing file; only what differs is "
+			      "written\n"
+			      "  -n  DST exists (not created; its format is probed unless -O gives it)\n",
 			      stdout);
 			return VS_IMG_OK;
 		default:
@@ -186,8 +201,17 @@ int vs_img_convert(int argc, char **argv)
 		vs_cli_error("convert: -c needs -O qcow2");
 		return VS_IMG_ERROR;
 	}
-	if (backing) {
-		vs_cli_error("convert: a backing file for the output is not supported yet");
+	if ((backing || no_create) && compress) {
+		vs_cli_error("convert: -c cannot be combined with -B or -n");
+		return VS_IMG_ERROR;
+	}
+	if (backing && no_create) {
+		vs_cli_error(
+		    "convert: -B cannot be combined with -n (an existing target keeps its own backing file)");
+		return VS_IMG_ERROR;
+	}
+	if (backing && strcmp(out_fmt, "qcow2") != 0) {
+		vs_cli_error("convert: -B needs -O qcow2 (%s images have no backing file)", out_fmt);
 		return VS_IMG_ERROR;
 	}
 	if (!vs_block_driver(out_fmt)) {
@@ -201,25 +225,54 @@ int vs_img_convert(int argc, char **argv)
 		vs_cli_error("convert: -c cannot be combined with encryption (qemu-img refuses it too)");
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *src = vs_img_open_arg(argv[optind], fmt, 0);
+	struct vs_block *src = vs_img_open_arg(argv[optind], fmt, 0), *base = NULL, *dst = NULL;
+	int ret = VS_IMG_ERROR;
 	if (!src)
 		return VS_IMG_ERROR;
 	show = show && isatty(STDOUT_FILENO);
 	o.size = src->size;
 	struct vs_error err = { 0 };
-	if (vs_block_create(dst_path, out_fmt, &o, &err) < 0) {
-		vs_cli_error("%s", err.msg);
-		vs_block_close(src);
-		return VS_IMG_ERROR;
+	if (backing) {
+		/* Resolved against the output, as the output will resolve it. */
+		char bpath[PATH_MAX];
+		vs_img_backing_path(dst_path, backing, bpath, sizeof(bpath));
+		base = vs_img_open(bpath, backing_fmt, 0);
+		if (!base)
+			goto out;
+		o.backing_file = backing;
+		o.backing_fmt = backing_fmt ? backing_fmt : base->drv->name;
 	}
-	/* The new image's passphrase is the one it was made with. */
-	struct vs_block *dst = o.key ? vs_img_open_key(dst_path, out_fmt, VS_BLOCK_RDWR, o.key, o.key_len)
-				     : vs_img_open(dst_path, out_fmt, VS_BLOCK_RDWR);
-	int ret = dst ? copy_image(src, dst, show, compress, flush) : VS_IMG_ERROR;
+	if (!no_create && vs_block_create(dst_path, out_fmt, &o, &err) < 0) {
+		vs_cli_error("%s", err.msg);
+		goto out;
+	}
+	/* Unless -t asks for a flush, the output is not synced (qemu-img's
+	 * default cache=unsafe): a crash mid-convert loses the output anyway.
+	 * A new image's passphrase is the one it was made with. */
+	const char *dst_fmt = no_create && !out_fmt_set ? NULL : out_fmt;
+	unsigned dst_flags = VS_BLOCK_RDWR | (flush ? 0 : VS_BLOCK_UNSAFE);
+	dst = o.key ? vs_img_open_key(dst_path, dst_fmt, dst_flags, o.key, o.key_len)
+		    : vs_img_open(dst_path, dst_fmt, dst_flags);
+	if (dst && dst->size < src->size)
+		vs_cli_error("convert: the target `%s` (%llu bytes) is smaller than the source (%llu bytes)",
+			     dst_path, (unsigned long long)dst->size, (unsigned long long)src->size);
+	else if (dst && (backing || no_create))
+		ret = vs_img_copy_onto(src, dst, base, show);
+	else if (dst)
+		ret = copy_image(src, dst, show, compress, flush);
+	if (ret == VS_IMG_OK && (backing || no_create) && flush) {
+		int r = vs_block_flush(dst);
+		if (r < 0) {
+			vs_img_io_error(dst, "convert: flush", r);
+			ret = VS_IMG_ERROR;
+		}
+	}
+out:
 	vs_block_close(dst);
+	vs_block_close(base);
 	vs_block_close(src);
-	/* No half-written image is left behind. */
-	if (ret != VS_IMG_OK)
+	/* No half-written image is left behind (an existing target stays). */
+	if (ret != VS_IMG_OK && !no_create)
 		unlink(dst_path);
 	return ret;
 }

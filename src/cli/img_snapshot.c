@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "cli/img.h"
 
-static void list(const struct vs_block_snapshot *l, unsigned n)
+void vs_img_snapshot_table(const struct vs_block_snapshot *l, unsigned n)
 {
 	printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK",
 	       "ICOUNT");
@@ -79,7 +79,7 @@ int vs_img_snapshot(int argc, char **argv)
 		r = vs_block_snapshot_list(bs, &l, &n, &err);
 		if (r == 0) {
 			if (n)
-				list(l, n);
+				vs_img_snapshot_table(l, n);
 			free(l);
 		}
 	} else if (action == 'c') {

@@ -59,6 +59,7 @@ int qcow2_pwrite(struct qcow2 *s, uint64_t off, const void *buf, size_t len)
 	}
 	if (off > s->file_end)
 		s->file_end = off;
+	s->unsynced = true;
 	return 0;
 }
 
@@ -186,6 +187,11 @@ static int qcow2_open(struct vs_block *bs, int fd, const struct vs_block_open_op
 			goto fail;
 		}
 	}
+	/* Only now: the repair above must reach the file before the dirty
+	 * bit it clears. */
+	s->unsafe = o->flags & VS_BLOCK_UNSAFE;
+	s->lazy = s->rw && s->version >= 3 && (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS) &&
+		  !(o->flags & VS_BLOCK_CHECK);
 	/* Autoclear bits name extensions a writer that does not maintain
 	 * them must invalidate; vessel maintains none (bitmaps). */
 	if (s->rw && s->version >= 3 && s->autoclear) {
@@ -204,10 +210,24 @@ fail:
 	return -1;
 }
 
+/* Everything the caches hold reaches the file and the disk. */
+static int write_back_and_sync(struct qcow2 *s)
+{
+	int r = qcow2_write_back(s);
+	if (r == 0 && !s->unsafe && fdatasync(s->fd) < 0)
+		r = -errno;
+	if (r == 0)
+		s->unsynced = s->alloc_unsynced = false;
+	return r;
+}
+
 static void qcow2_close(struct vs_block *bs)
 {
 	struct qcow2 *s = bs->opaque;
-	if (s && s->rw)
+	/* A clean close under lazy refcounts: counts written, then the dirty
+	 * bit cleared. Failing that the bit stays and the next open repairs. */
+	if (s && s->rw && write_back_and_sync(s) == 0 && qcow2_lazy_active(s) &&
+	    qcow2_write_incompat(s, s->incompat & ~QCOW2_INCOMPAT_DIRTY) == 0 && !s->unsafe)
 		fdatasync(s->fd);
 	destroy(s);
 	bs->opaque = NULL;
@@ -527,8 +547,7 @@ static int qcow2_write(struct vs_block *bs, uint64_t off, const void *buf, size_
 
 static int qcow2_flush(struct vs_block *bs)
 {
-	struct qcow2 *s = bs->opaque;
-	return fdatasync(s->fd) < 0 ? -errno : 0;
+	return write_back_and_sync(bs->opaque);
 }
 
 enum unmap_mode {
@@ -561,7 +580,12 @@ static int unmap_clusters(struct qcow2 *s, uint64_t first, uint64_t n, enum unma
 		r = qcow2_get_l2(s, guest, true, &l2, &l2off);
 		if (r < 0)
 			return r;
-		for (uint64_t i = 0; i < k; i++) {
+		/* The table's entries first, then what they used is released:
+		 * one barrier per table, not per cluster. */
+		uint64_t *old = malloc(k * 8), nold = 0;
+		if (!old)
+			return -ENOMEM;
+		for (uint64_t i = 0; i < k && r == 0; i++) {
 			uint64_t e = qcow2_l2_entry(s, l2, idx + i), bm = qcow2_l2_bitmap(s, l2, idx + i);
 			uint64_t ne = 0, nbm = 0;
 			if ((zero || backing) && s->version >= 3) {
@@ -573,16 +597,13 @@ static int unmap_clusters(struct qcow2 *s, uint64_t first, uint64_t n, enum unma
 			if (e == ne && bm == nbm)
 				continue;
 			r = qcow2_set_l2_entries(s, l2off, l2, idx + i, 1, &ne, &nbm);
-			if (r < 0)
-				return r;
-			r = qcow2_free_entry(s, e);
-			if (r < 0)
-				return r;
-			/* Freeing may have evicted the table. */
-			r = qcow2_cache_get(s, &s->l2_cache, l2off, &l2);
-			if (r < 0)
-				return r;
+			old[nold++] = e;
 		}
+		for (uint64_t i = 0; i < nold && r == 0; i++)
+			r = qcow2_free_entry(s, old[i]);
+		free(old);
+		if (r < 0)
+			return r;
 		first += k;
 		n -= k;
 	}

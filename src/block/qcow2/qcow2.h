@@ -1,12 +1,20 @@
 /* qcow2 driver internals (format: qemu's docs/interop/qcow2.txt).
  *
- * Metadata is written through (every change reaches the file before the
- * operation returns) in an order that makes a crash leave leaked clusters
- * at worst: a cluster's refcount is raised before anything points at it,
- * data lands before the L2 entry that maps it, and a refcount is lowered
- * only after the last pointer to the cluster is gone. This order holds
- * for a killed process (the page cache keeps the write order); flush
- * (fdatasync) makes it durable across power loss.
+ * Metadata is written in an order that makes a crash, a power cut
+ * included, leave leaked clusters at worst: a cluster's refcount is raised
+ * before anything points at it, data lands before the L2 entry that maps
+ * it, and a refcount is lowered only after the last pointer to the
+ * cluster is gone. "Before" means an fdatasync barrier in between, which
+ * the page cache alone does not give: L2 entries that point at freshly
+ * allocated clusters wait in the L2 cache (dirty) until a barrier has made
+ * the refcounts durable (at flush, eviction, or before a refcount is
+ * lowered), so allocating writes cost no fdatasync each; writes into
+ * clusters already allocated never wait for one. The L1 entry of a new
+ * L2 table waits the same way, so a flush costs one barrier for all.
+ *
+ * With lazy refcounts (compat bit) the dirty bit is set before the first
+ * refcount change, refcount blocks are written back lazily, the barriers
+ * are skipped, and opening a dirty image rebuilds the counts (as qemu).
  *
  * Not thread-safe: the block layer serializes calls under the image lock.
  */
@@ -88,10 +96,12 @@ struct qcow2_cache_slot {
 	uint64_t offset; /* 0: empty */
 	uint64_t used;	 /* LRU stamp */
 	uint8_t *data;
+	bool dirty; /* newer than the file: written back on eviction/flush */
 };
 
 struct qcow2_cache {
 	unsigned n;
+	unsigned ndirty; /* slots marked dirty (write-back skips clean caches) */
 	uint64_t clock;
 	struct qcow2_cache_slot *slots;
 };
@@ -167,6 +177,12 @@ struct qcow2 {
 	uint8_t *cow_buf;   /* one cluster for read-modify-write */
 	uint8_t *zeros;	    /* one cluster of zeros */
 
+	/* Ordering (see the top): written since the last fdatasync, and a
+	 * refcount raised since then (L2 entries wait for a barrier). */
+	bool unsynced, alloc_unsynced;
+	bool l1_dirty; /* L1 entries for new tables wait for a barrier too */
+	bool lazy;     /* lazy refcounts on an image open read-write */
+	bool unsafe;   /* VS_BLOCK_UNSAFE: no fdatasync at all */
 	/* Reads sent straight to the engine and not yet completed: paths
 	 * that free clusters wait for them (qcow2_drain_fast). */
 	unsigned fast_inflight;
@@ -258,6 +274,22 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uin
 /* A table just written in full to a fresh cluster: install without reading. */
 int qcow2_cache_install(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uint8_t **data);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset);
+void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint64_t offset);
+bool qcow2_cache_has_dirty(const struct qcow2_cache *c);
+/* Write every dirty slot to the file. */
+int qcow2_cache_write_back(struct qcow2 *s, struct qcow2_cache *c);
+
+/* Ordering: fdatasync when anything was written since the last one; the
+ * barrier is the same but skipped while lazy refcounts hold the dirty
+ * bit. qcow2_write_back() writes what the caches hold back (refcounts,
+ * then a barrier, then L2 entries); flush and close end with a sync. */
+int qcow2_sync(struct qcow2 *s);
+int qcow2_barrier(struct qcow2 *s);
+int qcow2_write_back(struct qcow2 *s);
+bool qcow2_lazy_active(const struct qcow2 *s);
+/* qcow2_write_back() before an operation that reads tables from the file
+ * (snapshots, check); a message on failure. */
+int qcow2_write_back_for(struct qcow2 *s, struct vs_error *err);
 
 /* qcow2_refcount.c */
 int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *out);
@@ -284,6 +316,8 @@ int qcow2_set_l2_entries(struct qcow2 *s, uint64_t l2_offset, uint8_t *l2, uint6
 /* Release what an L2 entry points at (data or compressed bytes). */
 int qcow2_free_entry(struct qcow2 *s, uint64_t entry);
 int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
+/* The in-memory L1 table to the file (write-back of new table entries). */
+int qcow2_write_l1(struct qcow2 *s);
 bool qcow2_entry_bad(struct qcow2 *s, uint64_t entry);
 /* Which metadata structure [off, off + len) overlaps, NULL if none; the
  * `deep` check also walks refcount blocks, L2 tables and snapshot L1s. */

@@ -1,7 +1,9 @@
 /* Table cache for L2 tables and refcount blocks: a fixed number of
- * cluster-sized slots, least recently used out. Write-through: callers
- * write changed entries to the file themselves, so an evicted slot never
- * needs writing back. */
+ * cluster-sized slots, least recently used out. Mostly write-through:
+ * callers write changed entries to the file themselves, except for slots
+ * marked dirty (L2 entries waiting for their refcounts to be durable,
+ * refcount blocks under lazy refcounts), which are written back whole on
+ * eviction and by qcow2_cache_write_back(). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t cluster_size)
 		n = 2;
 	c->n = n;
 	c->clock = 0;
+	c->ndirty = 0;
 	c->slots = calloc(n, sizeof(*c->slots));
 	if (!c->slots)
 		return -ENOMEM;
@@ -56,6 +59,39 @@ static struct qcow2_cache_slot *victim(struct qcow2_cache *c)
 	return v;
 }
 
+static void set_dirty(struct qcow2_cache *c, struct qcow2_cache_slot *sl, bool dirty)
+{
+	if (sl->dirty != dirty)
+		c->ndirty += dirty ? 1u : (unsigned)-1;
+	sl->dirty = dirty;
+}
+
+static int write_slot(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache_slot *sl)
+{
+	/* L2 entries may point at clusters whose refcounts are not durable
+	 * yet: a barrier first. */
+	int r = c == &s->l2_cache ? qcow2_barrier(s) : 0;
+	if (r == 0)
+		r = qcow2_pwrite(s, sl->offset, sl->data, s->cluster_size);
+	if (r == 0)
+		set_dirty(c, sl, false);
+	return r;
+}
+
+/* A slot to reuse, its dirty content written back first. */
+static int evict(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache_slot **out)
+{
+	struct qcow2_cache_slot *sl = victim(c);
+	if (sl->dirty && sl->offset) {
+		int r = write_slot(s, c, sl);
+		if (r < 0)
+			return r;
+	}
+	set_dirty(c, sl, false);
+	*out = sl;
+	return 0;
+}
+
 int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uint8_t **data)
 {
 	struct qcow2_cache_slot *sl = lookup(c, offset);
@@ -63,9 +99,11 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uin
 		*data = sl->data;
 		return 0;
 	}
-	sl = victim(c);
+	int r = evict(s, c, &sl);
+	if (r < 0)
+		return r;
 	sl->offset = 0;
-	int r = qcow2_pread(s, offset, sl->data, s->cluster_size);
+	r = qcow2_pread(s, offset, sl->data, s->cluster_size);
 	if (r < 0)
 		return r;
 	sl->offset = offset;
@@ -76,10 +114,11 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uin
 
 int qcow2_cache_install(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uint8_t **data)
 {
-	(void)s;
 	struct qcow2_cache_slot *sl = lookup(c, offset);
 	if (!sl) {
-		sl = victim(c);
+		int r = evict(s, c, &sl);
+		if (r < 0)
+			return r;
 		sl->offset = offset;
 		sl->used = ++c->clock;
 	}
@@ -87,9 +126,35 @@ int qcow2_cache_install(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset,
 	return 0;
 }
 
+/* A dropped table is no longer referenced: its pending content goes too. */
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset)
 {
 	for (unsigned i = 0; i < c->n; i++)
-		if (c->slots[i].offset == offset)
+		if (c->slots[i].offset == offset) {
 			c->slots[i].offset = 0;
+			set_dirty(c, &c->slots[i], false);
+		}
+}
+
+void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint64_t offset)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->slots[i].offset == offset)
+			set_dirty(c, &c->slots[i], true);
+}
+
+bool qcow2_cache_has_dirty(const struct qcow2_cache *c)
+{
+	return c->ndirty != 0;
+}
+
+int qcow2_cache_write_back(struct qcow2 *s, struct qcow2_cache *c)
+{
+	for (unsigned i = 0; c->ndirty && i < c->n; i++)
+		if (c->slots[i].dirty) {
+			int r = write_slot(s, c, &c->slots[i]);
+			if (r < 0)
+				return r;
+		}
+	return 0;
 }

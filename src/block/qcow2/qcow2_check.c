@@ -256,6 +256,8 @@ int qcow2_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, v
 		void *ctx, struct vs_error *err)
 {
 	struct qcow2 *s = bs->opaque;
+	if (qcow2_write_back_for(s, err) < 0)
+		return -1;
 	int r = run_check(s, fix, res, report, ctx);
 	if (r < 0)
 		return vs_error_set(err, -r, "check `%s`%s%s", bs->filename, bs->last_error[0] ? ": " : "",

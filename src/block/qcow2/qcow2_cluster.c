@@ -232,6 +232,20 @@ static int write_l1_entry(struct qcow2 *s, uint64_t l1i, uint64_t v)
 	return r;
 }
 
+int qcow2_write_l1(struct qcow2 *s)
+{
+	uint64_t *be = malloc((uint64_t)s->l1_size * 8 + 8);
+	if (!be)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->l1_size; i++)
+		qcow2_put64(&be[i], s->l1[i]);
+	int r = qcow2_pwrite(s, s->l1_offset, be, (uint64_t)s->l1_size * 8);
+	free(be);
+	if (r == 0)
+		s->l1_dirty = false;
+	return r;
+}
+
 int qcow2_get_l2(struct qcow2 *s, uint64_t guest, bool alloc, uint8_t **l2, uint64_t *l2_offset)
 {
 	uint64_t l1i = guest >> (s->cluster_bits + s->l2_bits);
@@ -271,16 +285,19 @@ int qcow2_get_l2(struct qcow2 *s, uint64_t guest, bool alloc, uint8_t **l2, uint
 	r = qcow2_pwrite(s, fresh, s->cow_buf, s->cluster_size);
 	if (r < 0)
 		return r;
-	r = write_l1_entry(s, l1i, fresh | QCOW2_OFLAG_COPIED);
-	if (r < 0)
-		return r;
+	/* The table and its refcount must be durable before L1 points at it:
+	 * the entry waits in memory for the next write-back's barrier. */
+	s->l1[l1i] = fresh | QCOW2_OFLAG_COPIED;
+	s->l1_dirty = s->meta_stale = true;
 	if (off) {
 		r = qcow2_update_refcounts(s, off >> s->cluster_bits, 1, -1);
 		if (r < 0)
 			return r;
 	}
 	uint8_t *slot;
-	qcow2_cache_install(s, &s->l2_cache, fresh, &slot);
+	r = qcow2_cache_install(s, &s->l2_cache, fresh, &slot);
+	if (r < 0)
+		return r;
 	memcpy(slot, s->cow_buf, s->cluster_size);
 	*l2 = slot;
 	*l2_offset = fresh;
@@ -297,6 +314,12 @@ int qcow2_set_l2_entries(struct qcow2 *s, uint64_t l2_offset, uint8_t *l2, uint6
 		qcow2_put64(l2 + (idx + i) * s->l2_entry_size, entries[i]);
 		if (s->extl2)
 			qcow2_put64(l2 + (idx + i) * s->l2_entry_size + 8, bitmaps ? bitmaps[i] : 0);
+	}
+	/* Entries may point at a cluster allocated since the last barrier:
+	 * they wait in the cache (written back after one). */
+	if (s->alloc_unsynced) {
+		qcow2_cache_mark_dirty(&s->l2_cache, l2_offset);
+		return 0;
 	}
 	return qcow2_pwrite(s, l2_offset + idx * s->l2_entry_size, l2 + idx * s->l2_entry_size,
 			    n * s->l2_entry_size);

@@ -91,9 +91,81 @@ static void entry_bytes(const struct qcow2 *s, uint64_t first, uint64_t last, ui
 	*end = ((last + 1) * bits + 7) / 8;
 }
 
+int qcow2_sync(struct qcow2 *s)
+{
+	if (!s->unsynced && !s->alloc_unsynced)
+		return 0;
+	if (!s->unsafe && fdatasync(s->fd) < 0)
+		return -errno;
+	s->unsynced = s->alloc_unsynced = false;
+	return 0;
+}
+
+bool qcow2_lazy_active(const struct qcow2 *s)
+{
+	return s->lazy && (s->incompat & QCOW2_INCOMPAT_DIRTY);
+}
+
+/* Only refcounts raised since the last sync need one: entries written
+ * after a barrier into clusters it already covered need no other. */
+int qcow2_barrier(struct qcow2 *s)
+{
+	return qcow2_lazy_active(s) || !s->alloc_unsynced ? 0 : qcow2_sync(s);
+}
+
+int qcow2_write_back(struct qcow2 *s)
+{
+	int r = qcow2_cache_write_back(s, &s->rb_cache);
+	if (r < 0 || (!s->l1_dirty && !qcow2_cache_has_dirty(&s->l2_cache)))
+		return r;
+	/* One barrier for everything pending. New L2 tables need theirs
+	 * even under lazy refcounts: a stale cluster read as a table would
+	 * be corruption, not a leak. */
+	r = s->l1_dirty && s->alloc_unsynced ? qcow2_sync(s) : qcow2_barrier(s);
+	if (r == 0)
+		r = qcow2_cache_write_back(s, &s->l2_cache);
+	if (r == 0 && s->l1_dirty)
+		r = qcow2_write_l1(s);
+	return r;
+}
+
+int qcow2_write_back_for(struct qcow2 *s, struct vs_error *err)
+{
+	int r = qcow2_write_back(s);
+	return r < 0 ? vs_error_set(err, -r, "write back the metadata of `%s`", s->bs->filename) : 0;
+}
+
+/* Before a refcount changes under lazy refcounts: the dirty bit is set
+ * (and durable), so a crash makes the next open rebuild the counts. */
+static int mark_dirty(struct qcow2 *s)
+{
+	if (s->incompat & QCOW2_INCOMPAT_DIRTY)
+		return 0;
+	int r = qcow2_write_incompat(s, s->incompat | QCOW2_INCOMPAT_DIRTY);
+	if (r == 0 && fdatasync(s->fd) < 0)
+		r = -errno;
+	return r;
+}
+
+/* Before a refcount is lowered the pointers removed from the cluster must
+ * be durable, or a power cut could leave a pointer to a free (then
+ * reused) cluster: pending L2 entries are written back, then a sync. */
+static int before_lowering(struct qcow2 *s)
+{
+	if (qcow2_lazy_active(s))
+		return 0;
+	int r = qcow2_write_back(s);
+	return r < 0 ? r : qcow2_sync(s);
+}
+
 int qcow2_update_refcounts(struct qcow2 *s, uint64_t first, uint64_t n, int64_t delta)
 {
 	uint64_t c = first, end = first + n;
+	int r0 = s->lazy ? mark_dirty(s) : 0;
+	if (r0 == 0 && delta < 0)
+		r0 = before_lowering(s);
+	if (r0 < 0)
+		return r0;
 	while (c < end) {
 		uint64_t bi = c >> s->rb_bits;
 		uint64_t block_end = (bi + 1) << s->rb_bits;
@@ -132,8 +204,9 @@ int qcow2_update_refcounts(struct qcow2 *s, uint64_t first, uint64_t n, int64_t 
 		}
 		uint64_t b0, b1;
 		entry_bytes(s, i0, i1, &b0, &b1);
-		r = qcow2_pwrite(s, s->rt[bi] + b0, block + b0, b1 - b0);
-		if (r < 0)
+		if (qcow2_lazy_active(s))
+			qcow2_cache_mark_dirty(&s->rb_cache, s->rt[bi]);
+		else if ((r = qcow2_pwrite(s, s->rt[bi] + b0, block + b0, b1 - b0)) < 0)
 			return r;
 		c = stop;
 	}
@@ -173,10 +246,12 @@ static int make_refblock(struct qcow2 *s, uint64_t bi, uint64_t at)
 {
 	uint8_t *block;
 	uint64_t off = at << s->cluster_bits;
-	qcow2_cache_install(s, &s->rb_cache, off, &block);
+	int r = qcow2_cache_install(s, &s->rb_cache, off, &block);
+	if (r < 0)
+		return r;
 	memset(block, 0, s->cluster_size);
 	qcow2_put_refcount_entry(s, block, at & (s->rb_entries - 1), 1);
-	int r = qcow2_pwrite(s, off, block, s->cluster_size);
+	r = qcow2_pwrite(s, off, block, s->cluster_size);
 	if (r < 0) {
 		qcow2_cache_drop(&s->rb_cache, off);
 		return r;
@@ -318,7 +393,9 @@ static int make_refblock_outside(struct qcow2 *s, uint64_t bi, uint64_t start, u
 			return r;
 		uint8_t *block;
 		uint64_t off = x << s->cluster_bits;
-		qcow2_cache_install(s, &s->rb_cache, off, &block);
+		r = qcow2_cache_install(s, &s->rb_cache, off, &block);
+		if (r < 0)
+			return r;
 		memset(block, 0, s->cluster_size);
 		r = qcow2_pwrite(s, off, block, s->cluster_size);
 		if (r < 0) {
@@ -384,6 +461,7 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *offset)
 		int r = qcow2_update_refcounts(s, start, n, 1);
 		if (r < 0)
 			return r;
+		s->alloc_unsynced = true; /* L2 entries for it wait for a barrier */
 		if (start == s->free_hint)
 			s->free_hint = start + n;
 		note_end(s, start + n);

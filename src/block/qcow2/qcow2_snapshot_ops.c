@@ -183,6 +183,8 @@ static int fail(struct vs_block *bs, struct vs_error *err, int r, const char *wh
 int qcow2_snapshot_create(struct vs_block *bs, const char *name, struct vs_error *err)
 {
 	struct qcow2 *s = bs->opaque;
+	if (qcow2_write_back_for(s, err) < 0)
+		return -1;
 	struct timespec now;
 	uint64_t l1copy;
 	unsigned long max_id = 0;
@@ -240,6 +242,8 @@ int qcow2_snapshot_create(struct vs_block *bs, const char *name, struct vs_error
 int qcow2_snapshot_apply(struct vs_block *bs, const char *name, struct vs_error *err)
 {
 	struct qcow2 *s = bs->opaque;
+	if (qcow2_write_back_for(s, err) < 0)
+		return -1;
 	struct qcow2_snapshot *sn = find(s, name);
 	uint64_t *snl1 = NULL, *old = NULL;
 	if (!sn)
@@ -290,6 +294,8 @@ int qcow2_snapshot_apply(struct vs_block *bs, const char *name, struct vs_error 
 int qcow2_snapshot_delete(struct vs_block *bs, const char *name, struct vs_error *err)
 {
 	struct qcow2 *s = bs->opaque;
+	if (qcow2_write_back_for(s, err) < 0)
+		return -1;
 	struct qcow2_snapshot *sn = find(s, name);
 	uint64_t *snl1 = NULL;
 	if (!sn)
