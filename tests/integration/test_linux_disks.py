@@ -9,13 +9,17 @@ default /var/cache/vessel/guest; skipped when absent, or without qemu-img)
   vda  a qcow2 overlay (qemu-img create -b) over a qcow2 image qemu-img
        converted from 2 MiB of known random bytes: the guest's md5sum of
        /dev/vda is the host's md5 of those bytes (qcow2, backing chain)
-  vdb  a raw disk: the guest writes a marker and runs `sync`
+  vdb  a raw disk: the guest writes a marker with `dd conv=fsync` (an
+       fsync of the block device: a FLUSH to the disk)
   vdc  a raw disk with bps=1M: the guest reads 4 MiB of it, which cannot
        take less than 3 s (1 MiB of burst, then 1 MiB/s); only a lower
        bound is checked (2.5 s, for the host's polling), the host may be slow
-  vdd  a qcow2 image qemu-img made empty: the guest writes a marker and
-       runs `sync` (clusters allocated, metadata written)
-vessel is SIGKILLed as soon as the guest prints that `sync` returned: the
+  vdd  a qcow2 image qemu-img made empty: the guest writes a marker the
+       same way (clusters allocated, metadata written at the flush)
+Linux's sync(2) alone sends no FLUSH to a disk without a file system on
+it, and vessel's qcow2 keeps new L2 entries until a flush (as qemu does),
+so the marker is written with fsync. vessel is SIGKILLed as soon as the
+guest prints that the writes returned: the
 markers must be in the raw file and in the qcow2 image (read back with
 qemu-img, whose `check` must find no corruption), so a guest's flush meant
 the data reached the host's storage through the block layer, metadata
@@ -41,8 +45,8 @@ MARK_RAW = "vessel-raw-marker-4711"
 MARK_QCOW2 = "vessel-qcow2-marker-0815"
 SCRIPT = ("echo md5 $(md5sum /dev/vda);"
           "echo bps-start; dd if=/dev/vdc of=/dev/null bs=64k count=64 2>/dev/null; echo bps-end;"
-          f"echo {MARK_RAW} >/tmp/r; dd if=/tmp/r of=/dev/vdb bs=512 seek=8 conv=sync,notrunc 2>/dev/null;"
-          f"echo {MARK_QCOW2} >/tmp/q; dd if=/tmp/q of=/dev/vdd bs=512 seek=2048 conv=sync,notrunc 2>/dev/null;"
+          f"echo {MARK_RAW} >/tmp/r; dd if=/tmp/r of=/dev/vdb bs=512 seek=8 conv=sync,notrunc,fsync 2>/dev/null;"
+          f"echo {MARK_QCOW2} >/tmp/q; dd if=/tmp/q of=/dev/vdd bs=512 seek=2048 conv=sync,notrunc,fsync 2>/dev/null;"
           "sync; echo synced; sleep 600")
 NAMES = [
     "linux reads a qemu-img qcow2 (over a qcow2 backing file) with the right content (md5sum)",
