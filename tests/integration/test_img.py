@@ -25,21 +25,18 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+from vessel_test.img_cases import Cases  # noqa: E402
 
 VESSEL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL", "build/vessel")
 WRITER = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("IMG_WRITER", "build/tests/integration/img-writer")
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 
-results = []
-
-
-def case(name):
-    def wrap(fn):
-        results.append((name, fn))
-        return fn
-    return wrap
+CASES = Cases()
+case = CASES.case
 
 
 def run(argv, check=False, timeout=300):
@@ -750,25 +747,7 @@ def t_crash(tmp):
 
 
 def main():
-    if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
-        print("1..0 # SKIP qemu-img/qemu-io not installed (qemu-utils)")
-        return 0
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, fn) in enumerate(results, 1):
-        tmp = tempfile.mkdtemp(prefix="vessel-img-")
-        try:
-            fn(tmp)
-            print("ok %d - %s" % (i, name))
-        except Exception as e:  # noqa: BLE001 - every failure is reported in TAP
-            failed += 1
-            for line in ("%s: %s" % (type(e).__name__, e)).splitlines():
-                print("# " + line)
-            print("not ok %d - %s" % (i, name))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        sys.stdout.flush()
-    return 1 if failed else 0
+    return CASES.run("vessel-img-")
 
 
 if __name__ == "__main__":

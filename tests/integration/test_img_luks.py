@@ -24,9 +24,10 @@ import struct
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_img  # noqa: E402 - its scattered-data source images
-from vessel_test.tap import Tap  # noqa: E402
+from vessel_test.img_cases import Cases  # noqa: E402
 
 VESSEL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL", "build/vessel")
 WRITER = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("IMG_WRITER", "build/tests/integration/img-writer")
@@ -34,14 +35,8 @@ PASS = b"vessel luks test \x01 passphrase"
 # qemu-img times its PBKDF2 to encrypt.iter-time; short keeps the tests fast.
 QFAST = "encrypt.iter-time=10"
 
-results = []
-
-
-def case(name):
-    def wrap(fn):
-        results.append((name, fn))
-        return fn
-    return wrap
+CASES = Cases()
+case = CASES.case
 
 
 run = test_img.run
@@ -369,27 +364,9 @@ def t_hostile(tmp):
 
 def main():
     try:
-        return run_cases(Tap())
+        return CASES.run("vessel-luks-")
     finally:
         shutil.rmtree(MADE, ignore_errors=True)
-
-
-def run_cases(tap):
-    if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
-        return tap.skip_all("qemu-img/qemu-io not installed (qemu-utils)")
-    for name, fn in results:
-        if not tap.wants(name):
-            continue
-        tmp = tempfile.mkdtemp(prefix="vessel-luks-")
-        try:
-            fn(tmp)
-            tap.ok(name)
-        except Exception as e:  # noqa: BLE001 - every failure is reported in TAP
-            tap.not_ok(name, ["%s: %s" % (type(e).__name__, e)])
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return tap.finish()
-
 
 if __name__ == "__main__":
     sys.exit(main())
