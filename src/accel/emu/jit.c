@@ -37,6 +37,7 @@
  * compiles a block on its Nth run (default 8; the unit tests use 1). Hosts
  * other than x86-64 run the records. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -64,9 +65,16 @@ void vs_jit_init(struct vs_emu_cpu *c)
 #define JIT_SIZE (16u << 20) /* per vCPU; memfd pages are only used once written */
 #define JIT_BLOCK_MAX 8192   /* room a block's code may take */
 
+/* VESSEL_EMU_JIT_STATS=1: compiled code counts the records it runs
+ * through their handlers (by form) and the blocks it leaves to the run
+ * loop through an indirect branch; printed when the vCPU goes. */
+#define ST_FORMS (1u << 16) /* stat_form; | 0x8000: a tail the interpreter runs */
+enum { ST_RET = ST_FORMS, ST_INDIRECT, ST_N };
+
 struct jit_buf {
 	uint8_t *rw, *rx;
 	size_t used;
+	uint64_t *stats; /* ST_N counters, or NULL */
 };
 
 static struct jit_buf *jit_buf(struct vs_emu_cpu *c)
@@ -84,6 +92,11 @@ static struct jit_buf *jit_buf(struct vs_emu_cpu *c)
 	if (jb->rw == MAP_FAILED || jb->rx == MAP_FAILED)
 		goto fail;
 	close(fd);
+	{
+		const char *st = getenv("VESSEL_EMU_JIT_STATS");
+		if (st && st[0] == '1')
+			jb->stats = calloc(ST_N, sizeof(uint64_t));
+	}
 	c->jit = jb;
 	return jb;
 fail:
@@ -100,11 +113,76 @@ fail:
 	return NULL;
 }
 
+static int stat_cmp(const void *a, const void *b)
+{
+	uint64_t x = **(const uint64_t *const *)a, y = **(const uint64_t *const *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The top forms compiled code ran through handlers, on stderr. */
+static void stats_print(struct vs_emu_cpu *c, const uint64_t *st)
+{
+	static const uint64_t *top[ST_FORMS];
+	uint64_t sum = 0, tails = 0;
+	unsigned n = 0;
+	for (unsigned i = 0; i < ST_FORMS; i++)
+		if (st[i]) {
+			top[n++] = &st[i];
+			*(i & 0x8000 ? &tails : &sum) += st[i];
+		}
+	qsort(top, n, sizeof(top[0]), stat_cmp);
+	fprintf(stderr,
+		"jit stats vCPU %d: %llu instructions, %llu through handlers, %llu interpreted after "
+		"compiled blocks, %llu RET and %llu other exits to the run loop\n",
+		c->index, (unsigned long long)c->icount, (unsigned long long)sum, (unsigned long long)tails,
+		(unsigned long long)st[ST_RET], (unsigned long long)st[ST_INDIRECT]);
+	for (unsigned i = 0; i < n && i < 40; i++) {
+		unsigned f = (unsigned)(top[i] - st);
+		fprintf(stderr, "  %s%s%02x /%u %s size %u: %llu\n", f & 0x8000 ? "tail " : "",
+			f & 0x100 ? "0f " : "", f & 0xff, (f >> 12) & 7, f & 0x200 ? "mem" : "reg",
+			1u << ((f >> 10) & 3), (unsigned long long)*top[i]);
+	}
+}
+
+/* A record's form for the statistics: opcode, memory or register, size,
+ * ModRM reg field. */
+static unsigned stat_form(const struct blk_rec *r)
+{
+	unsigned sz = r->size == 2 ? 1 : r->size == 4 ? 2 : r->size == 8 ? 3 : 0;
+	return (r->d.opcode & 0x1ff) | (r->d.is_mem ? 0x200u : 0) | sz << 10 | (unsigned)(r->d.reg & 7) << 12;
+}
+
+/* The form of the instruction after a block that ends in a tail (its
+ * opcode and ModRM reg field, from the guest bytes). */
+static unsigned tail_form(const struct vs_emu_cpu *c, const struct blk *b)
+{
+	const uint8_t *p = b->host + b->nbytes, *end;
+	uint64_t off = (uint64_t)(p - c->mem->base);
+	unsigned f = 0x8000;
+	end = c->mem->base + ((off | 0xfff) + 1);
+	while (p < end && ((*p & 0xf0) == 0x40 || *p == 0x66 || *p == 0x67 || *p == 0xf2 || *p == 0xf3 ||
+			   *p == 0xf0 || *p == 0x64 || *p == 0x65 || *p == 0x2e || *p == 0x3e))
+		p++;
+	if (p < end && *p == 0x0f) {
+		f |= 0x100;
+		p++;
+	}
+	if (p < end)
+		f |= *p++;
+	if (p < end)
+		f |= (unsigned)((*p >> 3) & 7) << 12;
+	return f;
+}
+
 void vs_jit_free(struct vs_emu_cpu *c)
 {
 	struct jit_buf *jb = c->jit;
 	if (!jb)
 		return;
+	if (jb->stats) {
+		stats_print(c, jb->stats);
+		free(jb->stats);
+	}
 	munmap(jb->rw, JIT_SIZE);
 	munmap(jb->rx, JIT_SIZE);
 	free(jb);
@@ -126,6 +204,9 @@ enum cls {
 	C_SHIFT,  /* register shift/rotate by an immediate, its flags dead */
 	C_JCC,
 	C_JMP,
+	C_RM,	/* any operand size, register or memory operand (emit_rm) */
+	C_COND, /* SETcc/CMOVcc on a register (emit_cond) */
+	C_IMUL, /* IMUL r, r (, imm) with its flags dead */
 };
 
 struct em {
@@ -139,12 +220,70 @@ struct em {
 	bool store_flags[BLK_RECS];
 	int8_t cf_in[BLK_RECS];	 /* CF before an INC/DEC: 0, 1 or -1 (ask cf_now) */
 	struct jit_links *links; /* this block's, in the read-write view */
+	uint64_t *stats;	 /* VESSEL_EMU_JIT_STATS's counters, or NULL */
 	unsigned page_off;	 /* of the block's first byte */
 };
+
+/* Statistics: ++counter (clobbers rax and the host flags). */
+static void emit_count(struct em *e, uint64_t *counter)
+{
+	mov_ri(&e->j, H_AX, (uint64_t)(uintptr_t)counter);
+	put1(&e->j, 0x48); /* inc qword [rax] */
+	put1(&e->j, 0xff);
+	put1(&e->j, 0x00);
+}
 
 static int alu_lf(unsigned op)
 {
 	return op == A_ADD ? LF_ADD : op == A_SUB || op == A_CMP ? LF_SUB : LF_LOGIC;
+}
+
+/* The records emit_rm compiles: MOVZX/MOVSX/MOVSXD, 8- and 16-bit MOV,
+ * MOV r/m, imm, ADD/OR/AND/SUB/XOR/CMP/TEST with a memory operand or of
+ * 8 or 16 bits, NOP. A memory operand has a 64-bit address. */
+static bool rm_ok(const struct blk_rec *r)
+{
+	if (r->d.is_mem && r->d.addrsize != 8)
+		return false;
+	switch (r->kind) {
+	case K_NOP:
+		return true;
+	case K_MOVX:
+		return r->size != 1;
+	case K_MOVSXD:
+		return r->size == 8;
+	case K_MOV_REG_RM:
+	case K_MOV_RM_REG:
+		return r->size <= 2;
+	case K_MOV_RM_IMM:
+		return true;
+	case K_ALU_REG_RM:
+	case K_ALU_RM_REG:
+	case K_ALU_RM_IMM:
+	case K_ALU_ACC_IMM:
+		return r->op != A_ADC && r->op != A_SBB;
+	case K_TEST_RM_REG:
+	case K_TEST_RM_IMM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Whether an emit_rm record writes the six flags (ALU, CMP, TEST). */
+static bool rm_flags(const struct blk_rec *r)
+{
+	switch (r->kind) {
+	case K_ALU_REG_RM:
+	case K_ALU_RM_REG:
+	case K_ALU_RM_IMM:
+	case K_ALU_ACC_IMM:
+	case K_TEST_RM_REG:
+	case K_TEST_RM_IMM:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* Classify the records (tracking CF where INC/DEC needs it), then find
@@ -170,12 +309,25 @@ static void plan(struct em *e)
 			break;
 		case K_TEST_RM_REG:
 		case K_TEST_RM_IMM:
-			if (!r->d.is_mem && (r->size == 4 || r->size == 8)) {
+			if (!r->d.is_mem && (r->size == 4 || r->size == 8))
 				k = C_FULLW;
-				cf = 0;
-			} else {
-				cf = -1;
-			}
+			else if (rm_ok(r))
+				k = C_RM;
+			cf = 0;
+			break;
+		case K_LEA:
+			if (r->d.addrsize == 8 && r->size != 8)
+				k = C_PURE;
+			break;
+		case K_IMUL:
+			cf = -1;
+			if (!r->d.is_mem && (r->size == 4 || r->size == 8))
+				k = C_IMUL;
+			break;
+		case K_SETCC:
+		case K_CMOV:
+			if (!r->d.is_mem && (r->kind == K_SETCC || r->size == 4 || r->size == 8))
+				k = C_COND;
 			break;
 		case K_NOTNEG:
 			if (!r->d.is_mem && (r->size == 4 || r->size == 8)) {
@@ -220,6 +372,11 @@ static void plan(struct em *e)
 				k = r->kind == K_S_JCC ? C_JCC : C_JMP;
 			break;
 		default:
+			if (rm_ok(r)) {
+				k = C_RM;
+				if (rm_flags(r))
+					cf = alu_lf(r->op) == LF_LOGIC ? 0 : -1;
+			}
 			break;
 		}
 		if (k == C_CALL)
@@ -227,7 +384,7 @@ static void plan(struct em *e)
 		e->cls[i] = k;
 	}
 	for (unsigned i = b->nrec; i-- > 0;) {
-		if (e->cls[i] == C_SHIFT && live)
+		if ((e->cls[i] == C_SHIFT || e->cls[i] == C_IMUL) && live)
 			e->cls[i] = C_CALL; /* its flags are read: the handler makes them */
 		switch (e->cls[i]) {
 		case C_PURE:
@@ -236,6 +393,9 @@ static void plan(struct em *e)
 			/* SHL/SHR/SAR write all six flags; ROL/ROR pass the others
 			 * through, dead as well here. */
 			break;
+		case C_IMUL:
+			live = false;
+			break;
 		case C_FULLW:
 			e->store_flags[i] = live;
 			live = false;
@@ -243,6 +403,16 @@ static void plan(struct em *e)
 		case C_INCDEC:
 			e->store_flags[i] = live;
 			live = true;
+			break;
+		case C_RM:
+			/* A memory operand may fault: the flags before it are
+			 * live then. */
+			if (rm_flags(&b->rec[i]))
+				e->store_flags[i] = live;
+			if (b->rec[i].d.is_mem)
+				live = true;
+			else if (rm_flags(&b->rec[i]))
+				live = false;
 			break;
 		default: /* exits, possible faults, flag readers */
 			live = true;
@@ -410,6 +580,62 @@ static void emit_incdec(struct em *e, const struct blk_rec *r, bool store, int c
 	e->lf = r->op ? LF_DEC : LF_INC;
 }
 
+/* Where guest register g's low `size` bytes are in the vCPU (AH..BH for
+ * registers 4 to 7 of a byte operation without REX). */
+static int32_t reg_loc(const struct blk_rec *r, unsigned g, unsigned size)
+{
+	if (size == 1 && !r->d.rex && g >= 4 && g < 8)
+		return OFF_R(g - 4) + 1;
+	return OFF_R(g);
+}
+
+/* hr = `size` bytes at [base + disp], zero- or sign-extended to 64 bits. */
+static void ld_ext(struct jb *j, unsigned hr, unsigned base, int32_t disp, unsigned size, bool sx)
+{
+	switch (size) {
+	case 1:
+		e_mem(j, sx, 0x0f, sx ? 0xbe : 0xb6, hr, base, disp);
+		break;
+	case 2:
+		e_mem(j, sx, 0x0f, sx ? 0xbf : 0xb7, hr, base, disp);
+		break;
+	case 4:
+		if (sx)
+			e_mem(j, true, 0x63, 0, hr, base, disp); /* movsxd */
+		else
+			ld(j, false, hr, base, disp);
+		break;
+	default:
+		ld(j, true, hr, base, disp);
+		break;
+	}
+}
+
+/* [base + disp] = the low `size` bytes of hr (rax, rcx or rdx). */
+static void st_sized(struct jb *j, unsigned hr, unsigned base, int32_t disp, unsigned size)
+{
+	if (size == 2)
+		put1(j, 0x66);
+	e_mem(j, size == 8, size == 1 ? 0x88 : 0x89, 0, hr, base, disp);
+}
+
+/* Guest register g's low `size` bytes = hr's, as a register write of
+ * that size does (32 bits: zero-extended). No host flags change. */
+static void write_reg(struct jb *j, const struct blk_rec *r, unsigned g, unsigned size, unsigned hr)
+{
+	if (size == 4)
+		mov_rr(j, false, hr, hr);
+	st_sized(j, hr, H_BX, reg_loc(r, g, size), size < 4 ? size : 8);
+}
+
+/* op dst, src of `size` bytes (A_* op, r/m form). */
+static void alu_sized(struct jb *j, unsigned op, unsigned size, unsigned dst, unsigned src)
+{
+	if (size == 2)
+		put1(j, 0x66);
+	e_rr(j, size == 8, (op << 3) | (size == 1 ? 0 : 1), dst, src);
+}
+
 /* rsi = the record's address offset (before any segment base). */
 static void emit_addr(struct em *e, const struct blk_rec *r)
 {
@@ -448,12 +674,37 @@ static void emit_pure(struct em *e, const struct blk_rec *r)
 		emit_addr(e, r);
 		st(j, true, H_SI, H_BX, OFF_R(r->dst));
 		break;
-	default: /* NOT */
+	case K_LEA: /* 32- or 16-bit result of a 64-bit address */
+		emit_addr(e, r);
+		write_reg(j, r, r->d.reg, r->size, H_SI);
+		break;
+	case K_NOTNEG:
 		ld(j, w, H_AX, H_BX, OFF_R(r->d.rm));
 		unary(j, w, 0xf7, 2, H_AX);
 		st(j, true, H_AX, H_BX, OFF_R(r->d.rm));
 		break;
+	default: /* NOP */
+		break;
 	}
+}
+
+/* IMUL r, r/m (, imm) on registers, its flags dead (plan). */
+static void emit_imul(struct em *e, const struct blk_rec *r)
+{
+	struct jb *j = &e->j;
+	bool w = r->size == 8;
+	ld(j, w, H_CX, H_BX, OFF_R(r->d.rm));
+	if (r->op)
+		mov_ri(j, H_AX, r->imm);
+	else
+		ld(j, w, H_AX, H_BX, OFF_R(r->d.reg));
+	rex(j, w, H_AX, 0, H_CX); /* imul rax, rcx */
+	put1(j, 0x0f);
+	put1(j, 0xaf);
+	put1(j, 0xc0 | (H_AX << 3) | H_CX);
+	st(j, true, H_AX, H_BX, OFF_R(r->d.reg));
+	e->hostflags = false;
+	e->lf = -1;
 }
 
 /* After record `idx` stored through a slow path (RIP past it): a store
@@ -567,9 +818,11 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 	}
 	if (r->kind == K_S_CALL)
 		emit_exit(e, 0, exit_target(e, next + (int64_t)r->imm), 0);
-	else if (branch)
+	else if (branch) {
+		if (e->stats)
+			emit_count(e, &e->stats[ST_RET]);
 		leave(e, e->b->nrec);
-	else
+	} else
 		done = jmp_fwd(j);
 	for (int i = 0; i < 3; i++)
 		if (miss[i] != NULL)
@@ -598,9 +851,165 @@ static int jit_cond(struct vs_emu_cpu *c, unsigned cc)
 	return cond_fast(c, cc);
 }
 
+/* The host's flags from the lazy state a handler left (`lf`: LF_ADD,
+ * LF_SUB or LF_LOGIC of `size` bytes), for a flag reader after a slow
+ * path that ran the handler. */
+static void flags_from_lazy(struct em *e, int lf, unsigned size)
+{
+	struct jb *j = &e->j;
+	if (lf == LF_LOGIC) {
+		ld(j, true, H_AX, H_BX, OFF(lf_res));
+		alu_sized(j, A_OR, size, H_AX, H_AX);
+		return;
+	}
+	ld(j, true, H_AX, H_BX, OFF(lf_a));
+	ld(j, true, H_CX, H_BX, OFF(lf_b));
+	alu_sized(j, lf == LF_ADD ? A_ADD : A_SUB, size, H_AX, H_CX);
+}
+
+/* The records rm_ok accepts. The r/m operand is a guest register in the
+ * vCPU or, through the inline TLB look-up, guest memory at [rdi]; a miss
+ * (or MMIO, a page-crossing access...) runs the record's handler with RIP
+ * at the instruction, as emit_mem does. Flag writers compute on the host
+ * operation of the same size, the lazy state as the handler leaves it
+ * (8/16-bit results with the bits above them: flags.c masks them). */
+static void emit_rm(struct em *e, const struct blk_rec *r, unsigned idx, bool store)
+{
+	struct jb *j = &e->j;
+	unsigned k = r->kind, sz = r->size, g = k == K_ALU_ACC_IMM ? R_AX : r->d.rm;
+	unsigned msz = k == K_MOVX ? r->op : k == K_MOVSXD ? 4 : sz, base = H_BX;
+	bool mem = r->d.is_mem, test = k == K_TEST_RM_REG || k == K_TEST_RM_IMM, flags = rm_flags(r);
+	unsigned op = test ? A_AND : r->op;
+	bool wr_rm = k == K_MOV_RM_REG || k == K_MOV_RM_IMM ||
+		     ((k == K_ALU_RM_REG || k == K_ALU_RM_IMM || k == K_ALU_ACC_IMM) && op != A_CMP);
+	int32_t disp = 0;
+	uint8_t *miss[2] = { NULL, NULL }, *done;
+	int64_t back;
+	if (k == K_NOP)
+		return;
+	if (mem) {
+		emit_addr(e, r);
+		if (r->d.seg == S_FS || r->d.seg == S_GS)
+			e_mem(j, true, 0x03, 0, H_SI, H_BX,
+			      (int32_t)offsetof(struct vs_emu_cpu, seg[r->d.seg].base));
+		emit_tlb(e, msz, wr_rm, miss);
+		e_sib(j, true, 0x8d, H_DI, H_DI, H_CX, 0, 0); /* lea rdi, [rdi + rcx] */
+		base = H_DI;
+	} else {
+		disp = reg_loc(r, g, msz);
+	}
+	switch (k) {
+	case K_MOVX:
+	case K_MOVSXD:
+		ld_ext(j, H_AX, base, disp, msz, k == K_MOVSXD || r->imm);
+		write_reg(j, r, r->d.reg, sz, H_AX);
+		break;
+	case K_MOV_REG_RM:
+		ld_ext(j, H_AX, base, disp, sz, false);
+		write_reg(j, r, r->d.reg, sz, H_AX);
+		break;
+	case K_MOV_RM_REG:
+	case K_MOV_RM_IMM:
+		if (k == K_MOV_RM_REG)
+			ld_ext(j, H_AX, H_BX, reg_loc(r, r->d.reg, sz), sz, false);
+		else
+			mov_ri(j, H_AX, r->imm);
+		if (mem)
+			st_sized(j, H_AX, base, disp, sz);
+		else
+			write_reg(j, r, g, sz, H_AX);
+		break;
+	default: /* ALU, CMP, TEST: a in rax, b in rcx */
+		if (k == K_ALU_REG_RM) {
+			ld_ext(j, H_AX, H_BX, reg_loc(r, r->d.reg, sz), sz, false);
+			ld_ext(j, H_CX, base, disp, sz, false);
+		} else {
+			ld_ext(j, H_AX, base, disp, sz, false);
+			if (k == K_ALU_RM_REG || k == K_TEST_RM_REG)
+				ld_ext(j, H_CX, H_BX, reg_loc(r, r->d.reg, sz), sz, false);
+			else
+				mov_ri(j, H_CX, r->imm);
+		}
+		if (store)
+			mov_rr(j, true, H_DX, H_AX);
+		alu_sized(j, op == A_CMP ? A_SUB : op, sz, H_AX, H_CX);
+		if (op != A_CMP && !test) {
+			if (k == K_ALU_REG_RM)
+				write_reg(j, r, r->d.reg, sz, H_AX);
+			else if (mem)
+				st_sized(j, H_AX, base, disp, sz);
+			else
+				write_reg(j, r, g, sz, H_AX);
+		}
+		if (store)
+			store_lazy(e, alu_lf(op), sz, H_DX, H_CX, H_AX);
+		break;
+	}
+	if (flags) {
+		e->hostflags = !mem || store;
+		e->lf = alu_lf(op);
+	} else if (mem) {
+		e->hostflags = false;
+	}
+	if (!mem)
+		return;
+	done = jmp_fwd(j);
+	for (int i = 0; i < 2; i++)
+		if (miss[i] != NULL)
+			patch_here(j, miss[i]);
+	back = (int64_t)e->cur - e->synced;
+	rip_add(e, back);
+	mov_rr(j, true, H_DI, H_BX);
+	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
+	call_abs(j, (const void *)r->fn);
+	if (r->stores)
+		emit_stop_check(e, idx);
+	rip_add(e, -(back + r->len));
+	if (flags && store)
+		flags_from_lazy(e, alu_lf(op), sz);
+	patch_here(j, done);
+}
+
+/* SETcc r8 and CMOVcc r32/64, r32/64: the condition from the host's flags
+ * when the last flag writer just ran as host code (as emit_jcc), else
+ * through cond_fast. */
+static void emit_cond(struct em *e, const struct blk_rec *r)
+{
+	struct jb *j = &e->j;
+	unsigned cc = r->op, host_cc = cc;
+	bool cf_cond = (cc >> 1) == 1 || (cc >> 1) == 3;
+	bool w = r->size == 8;
+	if (!e->hostflags || ((e->lf == LF_INC || e->lf == LF_DEC) && cf_cond)) {
+		mov_rr(j, true, H_DI, H_BX);
+		mov_ri(j, H_SI, cc);
+		call_abs(j, (const void *)jit_cond);
+		put1(j, 0x85); /* test eax, eax */
+		put1(j, 0xc0);
+		host_cc = 0x5;
+		e->hostflags = false;
+	}
+	if (r->kind == K_SETCC) {
+		put1(j, 0x0f); /* setcc al */
+		put1(j, 0x90 | host_cc);
+		put1(j, 0xc0);
+		st_sized(j, H_AX, H_BX, reg_loc(r, r->d.rm, 1), 1);
+		return;
+	}
+	ld(j, w, H_AX, H_BX, OFF_R(r->d.reg));
+	ld(j, w, H_CX, H_BX, OFF_R(r->d.rm));
+	/* cmovcc rax, rcx: 32 bits zero-extend either way, as the handler */
+	rex(j, w, H_AX, 0, H_CX);
+	put1(j, 0x0f);
+	put1(j, 0x40 | host_cc);
+	put1(j, 0xc0 | (H_AX << 3) | H_CX);
+	st(j, true, H_AX, H_BX, OFF_R(r->d.reg));
+}
+
 static void emit_call(struct em *e, const struct blk_rec *r, unsigned idx)
 {
 	struct jb *j = &e->j;
+	if (e->stats)
+		emit_count(e, &e->stats[stat_form(r)]);
 	sync_rip(e);
 	mov_rr(j, true, H_DI, H_BX);
 	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
@@ -751,6 +1160,7 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 	e.b = b;
 	e.lf = -1;
 	e.page_off = (unsigned)((b->host - c->mem->base) & 0xfff);
+	e.stats = jb->stats;
 	plan(&e);
 	/* Entry from the run loop (which checked the bytes). */
 	put4(&e.j, 0xfa1e0ff3); /* endbr64 */
@@ -788,6 +1198,15 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 			emit_mem(&e, r, i);
 			ended = r->kind == K_S_CALL || r->kind == K_S_RET;
 			break;
+		case C_RM:
+			emit_rm(&e, r, i, e.store_flags[i]);
+			break;
+		case C_COND:
+			emit_cond(&e, r);
+			break;
+		case C_IMUL:
+			emit_imul(&e, r);
+			break;
 		case C_JCC:
 			emit_jcc(&e, r);
 			ended = true;
@@ -802,6 +1221,8 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 			emit_call(&e, r, i);
 			if (sets_rip(r->kind)) {
 				/* It set RIP itself. */
+				if (e.stats)
+					emit_count(&e, &e.stats[ST_INDIRECT]);
 				leave(&e, b->nrec);
 				ended = true;
 			}
@@ -811,6 +1232,8 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 	}
 	if (!ended) {
 		int64_t delta = (int64_t)e.cur - e.synced;
+		if (e.stats && b->tail && b->nbytes < 4096 - e.page_off)
+			emit_count(&e, &e.stats[tail_form(c, b)]);
 		emit_exit(&e, delta, b->tail ? -1 : exit_target(&e, delta), 0);
 	}
 	if (e.j.full)
@@ -830,6 +1253,28 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 	(void)c;
 	(void)b;
 	return NULL;
+}
+
+/* The form of the instruction after a block that ends in a tail (its
+ * opcode and ModRM reg field, from the guest bytes). */
+static unsigned tail_form(const struct vs_emu_cpu *c, const struct blk *b)
+{
+	const uint8_t *p = b->host + b->nbytes, *end;
+	uint64_t off = (uint64_t)(p - c->mem->base);
+	unsigned f = 0x8000;
+	end = c->mem->base + ((off | 0xfff) + 1);
+	while (p < end && ((*p & 0xf0) == 0x40 || *p == 0x66 || *p == 0x67 || *p == 0xf2 || *p == 0xf3 ||
+			   *p == 0xf0 || *p == 0x64 || *p == 0x65 || *p == 0x2e || *p == 0x3e))
+		p++;
+	if (p < end && *p == 0x0f) {
+		f |= 0x100;
+		p++;
+	}
+	if (p < end)
+		f |= *p++;
+	if (p < end)
+		f |= (unsigned)((*p >> 3) & 7) << 12;
+	return f;
 }
 
 void vs_jit_free(struct vs_emu_cpu *c)

@@ -5,6 +5,8 @@
  * compiles every block on its first run (VESSEL_EMU_JIT_HOT=1); the suite
  * also passes with VESSEL_EMU_JIT=0 (the records run). */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -345,8 +347,202 @@ TEST(outside_write_reaches_a_chained_loop)
 	emu_t_fini(&T);
 }
 
+/* ---- templates against the records ----
+ * Each loop runs on a JIT vCPU (every block compiled on its first run)
+ * and on a records-only one (VESSEL_EMU_JIT=0): registers, flags and the
+ * data they wrote must agree. The data holds pseudo-random values, and the
+ * first pass over each page misses the TLB (the slow path runs the
+ * record's handler) while later ones hit it (host code). */
+#define DATA_QWORDS 1024
+
+/* stride 0: DATA_QWORDS of data; else 300 steps of `stride` bytes, 16
+ * bytes of data at each. */
+static void diff_init(struct emu_t *t, const uint8_t *start, const uint8_t *end, bool jit, uint64_t stride)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	if (!jit)
+		setenv("VESSEL_EMU_JIT", "0", 1);
+	if (emu_t_init(t) < 0)
+		return;
+	emu_t_code(t, start, end);
+	emu_t_long64(t);
+	for (unsigned i = 0; i < DATA_QWORDS; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* some small values too, for the sign and zero cases */
+		if (!stride)
+			emu_t_write64(t, DATA + 8 * i, i % 5 == 0 ? x & 0x80ff : x);
+		else if (i < 300)
+			for (unsigned k = 0; k < 16; k += 8)
+				emu_t_write64(t, DATA + stride * i + k, (x >> k) ^ (i & 1 ? 0x80 : 0));
+	}
+	t->st.rsi = DATA;
+	t->st.rcx = stride ? 300 : DATA_QWORDS / 2 - 4;
+	t->st.rdi = stride;
+	t->st.rdx = 0x123456789abcdef0ull;
+	t->st.r8 = 7;
+	t->st.r9 = 0xfedcba9876543210ull;
+	t->st.rbx = 0x8000000000000001ull;
+	emu_t_run(t);
+	if (!jit)
+		unsetenv("VESSEL_EMU_JIT");
+}
+
+static void diff_case(int *failed_, const uint8_t *start, const uint8_t *end, uint64_t stride)
+{
+	static struct emu_t R;
+	diff_init(&T, start, end, true, stride);
+	diff_init(&R, start, end, false, stride);
+	if (!T.vcpu || !R.vcpu)
+		SKIP("no guest");
+	CHECK_EQ_U64(T.exit.kind, VS_EXIT_INTR);
+	CHECK_EQ_U64(R.exit.kind, VS_EXIT_INTR);
+	CHECK_EQ_U64(T.st.rcx, 0);
+	CHECK_EQ_U64(T.st.rax, R.st.rax);
+	CHECK_EQ_U64(T.st.rbx, R.st.rbx);
+	CHECK_EQ_U64(T.st.rdx, R.st.rdx);
+	CHECK_EQ_U64(T.st.rsi, R.st.rsi);
+	CHECK_EQ_U64(T.st.rdi, R.st.rdi);
+	CHECK_EQ_U64(T.st.rbp, R.st.rbp);
+	CHECK_EQ_U64(T.st.r8, R.st.r8);
+	CHECK_EQ_U64(T.st.r9, R.st.r9);
+	CHECK_EQ_U64(T.st.r10, R.st.r10);
+	CHECK_EQ_U64(T.st.r11, R.st.r11);
+	CHECK_EQ_U64(T.st.r12, R.st.r12);
+	CHECK_EQ_U64(T.st.r13, R.st.r13);
+	CHECK_EQ_U64(T.st.r14, R.st.r14);
+	CHECK_EQ_U64(T.st.r15, R.st.r15);
+	CHECK_EQ_U64(T.st.rflags, R.st.rflags);
+	CHECK(memcmp(emu_t_ptr(&T, DATA), emu_t_ptr(&R, DATA),
+		     stride ? 300 * stride : 8 * DATA_QWORDS + 0x3000) == 0);
+	emu_t_fini(&T);
+	emu_t_fini(&R);
+}
+
+/* MOVZX/MOVSX/MOVSXD, 8- and 16-bit MOV (AH..BH included), MOV r/m, imm:
+ * registers and memory. */
+GUEST_CODE(g_ext, "1: movzbl (%rsi), %eax\n"
+		  "movsbq 1(%rsi), %rdx\n"
+		  "movzwl 2(%rsi), %edi\n"
+		  "movswq 3(%rsi), %r8\n"
+		  "movslq 4(%rsi), %r9\n"
+		  "movsxd %eax, %r10\n"
+		  "movsbl %dh, %ebp\n"
+		  "movzbw %al, %bx\n"
+		  "movswl %di, %r11d\n"
+		  "mov 5(%rsi), %bl\n"
+		  "mov 6(%rsi), %ah\n"
+		  "mov 7(%rsi), %r12w\n"
+		  "mov %dl, %bh\n"
+		  "mov %r9w, %r12w\n"
+		  "add %rax, %r13\n"
+		  "add %rbx, %r13\n"
+		  "add %rbp, %r13\n"
+		  "add %r11, %r13\n"
+		  "add %r12, %r13\n"
+		  "rol $5, %r13\n"
+		  "mov %ah, 0x2000(%rsi)\n"
+		  "mov %r12w, 0x2002(%rsi)\n"
+		  "movb $0x5a, 0x2004(%rsi)\n"
+		  "movw $0x1234, 0x2005(%rsi)\n"
+		  "movl $-7, 0x2008(%rsi)\n"
+		  "movq $-9, 0x2010(%rsi)\n"
+		  "movb $3, %ah\n"
+		  "movw $-2, %r14w\n"
+		  "nopl 8(%rax)\n"
+		  "add $8, %rsi\n"
+		  "sub $1, %rcx\n"
+		  "jnz 1b\n" STOP);
+TEST(template_extending_moves)
+{
+	diff_case(failed_, g_ext, g_ext_end, 0);
+}
+
+/* ALU/CMP/TEST with memory operands and on 8/16-bit registers, their
+ * flags read by Jcc, SETcc, CMOVcc, ADC/SBB and PUSHF (after a host
+ * operation, after a slow path, after INC/DEC). */
+GUEST_CODE(g_alu, "1: cmpb $0x80, (%rsi)\n"
+		  "setb %al\n"
+		  "cmp %edx, 4(%rsi)\n"
+		  "cmovb %r8, %r9\n"
+		  "adc $0, %r10\n"
+		  "testb $0x10, 1(%rsi)\n"
+		  "jz 2f\n"
+		  "add (%rsi), %rdx\n"
+		  "sub 2(%rsi), %bx\n"
+		  "cmovl %edx, %edi\n"
+		  "2: xor %dl, 3(%rsi)\n"
+		  "pushfq\n"
+		  "pop %r11\n"
+		  "add %r11, %r13\n"
+		  "or 8(%rsi), %edi\n"
+		  "and %r8, 16(%rsi)\n"
+		  "addw $0x55, 6(%rsi)\n"
+		  "sete %ah\n"
+		  "inc %r12\n"
+		  "cmovnc %rdx, %r13\n"
+		  "setc %bl\n"
+		  "test %al, %ah\n"
+		  "setnz %bh\n"
+		  "cmp $5, %al\n"
+		  "sbb %r14, %r14\n"
+		  "or $0x1234, %ax\n"
+		  "js 3f\n"
+		  "add %al, %bh\n"
+		  "3: sub %dx, %r12w\n"
+		  "setg %r15b\n"
+		  "test %edx, 12(%rsi)\n"
+		  "setle %dh\n"
+		  "cmp 20(%rsi), %r9\n"
+		  "ja 4f\n"
+		  "xor %r9b, %dl\n"
+		  "4: lea 3(%rax,%rdx,4), %ebp\n"
+		  "lea -1(%rbp,%rbp,2), %r8w\n"
+		  "imul %rdx, %rbp\n"
+		  "imul $7, %ebp, %eax\n"
+		  "imul $-3, %r9, %r8\n"
+		  "add %rax, %r15\n"
+		  "imul %r8d, %r9d\n"
+		  "adc %r9, %r15\n"
+		  "add $8, %rsi\n"
+		  "sub $1, %rcx\n"
+		  "jnz 1b\n" STOP);
+TEST(template_alu_memory_and_conditions)
+{
+	diff_case(failed_, g_alu, g_alu_end, 0);
+}
+
+/* Every access on a new page (rdi: the stride): the TLB misses, the
+ * handler runs, and the flag readers after it need the host's flags made
+ * again from the lazy state it left. */
+GUEST_CODE(g_miss, "1: cmpb $0x80, (%rsi)\n"
+		   "setb %al\n"
+		   "add %rax, %r10\n"
+		   "cmp %edx, 4(%rsi)\n"
+		   "cmovl %r8, %r9\n"
+		   "sbb $0, %r11\n"
+		   "testb $0x81, 9(%rsi)\n"
+		   "setnz %bl\n"
+		   "add %rbx, %r12\n"
+		   "addw $0x8001, 2(%rsi)\n"
+		   "seto %bl\n"
+		   "add %rbx, %r12\n"
+		   "orb $0, 12(%rsi)\n"
+		   "js 2f\n"
+		   "inc %r13\n"
+		   "2: add %rdi, %rsi\n"
+		   "sub $1, %rcx\n"
+		   "jnz 1b\n" STOP);
+TEST(template_slow_paths_and_flags)
+{
+	diff_case(failed_, g_miss, g_miss_end, 4097);
+}
+
 VS_TAP_MAIN(TAP_CASE(fault_in_host_code_store), TAP_CASE(fault_in_called_out_record),
 	    TAP_CASE(store_into_a_compiled_block), TAP_CASE(chained_loop_matches_c),
 	    TAP_CASE(block_across_a_page_end), TAP_CASE(accesses_across_a_page),
 	    TAP_CASE(chained_into_a_replaced_slot), TAP_CASE(step_limit_in_a_chained_loop),
-	    TAP_CASE(kick_reaches_a_chained_loop), TAP_CASE(outside_write_reaches_a_chained_loop))
+	    TAP_CASE(kick_reaches_a_chained_loop), TAP_CASE(outside_write_reaches_a_chained_loop),
+	    TAP_CASE(template_extending_moves), TAP_CASE(template_alu_memory_and_conditions),
+	    TAP_CASE(template_slow_paths_and_flags))
