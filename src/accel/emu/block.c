@@ -288,9 +288,13 @@ void vs_emu_run_blocks(struct vs_emu_cpu *c)
 				break;
 			}
 			done = run_whole(c, b);
-			/* Compiled code may have run on into other blocks: */
+			/* Compiled code may have run on into other blocks,
+			 * through a RET onto another page too (jit.c's
+			 * emit_ret_chain: blk_cur_rip is on their page). */
 			b = c->blk_cur;
 			c->blk_cur = NULL;
+			if (c->long64)
+				page_la = c->blk_cur_rip & ~0xfffull;
 			if (!done)
 				return;
 			if (!b) /* one whose bytes changed: look it up in full */

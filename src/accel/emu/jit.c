@@ -69,7 +69,7 @@ void vs_jit_init(struct vs_emu_cpu *c)
  * through their handlers (by form) and the blocks it leaves to the run
  * loop through an indirect branch; printed when the vCPU goes. */
 #define ST_FORMS (1u << 16) /* stat_form; | 0x8000: a tail the interpreter runs */
-enum { ST_RET = ST_FORMS, ST_INDIRECT, ST_N };
+enum { ST_RET = ST_FORMS, ST_RET_CHAINED, ST_INDIRECT, ST_N };
 
 struct jit_buf {
 	uint8_t *rw, *rx;
@@ -133,9 +133,11 @@ static void stats_print(struct vs_emu_cpu *c, const uint64_t *st)
 	qsort(top, n, sizeof(top[0]), stat_cmp);
 	fprintf(stderr,
 		"jit stats vCPU %d: %llu instructions, %llu through handlers, %llu interpreted after "
-		"compiled blocks, %llu RET and %llu other exits to the run loop\n",
+		"compiled blocks, %llu RET and %llu other exits to the run loop, %llu RET into the next "
+		"block's code\n",
 		c->index, (unsigned long long)c->icount, (unsigned long long)sum, (unsigned long long)tails,
-		(unsigned long long)st[ST_RET], (unsigned long long)st[ST_INDIRECT]);
+		(unsigned long long)st[ST_RET], (unsigned long long)st[ST_INDIRECT],
+		(unsigned long long)st[ST_RET_CHAINED]);
 	for (unsigned i = 0; i < n && i < 40; i++) {
 		unsigned f = (unsigned)(top[i] - st);
 		fprintf(stderr, "  %s%s%02x /%u %s size %u: %llu\n", f & 0x8000 ? "tail " : "",
@@ -221,7 +223,8 @@ struct em {
 	int8_t cf_in[BLK_RECS];	 /* CF before an INC/DEC: 0, 1 or -1 (ask cf_now) */
 	struct jit_links *links; /* this block's, in the read-write view */
 	uint64_t *stats;	 /* VESSEL_EMU_JIT_STATS's counters, or NULL */
-	unsigned page_off;	 /* of the block's first byte */
+	const struct vs_emu_cpu *c;
+	unsigned page_off; /* of the block's first byte */
 };
 
 /* Statistics: ++counter (clobbers rax and the host flags). */
@@ -755,6 +758,92 @@ static void host_access(struct em *e, bool w, bool write)
 	e_sib(&e->j, w, write ? 0x89 : 0x8b, H_AX, H_DI, H_CX, 0, 0);
 }
 
+/* After a RET's host code (rax: the target, c->rip set, the block's
+ * instructions not counted yet): go on into the target block's code when
+ * the run loop would find it anyway (the return target cache). The target
+ * is translated through the TLB's fetch tag, its page must keep its code
+ * mark (stores to it stop the code), and the block table's slot for it
+ * must hold a block of this mode compiled in this code generation; the
+ * block's chained entry then checks its bytes (emit_self_check). Anything
+ * else, `attention` or a step limit: back to the run loop. The run loop
+ * takes the linear page of the blocks that follow from c->blk_cur_rip. */
+static void emit_ret_chain(struct em *e, const struct vs_emu_cpu *c)
+{
+	struct jb *j = &e->j;
+	uint8_t *out[8];
+	unsigned n = 0;
+	alu_mem_imm(j, true, A_ADD, H_BX, OFF(icount), e->b->nrec);
+	e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
+	put1(j, 0);
+	out[n++] = jcc_fwd(j, 0x5);
+	e_mem(j, true, 0x83, 0, 7, H_BX, OFF(icount_stop));
+	put1(j, 0);
+	out[n++] = jcc_fwd(j, 0x5);
+	/* rdi = TLB slot offset; rdx = the fetch tag */
+	mov_rr(j, false, H_DI, H_AX);
+	shift_ri(j, false, 5, H_DI, 12);
+	alu_ri(j, false, A_AND, H_DI, TLB_SIZE - 1);
+	put1(j, 0x69); /* imul edi, edi, imm32 */
+	put1(j, 0xff);
+	put4(j, (uint32_t)sizeof(struct tlb_entry));
+	mov_rr(j, true, H_DX, H_AX);
+	alu_ri(j, true, A_AND, H_DX, 0xfffff000u);
+	e_mem(j, false, 0x0f, 0xb6, H_CX, H_BX, OFF(user));
+	e_sib(j, true, 0x8d, H_DX, H_DX, H_CX, 1, 1);
+	e_sib(j, true, 0x3b, H_DX, H_BX, H_DI, 0, OFF_TLB(tag_x));
+	out[n++] = jcc_fwd(j, 0x5);
+	/* rsi = the page's offset in guest RAM; its code mark */
+	e_sib(j, true, 0x8b, H_SI, H_BX, H_DI, 0, OFF_TLB(host));
+	mov_ri(j, H_DX, (uint64_t)(uintptr_t)c->mem->base);
+	e_rr(j, true, 0x29, H_SI, H_DX); /* sub rsi, rdx */
+	mov_rr(j, true, H_CX, H_SI);
+	shift_ri(j, true, 5, H_CX, 12);
+	mov_ri(j, H_DX, (uint64_t)(uintptr_t)c->code_map);
+	e_sib(j, false, 0x80, 7, H_DX, H_CX, 0, 0); /* cmp byte [rdx + rcx], 0 */
+	put1(j, 0);
+	out[n++] = jcc_fwd(j, 0x4);
+	/* rsi = the target's offset; rdx = its slot (block.c's slot_of) */
+	mov_rr(j, false, H_CX, H_AX);
+	alu_ri(j, false, A_AND, H_CX, 0xfff);
+	e_rr(j, true, 0x01, H_SI, H_CX); /* add rsi, rcx */
+	mov_ri(j, H_DX, 0x9e3779b97f4a7c15ull);
+	rex(j, true, H_DX, 0, H_SI); /* imul rdx, rsi */
+	put1(j, 0x0f);
+	put1(j, 0xaf);
+	put1(j, 0xc0 | (H_DX << 3) | H_SI);
+	shift_ri(j, true, 5, H_DX, 64 - BLK_BITS);
+	put1(j, 0x69); /* imul edx, edx, imm32 */
+	put1(j, 0xd2);
+	put4(j, (uint32_t)sizeof(struct blk));
+	mov_ri(j, H_CX, (uint64_t)(uintptr_t)c->blk_tab);
+	e_rr(j, true, 0x01, H_DX, H_CX); /* add rdx, rcx */
+	/* key: offset << 2 | 1 (64-bit code); code of this generation */
+	shift_ri(j, true, 4, H_SI, 2);
+	alu_ri(j, true, A_OR, H_SI, 1);
+	e_mem(j, true, 0x3b, 0, H_SI, H_DX, (int32_t)offsetof(struct blk, key));
+	out[n++] = jcc_fwd(j, 0x5);
+	ld(j, false, H_CX, H_DX, (int32_t)offsetof(struct blk, jit_gen));
+	e_mem(j, false, 0x3b, 0, H_CX, H_BX, OFF(jit_gen));
+	out[n++] = jcc_fwd(j, 0x5);
+	ld(j, true, H_AX, H_DX, (int32_t)offsetof(struct blk, jit_chain));
+	put1(j, 0x48); /* test rax, rax */
+	put1(j, 0x85);
+	put1(j, 0xc0);
+	out[n++] = jcc_fwd(j, 0x4);
+	ld(j, true, H_CX, H_BX, OFF(rip));
+	st(j, true, H_CX, H_BX, OFF(blk_cur_rip));
+	if (e->stats)
+		emit_count(e, &e->stats[ST_RET_CHAINED]);
+	ld(j, true, H_AX, H_DX, (int32_t)offsetof(struct blk, jit_chain));
+	put1(j, 0xff); /* jmp rax */
+	put1(j, 0xe0);
+	for (unsigned i = 0; i < n; i++)
+		patch_here(j, out[i]);
+	if (e->stats)
+		emit_count(e, &e->stats[ST_RET]);
+	leave(e, 0);
+}
+
 /* Loads, stores, PUSH, POP, CALL and RET with the TLB hit inline. Every
  * other case (a miss, MMIO, a page-crossing access, a non-canonical
  * return address) runs the record's own handler from the start, with
@@ -818,11 +907,9 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 	}
 	if (r->kind == K_S_CALL)
 		emit_exit(e, 0, exit_target(e, next + (int64_t)r->imm), 0);
-	else if (branch) {
-		if (e->stats)
-			emit_count(e, &e->stats[ST_RET]);
-		leave(e, e->b->nrec);
-	} else
+	else if (branch)
+		emit_ret_chain(e, e->c);
+	else
 		done = jmp_fwd(j);
 	for (int i = 0; i < 3; i++)
 		if (miss[i] != NULL)
@@ -1161,6 +1248,7 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 	e.lf = -1;
 	e.page_off = (unsigned)((b->host - c->mem->base) & 0xfff);
 	e.stats = jb->stats;
+	e.c = c;
 	plan(&e);
 	/* Entry from the run loop (which checked the bytes). */
 	put4(&e.j, 0xfa1e0ff3); /* endbr64 */

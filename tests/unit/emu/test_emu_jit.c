@@ -539,10 +539,38 @@ TEST(template_slow_paths_and_flags)
 	diff_case(failed_, g_miss, g_miss_end, 4097);
 }
 
+/* RET into the next block's code (jit.c's return target cache): a loop
+ * on page A calls a function on page B whose RET goes on into A's code
+ * with no run loop in between; A's CALL then leaves for B again. The run
+ * loop must then take the blocks' page from where the code went, not from
+ * where it entered: A holds other code at B's function's offset. */
+GUEST_CODE(g_ret_a, "1: call .+0x1800\n"
+		    "add %rcx, %rax\n"
+		    "sub $1, %rcx\n"
+		    "jnz 1b\n" STOP);
+GUEST_CODE(g_ret_b, "add $3, %rbx\n"
+		    "ret\n");
+TEST(ret_into_compiled_code_on_another_page)
+{
+	uint64_t n = 5000;
+	if (emu_t_init(&T) < 0)
+		SKIP("no guest");
+	emu_t_code(&T, g_ret_a, g_ret_a_end);
+	put(CODE + 0x800, g_wrong, g_wrong_end);
+	put(CODE + 0x1800, g_ret_b, g_ret_b_end);
+	emu_t_long64(&T);
+	T.st.rcx = n;
+	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	CHECK_EQ_U64(T.st.rax, n * (n + 1) / 2);
+	CHECK_EQ_U64(T.st.rbx, 3 * n);
+	CHECK_EQ_U64(T.st.rcx, 0);
+	emu_t_fini(&T);
+}
+
 VS_TAP_MAIN(TAP_CASE(fault_in_host_code_store), TAP_CASE(fault_in_called_out_record),
 	    TAP_CASE(store_into_a_compiled_block), TAP_CASE(chained_loop_matches_c),
 	    TAP_CASE(block_across_a_page_end), TAP_CASE(accesses_across_a_page),
 	    TAP_CASE(chained_into_a_replaced_slot), TAP_CASE(step_limit_in_a_chained_loop),
 	    TAP_CASE(kick_reaches_a_chained_loop), TAP_CASE(outside_write_reaches_a_chained_loop),
 	    TAP_CASE(template_extending_moves), TAP_CASE(template_alu_memory_and_conditions),
-	    TAP_CASE(template_slow_paths_and_flags))
+	    TAP_CASE(template_slow_paths_and_flags), TAP_CASE(ret_into_compiled_code_on_another_page))
