@@ -206,9 +206,10 @@ enum cls {
 	C_SHIFT,  /* register shift/rotate by an immediate, its flags dead */
 	C_JCC,
 	C_JMP,
-	C_RM,	/* any operand size, register or memory operand (emit_rm) */
-	C_COND, /* SETcc/CMOVcc on a register (emit_cond) */
-	C_IMUL, /* IMUL r, r (, imm) with its flags dead */
+	C_RM,	  /* any operand size, register or memory operand (emit_rm) */
+	C_COND,	  /* SETcc/CMOVcc on a register (emit_cond) */
+	C_IMUL,	  /* IMUL r, r (, imm) with its flags dead */
+	C_SHIFTF, /* SHL/SHR/SAR reg, imm whose flags are read (emit_shift_flags) */
 };
 
 struct em {
@@ -387,8 +388,12 @@ static void plan(struct em *e)
 		e->cls[i] = k;
 	}
 	for (unsigned i = b->nrec; i-- > 0;) {
-		if ((e->cls[i] == C_SHIFT || e->cls[i] == C_IMUL) && live)
-			e->cls[i] = C_CALL; /* its flags are read: the handler makes them */
+		if (e->cls[i] == C_SHIFT && live)
+			/* Its flags are read: SHL/SHR/SAR make them as host
+			 * code, the handler the rotates'. */
+			e->cls[i] = b->rec[i].op >= 4 ? C_SHIFTF : C_CALL;
+		if (e->cls[i] == C_IMUL && live)
+			e->cls[i] = C_CALL;
 		switch (e->cls[i]) {
 		case C_PURE:
 			break;
@@ -397,6 +402,7 @@ static void plan(struct em *e)
 			 * through, dead as well here. */
 			break;
 		case C_IMUL:
+		case C_SHIFTF:
 			live = false;
 			break;
 		case C_FULLW:
@@ -689,6 +695,42 @@ static void emit_pure(struct em *e, const struct blk_rec *r)
 	default: /* NOP */
 		break;
 	}
+}
+
+/* SHL/SHR/SAR r32/64, imm (count not 0) with the flags the handler
+ * makes (alu.c): SF/ZF/PF/CF from the host, OF computed (the host's is
+ * undefined past a count of 1), AF clear, into rflags (LF_NONE). */
+static void emit_shift_flags(struct em *e, const struct blk_rec *r)
+{
+	struct jb *j = &e->j;
+	bool w = r->size == 8;
+	unsigned bits = w ? 64 : 32, op = r->op == 6 ? 4 : r->op;
+	ld(j, w, H_AX, H_BX, OFF_R(r->d.rm));
+	mov_rr(j, true, H_DX, H_AX);
+	shift_ri(j, w, op, H_AX, (uint8_t)(r->imm & (bits - 1)));
+	put1(j, 0x9c); /* pushfq; pop rcx */
+	put1(j, 0x59);
+	st(j, true, H_AX, H_BX, OFF_R(r->d.rm));
+	alu_ri(j, false, A_AND, H_CX, (uint32_t)(F_CF | F_PF | F_ZF | F_SF));
+	if (op == 4) { /* OF = the result's top bit ^ CF */
+		mov_rr(j, true, H_DX, H_AX);
+		shift_ri(j, w, 5, H_DX, (uint8_t)(bits - 1));
+		e_rr(j, false, 0x31, H_DX, H_CX); /* xor edx, ecx */
+		alu_ri(j, false, A_AND, H_DX, 1);
+	} else if (op == 5) { /* OF = the operand's top bit */
+		shift_ri(j, w, 5, H_DX, (uint8_t)(bits - 1));
+	}
+	if (op != 7) {
+		shift_ri(j, false, 4, H_DX, 11);
+		e_rr(j, false, 0x09, H_CX, H_DX); /* or ecx, edx */
+	}
+	ld(j, true, H_DX, H_BX, OFF(rflags));
+	alu_ri(j, true, A_AND, H_DX, (uint32_t)~F_ARITH);
+	e_rr(j, true, 0x09, H_DX, H_CX);
+	st(j, true, H_DX, H_BX, OFF(rflags));
+	st_imm(j, false, H_BX, OFF(lf_op), LF_NONE);
+	e->hostflags = false;
+	e->lf = -1;
 }
 
 /* IMUL r, r/m (, imm) on registers, its flags dead (plan). */
@@ -1294,6 +1336,9 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 			break;
 		case C_IMUL:
 			emit_imul(&e, r);
+			break;
+		case C_SHIFTF:
+			emit_shift_flags(&e, r);
 			break;
 		case C_JCC:
 			emit_jcc(&e, r);

@@ -567,10 +567,47 @@ TEST(ret_into_compiled_code_on_another_page)
 	emu_t_fini(&T);
 }
 
+/* SHL/SHR/SAR by an immediate whose flags are read (SETcc, ADC, PUSHF,
+ * Jcc, INC's CF). */
+GUEST_CODE(g_shift, "1: mov (%rsi), %rax\n"
+		    "mov 8(%rsi), %edx\n"
+		    "shl $3, %rax\n"
+		    "setc %bl\n"
+		    "seto %bh\n"
+		    "add %rbx, %r8\n"
+		    "shr $1, %edx\n"
+		    "pushfq\n"
+		    "pop %r9\n"
+		    "add %r9, %r10\n"
+		    "sar $63, %rax\n"
+		    "adc %rax, %r11\n"
+		    "shr $17, %rdx\n"
+		    "seto %bl\n"
+		    "sets %bh\n"
+		    "add %rbx, %r12\n"
+		    "sar $5, %edx\n"
+		    "inc %r13\n"
+		    "adc $0, %r13\n"
+		    "shl $1, %edx\n"
+		    "seto %bl\n"
+		    "setp %bh\n"
+		    "add %rbx, %r14\n"
+		    "shl $31, %eax\n"
+		    "jz 2f\n"
+		    "add %rax, %r15\n"
+		    "2: add $16, %rsi\n"
+		    "sub $1, %rcx\n"
+		    "jnz 1b\n" STOP);
+TEST(template_shifts_with_flags)
+{
+	diff_case(failed_, g_shift, g_shift_end, 0);
+}
+
 VS_TAP_MAIN(TAP_CASE(fault_in_host_code_store), TAP_CASE(fault_in_called_out_record),
 	    TAP_CASE(store_into_a_compiled_block), TAP_CASE(chained_loop_matches_c),
 	    TAP_CASE(block_across_a_page_end), TAP_CASE(accesses_across_a_page),
 	    TAP_CASE(chained_into_a_replaced_slot), TAP_CASE(step_limit_in_a_chained_loop),
 	    TAP_CASE(kick_reaches_a_chained_loop), TAP_CASE(outside_write_reaches_a_chained_loop),
 	    TAP_CASE(template_extending_moves), TAP_CASE(template_alu_memory_and_conditions),
-	    TAP_CASE(template_slow_paths_and_flags), TAP_CASE(ret_into_compiled_code_on_another_page))
+	    TAP_CASE(template_slow_paths_and_flags), TAP_CASE(ret_into_compiled_code_on_another_page),
+	    TAP_CASE(template_shifts_with_flags))
