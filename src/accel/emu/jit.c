@@ -1,12 +1,17 @@
 /* The JIT: host x86-64 code for hot 64-bit blocks (a block that ran
- * c->jit_hot times), compiled from its records. Register ALU/TEST/MOV/
- * LEA/NOT/NEG/INC/DEC, shifts and rotates by an immediate whose flags are
- * dead, 32/64-bit loads and stores and PUSH/POP/CALL/RET (an inline
- * software-TLB look-up; anything else runs the record's handler) and the
- * closing Jcc/JMP are emitted as host code; every other record is a call
- * to its handler, so the JIT covers whatever the records do. A block's
- * exits jump straight into the next block's code when it is on the same
- * page (emit_exit).
+ * c->jit_hot times), compiled from its records. As host code: register
+ * ALU/TEST/MOV/LEA/NOT/NEG/INC/DEC; 8- and 16-bit MOV and ALU; MOVZX/
+ * MOVSX/MOVSXD; ALU/CMP/TEST with a memory operand, MOV r/m, imm; SETcc
+ * and CMOVcc; IMUL whose flags are dead; shifts and rotates by an
+ * immediate (SHL/SHR/SAR also when their flags are read); 32/64-bit loads
+ * and stores and PUSH/POP/CALL/RET. Memory operands go through an inline
+ * software-TLB look-up (anything else runs the record's handler), and the
+ * closing Jcc/JMP too. Every other record is a call to its handler, so
+ * the JIT covers whatever the records do. A block's exits jump straight
+ * into the next block's code when it is on the same page (emit_exit), a
+ * RET into its target's code through the block table (emit_ret_chain).
+ * VESSEL_EMU_JIT_STATS=1 prints, when the vCPU goes, which records the
+ * compiled code still ran through their handlers, most frequent first.
  *
  * Guest registers stay in c->r (rbx holds c): no register allocation, and
  * a fault in a called-out handler or slow path sees memory exactly as the
