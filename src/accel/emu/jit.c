@@ -350,7 +350,8 @@ static void plan(struct em *e)
 		case K_SHIFT: {
 			unsigned n = (unsigned)r->imm & (r->size == 8 ? 63 : 31);
 			cf = -1;
-			if (!r->d.is_mem && (r->size == 4 || r->size == 8) && r->imm != 0x100 && n != 0 &&
+			/* by CL (imm 0x100) too, the count 0 included */
+			if (!r->d.is_mem && (r->size == 4 || r->size == 8) && (r->imm == 0x100 || n != 0) &&
 			    r->op != 2 && r->op != 3)
 				k = C_SHIFT;
 			break;
@@ -396,7 +397,7 @@ static void plan(struct em *e)
 		if (e->cls[i] == C_SHIFT && live)
 			/* Its flags are read: SHL/SHR/SAR make them as host
 			 * code, the handler the rotates'. */
-			e->cls[i] = b->rec[i].op >= 4 ? C_SHIFTF : C_CALL;
+			e->cls[i] = b->rec[i].op >= 4 && b->rec[i].imm != 0x100 ? C_SHIFTF : C_CALL;
 		if (e->cls[i] == C_IMUL && live)
 			e->cls[i] = C_CALL;
 		switch (e->cls[i]) {
@@ -1323,8 +1324,13 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 			break;
 		case C_SHIFT:
 			ld(&e.j, r->size == 8, H_AX, H_BX, OFF_R(r->d.rm));
-			shift_ri(&e.j, r->size == 8, r->op == 6 ? 4 : r->op, H_AX,
-				 (uint8_t)(r->imm & (r->size == 8 ? 63 : 31)));
+			if (r->imm == 0x100) { /* shl/shr/sar/rol/ror rax, cl */
+				ld(&e.j, false, H_CX, H_BX, OFF_R(R_CX));
+				unary(&e.j, r->size == 8, 0xd3, r->op == 6 ? 4 : r->op, H_AX);
+			} else {
+				shift_ri(&e.j, r->size == 8, r->op == 6 ? 4 : r->op, H_AX,
+					 (uint8_t)(r->imm & (r->size == 8 ? 63 : 31)));
+			}
 			st(&e.j, true, H_AX, H_BX, OFF_R(r->d.rm));
 			e.hostflags = false;
 			e.lf = -1;

@@ -568,7 +568,8 @@ TEST(ret_into_compiled_code_on_another_page)
 }
 
 /* SHL/SHR/SAR by an immediate whose flags are read (SETcc, ADC, PUSHF,
- * Jcc, INC's CF). */
+ * Jcc, INC's CF); shifts and rotates by CL (counts of 0 included) whose
+ * flags are dead (rbp keeps the loop count meanwhile). */
 GUEST_CODE(g_shift, "1: mov (%rsi), %rax\n"
 		    "mov 8(%rsi), %edx\n"
 		    "shl $3, %rax\n"
@@ -592,6 +593,18 @@ GUEST_CODE(g_shift, "1: mov (%rsi), %rax\n"
 		    "seto %bl\n"
 		    "setp %bh\n"
 		    "add %rbx, %r14\n"
+		    "mov %rcx, %rbp\n"
+		    "mov %r9d, %ecx\n"
+		    "shl %cl, %rdx\n"
+		    "ror %cl, %eax\n"
+		    "sar %cl, %edx\n"
+		    "shr %cl, %r8d\n"
+		    "rol %cl, %r8\n"
+		    "and $0x3f, %ecx\n"
+		    "add %rdx, %r15\n"
+		    "mov %r14d, %ecx\n"
+		    "shl %cl, %r9\n"
+		    "mov %rbp, %rcx\n"
 		    "shl $31, %eax\n"
 		    "jz 2f\n"
 		    "add %rax, %r15\n"
