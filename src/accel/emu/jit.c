@@ -9,7 +9,8 @@
  * closing Jcc/JMP too. Every other record is a call to its handler, so
  * the JIT covers whatever the records do. A block's exits jump straight
  * into the next block's code when it is on the same page (emit_exit), a
- * RET into its target's code through the block table (emit_ret_chain).
+ * RET or an exit to another page into its target's code through the
+ * block table (emit_far_chain).
  * VESSEL_EMU_JIT_STATS=1 prints, when the vCPU goes, which records the
  * compiled code still ran through their handlers, most frequent first.
  *
@@ -74,7 +75,7 @@ void vs_jit_init(struct vs_emu_cpu *c)
  * through their handlers (by form) and the blocks it leaves to the run
  * loop through an indirect branch; printed when the vCPU goes. */
 #define ST_FORMS (1u << 16) /* stat_form; | 0x8000: a tail the interpreter runs */
-enum { ST_RET = ST_FORMS, ST_RET_CHAINED, ST_INDIRECT, ST_N };
+enum { ST_RET = ST_FORMS, ST_RET_CHAINED, ST_FAR, ST_FAR_CHAINED, ST_INDIRECT, ST_N };
 
 struct jit_buf {
 	uint8_t *rw, *rx;
@@ -139,10 +140,11 @@ static void stats_print(struct vs_emu_cpu *c, const uint64_t *st)
 	fprintf(stderr,
 		"jit stats vCPU %d: %llu instructions, %llu through handlers, %llu interpreted after "
 		"compiled blocks, %llu RET and %llu other exits to the run loop, %llu RET into the next "
-		"block's code\n",
+		"block's code, %llu exits to another page chained and %llu not\n",
 		c->index, (unsigned long long)c->icount, (unsigned long long)sum, (unsigned long long)tails,
 		(unsigned long long)st[ST_RET], (unsigned long long)st[ST_INDIRECT],
-		(unsigned long long)st[ST_RET_CHAINED]);
+		(unsigned long long)st[ST_RET_CHAINED], (unsigned long long)st[ST_FAR_CHAINED],
+		(unsigned long long)st[ST_FAR]);
 	for (unsigned i = 0; i < n && i < 40; i++) {
 		unsigned f = (unsigned)(top[i] - st);
 		fprintf(stderr, "  %s%s%02x /%u %s size %u: %llu\n", f & 0x8000 ? "tail " : "",
@@ -459,11 +461,16 @@ static void rip_add(struct em *e, int64_t delta)
 			    (uint32_t)(delta > 0 ? delta : -delta));
 }
 
+static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_left);
+
+#define EXIT_LEAVE INT64_MIN /* emit_exit's target: back to the run loop */
+
 /* Leave the block to RIP + `delta`, counting its instructions. When the
- * target lies on the block's own page (`target`: its offset there, or
- * -1) and nothing needs the run loop (`attention`, a step limit), jump
- * straight into the next block's code through link `slot`; an empty link
- * asks the run loop to fill it (c->jit_link). */
+ * target lies on the block's own page (`target`: its offset there) and
+ * nothing needs the run loop (`attention`, a step limit), jump straight
+ * into the next block's code through link `slot`; an empty link asks the
+ * run loop to fill it (c->jit_link). A target on another page goes
+ * through the block table (emit_far_chain); EXIT_LEAVE returns. */
 static void emit_exit(struct em *e, int64_t delta, int64_t target, unsigned slot)
 {
 	struct jb *j = &e->j;
@@ -471,8 +478,12 @@ static void emit_exit(struct em *e, int64_t delta, int64_t target, unsigned slot
 	int32_t rel;
 	rip_add(e, delta);
 	alu_mem_imm(j, true, A_ADD, H_BX, OFF(icount), e->b->nrec);
-	if (target < 0 || target >= 4096) {
+	if (target == EXIT_LEAVE) {
 		leave(e, 0);
+		return;
+	}
+	if (target < 0 || target >= 4096) {
+		emit_far_chain(e, ST_FAR_CHAINED, ST_FAR);
 		return;
 	}
 	e->links->host[slot] = e->b->host - e->page_off + target;
@@ -806,21 +817,22 @@ static void host_access(struct em *e, bool w, bool write)
 	e_sib(&e->j, w, write ? 0x89 : 0x8b, H_AX, H_DI, H_CX, 0, 0);
 }
 
-/* After a RET's host code (rax: the target, c->rip set, the block's
- * instructions not counted yet): go on into the target block's code when
- * the run loop would find it anyway (the return target cache). The target
+/* Leaving a block for another page (a RET, a branch or the fall-through
+ * off the page; c->rip set, the block's instructions counted): go on
+ * into the target block's code when the run loop would find it. The target
  * is translated through the TLB's fetch tag, its page must keep its code
  * mark (stores to it stop the code), and the block table's slot for it
  * must hold a block of this mode compiled in this code generation; the
  * block's chained entry then checks its bytes (emit_self_check). Anything
  * else, `attention` or a step limit: back to the run loop. The run loop
  * takes the linear page of the blocks that follow from c->blk_cur_rip. */
-static void emit_ret_chain(struct em *e, const struct vs_emu_cpu *c)
+static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_left)
 {
 	struct jb *j = &e->j;
+	const struct vs_emu_cpu *c = e->c;
 	uint8_t *out[8];
 	unsigned n = 0;
-	alu_mem_imm(j, true, A_ADD, H_BX, OFF(icount), e->b->nrec);
+	ld(j, true, H_AX, H_BX, OFF(rip));
 	e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
 	put1(j, 0);
 	out[n++] = jcc_fwd(j, 0x5);
@@ -881,15 +893,21 @@ static void emit_ret_chain(struct em *e, const struct vs_emu_cpu *c)
 	ld(j, true, H_CX, H_BX, OFF(rip));
 	st(j, true, H_CX, H_BX, OFF(blk_cur_rip));
 	if (e->stats)
-		emit_count(e, &e->stats[ST_RET_CHAINED]);
+		emit_count(e, &e->stats[stat_chained]);
 	ld(j, true, H_AX, H_DX, (int32_t)offsetof(struct blk, jit_chain));
 	put1(j, 0xff); /* jmp rax */
 	put1(j, 0xe0);
 	for (unsigned i = 0; i < n; i++)
 		patch_here(j, out[i]);
 	if (e->stats)
-		emit_count(e, &e->stats[ST_RET]);
+		emit_count(e, &e->stats[stat_left]);
 	leave(e, 0);
+}
+
+static void emit_ret_chain(struct em *e)
+{
+	alu_mem_imm(&e->j, true, A_ADD, H_BX, OFF(icount), e->b->nrec);
+	emit_far_chain(e, ST_RET_CHAINED, ST_RET);
 }
 
 /* Loads, stores, PUSH, POP, CALL and RET with the TLB hit inline. Every
@@ -956,7 +974,7 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 	if (r->kind == K_S_CALL)
 		emit_exit(e, 0, exit_target(e, next + (int64_t)r->imm), 0);
 	else if (branch)
-		emit_ret_chain(e, e->c);
+		emit_ret_chain(e);
 	else
 		done = jmp_fwd(j);
 	for (int i = 0; i < 3; i++)
@@ -1378,7 +1396,7 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 		int64_t delta = (int64_t)e.cur - e.synced;
 		if (e.stats && b->tail && b->nbytes < 4096 - e.page_off)
 			emit_count(&e, &e.stats[tail_form(c, b)]);
-		emit_exit(&e, delta, b->tail ? -1 : exit_target(&e, delta), 0);
+		emit_exit(&e, delta, b->tail ? EXIT_LEAVE : exit_target(&e, delta), 0);
 	}
 	if (e.j.full)
 		return NULL;
