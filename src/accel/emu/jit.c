@@ -819,10 +819,11 @@ static void host_access(struct em *e, bool w, bool write)
 
 /* Leaving a block for another page (a RET, a branch or the fall-through
  * off the page; c->rip set, the block's instructions counted): go on
- * into the target block's code when the run loop would find it. The target
- * is translated through the TLB's fetch tag, its page must keep its code
- * mark (stores to it stop the code), and the block table's slot for it
- * must hold a block of this mode compiled in this code generation; the
+ * into the target block's code when the run loop would find it. The
+ * target is translated through the TLB's fetch tag, must be in guest RAM
+ * (as blk_find checks), its page must keep its code mark (stores to it
+ * stop the code), and the block table's slot for it must hold a block of
+ * this mode compiled in this code generation; the
  * block's chained entry then checks its bytes (emit_self_check). Anything
  * else, `attention` or a step limit: back to the run loop. The run loop
  * takes the linear page of the blocks that follow from c->blk_cur_rip. */
@@ -830,7 +831,7 @@ static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_le
 {
 	struct jb *j = &e->j;
 	const struct vs_emu_cpu *c = e->c;
-	uint8_t *out[8];
+	uint8_t *out[10];
 	unsigned n = 0;
 	ld(j, true, H_AX, H_BX, OFF(rip));
 	e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
@@ -856,6 +857,9 @@ static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_le
 	e_sib(j, true, 0x8b, H_SI, H_BX, H_DI, 0, OFF_TLB(host));
 	mov_ri(j, H_DX, (uint64_t)(uintptr_t)c->mem->base);
 	e_rr(j, true, 0x29, H_SI, H_DX); /* sub rsi, rdx */
+	mov_ri(j, H_DX, c->mem->total);	 /* a page of guest RAM (as blk_find) */
+	e_rr(j, true, 0x39, H_SI, H_DX); /* cmp rsi, rdx */
+	out[n++] = jcc_fwd(j, 0x3);	 /* jae */
 	mov_rr(j, true, H_CX, H_SI);
 	shift_ri(j, true, 5, H_CX, 12);
 	mov_ri(j, H_DX, (uint64_t)(uintptr_t)c->code_map);
