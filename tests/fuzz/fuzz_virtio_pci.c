@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (vs_virtio_console_create(&env, &cc, &con, &err) < 0)
 			abort();
 		env.slot = 4;
-		if (vs_virtio_balloon_create(&env, &bal, &err) < 0)
+		if (vs_virtio_balloon_create(&env, NULL, &bal, &err) < 0)
 			abort();
 	}
 	while (c.left && ops++ < 256) {
