@@ -21,9 +21,12 @@
 #include "devices/virtio/virtio_pci.h"
 #include "hw/device.h"
 
-/* Queue numbers. Queues of features the driver did not accept are not
- * numbered (section 5.5.2, as Linux and the spec's examples count them):
- * the reporting queue is 3 with the stats queue, 2 without it. */
+/* Queue numbers. Section 5.5.2 lists inflateq, deflateq, statsq,
+ * free_page_vq, reporting_vq, each of the last three existing only with
+ * its feature; Linux (and QEMU) number only the queues that exist, so the
+ * reporting queue is 3 with the stats queue, 2 without it (no free page
+ * hinting is offered). Linux 6.1 reports free pages on queue 3 here
+ * (tests/integration/test_linux_devices.py). */
 #define VS_BALLOON_Q_INFLATE 0
 #define VS_BALLOON_Q_DEFLATE 1
 #define VS_BALLOON_Q_STATS 2
