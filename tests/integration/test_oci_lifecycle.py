@@ -17,7 +17,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
 from vessel_test.oci import (Abort, alive, cgroup_dirs, expect_status, force_cleanup, leftovers,
-                             mounts_mentioning, read, state_of, wait_file, wait_status)  # noqa: E402
+                             mounts_mentioning, read, state_of, state_root_entries, wait_file,
+                             wait_status)  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
@@ -223,12 +224,9 @@ def lifecycle(ctx, rt, step):
         expect_status(p, r, 0, "delete")
         time.sleep(0.1)
         p += leftovers(rt, cid, bundle, cgpath)
-        try:
-            rest = os.listdir(rt.root)
-            if rest:
-                p.append(f"state root {rt.root} is not empty: {rest}")
-        except FileNotFoundError:
-            pass
+        rest = state_root_entries(rt.root)
+        if rest:
+            p.append(f"state root {rt.root} is not empty: {rest}")
         new_mounts = [m for m in mounts_mentioning(bundle) if m not in mounts_before]
         if new_mounts and not any("mount left" in x for x in p):
             p += [f"new mount: {m}" for m in new_mounts]
