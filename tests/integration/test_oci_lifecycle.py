@@ -39,6 +39,8 @@ def lifecycle(ctx, rt, step):
     rootfs = os.path.join(bundle, "rootfs")
     pidfile = os.path.join(ctx.tmp, cid + ".pid")
     mounts_before = mounts_mentioning(bundle)
+    with open(os.path.join(rootfs, "etc/vessel-marker"), "w") as f:
+        f.write(cid + "\n")
     try:
         # create
         p = []
@@ -69,6 +71,15 @@ def lifecycle(ctx, rt, step):
             if not isinstance(st.get("ociVersion"), str) or not st.get("ociVersion"):
                 p.append(f"state.ociVersion is {st.get('ociVersion')!r}")
         step("lifecycle: state of a created container (ociVersion, id, status, pid, bundle)", p, [r])
+
+        # exec before start: in the container's root (vessel-oci's init may
+        # still be detaching the host's old root from its namespace then)
+        p = []
+        r = rt.run(["exec", cid, "cat", "/etc/vessel-marker"])
+        expect_status(p, r, 0, "exec in a created container")
+        if r.out.strip() != cid:
+            p.append(f"exec printed {r.out.strip()!r}, want the container's /etc/vessel-marker {cid!r}")
+        step("lifecycle: exec in a created container runs in its root", p, [r])
 
         # list
         p = []
