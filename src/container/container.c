@@ -291,12 +291,15 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 		vs_error_clear(err);
 		c->cg = NULL;
 	}
+	/* The cgroup is recorded with init's pid in the next save: a create
+	 * killed before that leaves phase "creating" without a cgroup, and
+	 * delete finds the directories again from the saved config and the
+	 * id (reopen_unrecorded_cgroup). */
 	if (c->cg) {
 		c->st.cgroup = vs_cgroup_serialize(c->cg);
 		if (!c->st.cgroup)
 			return vs_error_set(err, ENOMEM, "cgroup state");
-		if (vs_state_save(c->dir, &c->st, err) < 0 ||
-		    vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
+		if (vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
 			return -1;
 	}
 	if (o->console_socket && c->spec->process.terminal) {
