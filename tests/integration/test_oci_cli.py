@@ -121,7 +121,14 @@ def spec_run_terminal(ctx, rt, step):
         if after != before:
             p.append("the caller's terminal settings were not restored")
         p += leftovers(rt, cid, bundle, ctx.cgpath(cid))
-        step(name, p, [r0, r])
+        # Seen once under load: runc 1.1's container got an error from
+        # `stty size` on the pty runc had given it ("stty: standard input:
+        # No child processes") while vessel-oci's run passed in the same
+        # test run. A peer's flake, reported as a TODO, not a failure.
+        todo = None
+        if not rt.is_vessel and any(line.startswith("stty: standard input") for line in lines):
+            todo = "runc 1.1's pty sometimes fails the container's `stty size` under load"
+        step(name, p, [r0, r], todo=todo)
     finally:
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 
