@@ -384,7 +384,10 @@ static bool is_paused(const struct vs_state *st)
 
 const char *vs_container_status(const char *root, const struct vs_state *st)
 {
-	return vs_state_status(root, st, vs_state_init_alive(st) && is_paused(st));
+	/* Only a running container can be paused: the freezer is read (the
+	 * cgroup opened) only then, not for `start` of a created one. */
+	const char *status = vs_state_status(root, st, false);
+	return strcmp(status, "running") == 0 && is_paused(st) ? "paused" : status;
 }
 
 int vs_container_start(const char *root, const char *id, struct vs_error *err)
