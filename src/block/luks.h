@@ -135,7 +135,7 @@ enum vs_luks_slot_state { VS_LUKS_STATE_NONE, VS_LUKS_STATE_ACTIVE, VS_LUKS_STAT
  * encrypt.iter-time and --force, as qemu-img amend takes them. */
 struct vs_luks_amend {
 	enum vs_luks_slot_state state;
-	int keyslot; /* -1: not given */
+	int keyslot;		/* -1: not given */
 	const void *new_secret; /* NULL: not given */
 	size_t new_len;
 	const void *old_secret; /* NULL: not given */

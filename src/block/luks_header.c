@@ -136,7 +136,8 @@ int vs_luks_check_slot_area(const struct vs_luks_header *h, unsigned slot, uint6
 			    struct vs_error *err)
 {
 	if (slot >= VS_LUKS_SLOTS)
-		return vs_error_msg(err, "LUKS key slot %u does not exist (0 to %u)", slot, VS_LUKS_SLOTS - 1);
+		return vs_error_msg(err, "LUKS key slot %u does not exist (0 to %u)", slot,
+				    VS_LUKS_SLOTS - 1);
 	return slot_area(h, slot, area_len, true, err);
 }
 

@@ -319,8 +319,9 @@ int vs_luks_amend_check(const struct vs_luks_amend *a, struct vs_error *err)
 	switch (a->state) {
 	case VS_LUKS_STATE_NONE:
 		if (a->keyslot >= 0 || a->new_secret || a->old_secret || a->iter_time_ms)
-			return vs_error_msg(err, "encrypt.keyslot, encrypt.new-secret, encrypt.old-secret and "
-						 "encrypt.iter-time need encrypt.state=active or inactive");
+			return vs_error_msg(err,
+					    "encrypt.keyslot, encrypt.new-secret, encrypt.old-secret and "
+					    "encrypt.iter-time need encrypt.state=active or inactive");
 		return 0;
 	case VS_LUKS_STATE_ACTIVE:
 		if (!a->new_secret)
@@ -368,7 +369,8 @@ int vs_luks_add_key(struct vs_luks_header *h, const uint8_t *master, const struc
 		return vs_error_msg(err, "adding a LUKS key needs encrypt.state=active");
 	int i = a->keyslot;
 	if (i >= 0 && h->slots[i].active && !a->force)
-		return vs_error_msg(err, "Refusing to overwrite active keyslot %d - please erase it first", i);
+		return vs_error_msg(err, "Refusing to overwrite active keyslot %d - please erase it first",
+				    i);
 	for (unsigned j = 0; i < 0 && j < VS_LUKS_SLOTS; j++)
 		if (!h->slots[j].active)
 			i = (int)j;
@@ -392,8 +394,8 @@ int vs_luks_add_key(struct vs_luks_header *h, const uint8_t *master, const struc
 			goto out;
 		h->slots[i].active = false;
 	}
-	s->iterations = a->iter_time_ms ? timed_iterations(nh.hash_spec, a->iter_time_ms)
-					: VS_LUKS_DEFAULT_ITERATIONS;
+	s->iterations =
+	    a->iter_time_ms ? timed_iterations(nh.hash_spec, a->iter_time_ms) : VS_LUKS_DEFAULT_ITERATIONS;
 	s->stripes = VS_LUKS_STRIPES;
 	if (RAND_bytes(s->salt, VS_LUKS_SALT_LEN) != 1) {
 		vs_error_msg(err, "no random bytes from OpenSSL");
@@ -460,18 +462,20 @@ int vs_luks_erase_keys(struct vs_luks_header *h, const struct vs_luks_amend *a, 
 			if (o < 0)
 				goto out;
 			if (!o && !a->force) {
-				vs_error_msg(err,
-					     "Given keyslot %u doesn't contain the given old password for erase "
-					     "operation",
-					     i);
+				vs_error_msg(
+				    err,
+				    "Given keyslot %u doesn't contain the given old password for erase "
+				    "operation",
+				    i);
 				goto out;
 			}
 		}
 		if (h->slots[i].active && count_active(h) == 1 && !a->force) {
-			vs_error_msg(err,
-				     "Attempt to erase the only active keyslot %u which will erase all the data "
-				     "in the image irreversibly - refusing operation (--force erases it)",
-				     i);
+			vs_error_msg(
+			    err,
+			    "Attempt to erase the only active keyslot %u which will erase all the data "
+			    "in the image irreversibly - refusing operation (--force erases it)",
+			    i);
 			goto out;
 		}
 		erase = 1u << i;
@@ -489,10 +493,10 @@ int vs_luks_erase_keys(struct vs_luks_header *h, const struct vs_luks_amend *a, 
 			goto out;
 		}
 		if ((unsigned)__builtin_popcount(erase) == count_active(h) && !a->force) {
-			vs_error_msg(err,
-				     "All the active keyslots match the (old) password that was given and "
-				     "erasing them will erase all the data in the image irreversibly - refusing "
-				     "operation (--force erases them)");
+			vs_error_msg(
+			    err, "All the active keyslots match the (old) password that was given and "
+				 "erasing them will erase all the data in the image irreversibly - refusing "
+				 "operation (--force erases them)");
 			goto out;
 		}
 	}

@@ -33,10 +33,11 @@ static const char amend_usage[] =
 
 /* Options that only image creation takes (qemu-img's "Invalid parameter"). */
 static const char *const create_only[] = {
-	"cluster_size",		 "preallocation",	   "extended_l2",	 "compression_type",
-	"encrypt.format",	 "encrypt.cipher-alg",	   "encrypt.cipher-mode", "encrypt.ivgen-alg",
-	"encrypt.ivgen-hash-alg", "encrypt.hash-alg",	   "encryption",	 "encrypt.key-secret",
-	"data_file",		 "data_file_raw",	   "nocow",
+	"cluster_size",	       "preallocation",	    "extended_l2",
+	"compression_type",    "encrypt.format",    "encrypt.cipher-alg",
+	"encrypt.cipher-mode", "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg",
+	"encrypt.hash-alg",    "encryption",	    "encrypt.key-secret",
+	"data_file",	       "data_file_raw",	    "nocow",
 };
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -110,8 +111,9 @@ static int parse_one(char *kv, struct vs_qcow2_amend *a)
 	} else if (strcmp(kv, "size") == 0) {
 		return bad("-o %s=%s: amend does not resize: use `vessel img resize FILE SIZE`", kv, v);
 	} else if (strcmp(kv, "backing_file") == 0 || strcmp(kv, "backing_fmt") == 0) {
-		return bad("-o %s=%s: Cannot amend the backing file: use `vessel img rebase -u -b FILE -F FMT`",
-			   kv, v);
+		return bad(
+		    "-o %s=%s: Cannot amend the backing file: use `vessel img rebase -u -b FILE -F FMT`", kv,
+		    v);
 	} else if (strcmp(kv, "refcount_bits") == 0) {
 		return bad("-o %s=%s: changing the refcount width is not supported: copy the image with "
 			   "`vessel img convert -O qcow2 -o refcount_bits=N`",
@@ -186,8 +188,9 @@ int vs_img_amend(int argc, char **argv)
 		goto out;
 	}
 	if (a.compat == 2 && a.lazy_refcounts == 1) {
-		vs_cli_error("amend: Lazy refcounts only supported with compatibility level 1.1 and above (use "
-			     "compat=1.1 or greater)");
+		vs_cli_error(
+		    "amend: Lazy refcounts only supported with compatibility level 1.1 and above (use "
+		    "compat=1.1 or greater)");
 		goto out;
 	}
 	const char *file = argv[optind];

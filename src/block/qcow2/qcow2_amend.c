@@ -184,11 +184,12 @@ static int snapshots_v3_ready(struct qcow2 *s, struct vs_error *err)
 			return fail(s, r, "read the snapshot table", err);
 		uint32_t extra = qcow2_be32(h + 36);
 		if (extra < 16)
-			return vs_error_msg(err,
-					    "compat=1.1: snapshot %u has %u bytes of extra data, version 3 "
-					    "needs 16 (vessel does not rewrite the snapshot table: use qemu-img "
-					    "amend, or delete the snapshots first)",
-					    i, extra);
+			return vs_error_msg(
+			    err,
+			    "compat=1.1: snapshot %u has %u bytes of extra data, version 3 "
+			    "needs 16 (vessel does not rewrite the snapshot table: use qemu-img "
+			    "amend, or delete the snapshots first)",
+			    i, extra);
 		uint64_t len = 40 + (uint64_t)extra + qcow2_be16(h + 12) + qcow2_be16(h + 14);
 		off += (len + 7) & ~7ull;
 	}
@@ -231,12 +232,13 @@ static int snapshot_zero_clusters(struct qcow2 *s, struct vs_error *err)
 			for (uint64_t k = 0; k < s->l2_entries; k++) {
 				uint64_t e = qcow2_l2_entry(s, l2, k);
 				if (!(e & QCOW2_OFLAG_COMPRESSED) && (e & QCOW2_OFLAG_ZERO)) {
-					r = vs_error_msg(
-					    err,
-					    "compat=0.10: snapshot `%s` has zero clusters, which version 2 cannot "
-					    "express (vessel expands them only in the active image: delete the "
-					    "snapshot, or use qemu-img amend)",
-					    sn->name);
+					r = vs_error_msg(err,
+							 "compat=0.10: snapshot `%s` has zero clusters, "
+							 "which version 2 cannot "
+							 "express (vessel expands them only in the active "
+							 "image: delete the "
+							 "snapshot, or use qemu-img amend)",
+							 sn->name);
 					break;
 				}
 			}
@@ -256,8 +258,9 @@ static int expand_zero(struct qcow2 *s, uint64_t guest, uint64_t entry, struct v
 	uint8_t *l2;
 	int r = 0;
 	if (host && qcow2_entry_bad(s, entry))
-		return vs_error_msg(err, "`%s`: the L2 entry of guest offset 0x%llx is corrupt: run `vessel img "
-					 "check -r all` first",
+		return vs_error_msg(err,
+				    "`%s`: the L2 entry of guest offset 0x%llx is corrupt: run `vessel img "
+				    "check -r all` first",
 				    s->bs->filename, (unsigned long long)guest);
 	if (s->backing_file) {
 		if (host && (r = qcow2_get_refcount(s, host >> s->cluster_bits, &rc)) < 0)
@@ -277,8 +280,8 @@ static int expand_zero(struct qcow2 *s, uint64_t guest, uint64_t entry, struct v
 	}
 	r = qcow2_get_l2(s, guest, true, &l2, &l2off);
 	if (r == 0 && l2)
-		r = qcow2_set_l2_entries(s, l2off, l2, (guest >> s->cluster_bits) & (s->l2_entries - 1), 1, &ne,
-					 NULL);
+		r = qcow2_set_l2_entries(s, l2off, l2, (guest >> s->cluster_bits) & (s->l2_entries - 1), 1,
+					 &ne, NULL);
 	else if (r == 0)
 		r = -EIO;
 	/* The old cluster, when the entry no longer points at it. */
@@ -326,23 +329,27 @@ static int downgrade_check(struct qcow2 *s, struct vs_error *err)
 	if (s->incompat & QCOW2_INCOMPAT_DATA_FILE)
 		return vs_error_msg(err, "`%s`: Cannot downgrade an image with a data file", f);
 	if (s->incompat & QCOW2_INCOMPAT_EXTL2)
-		return vs_error_msg(err, "`%s`: compat=0.10: the image has extended L2 entries "
-					 "(extended_l2=on), which version 2 cannot express",
+		return vs_error_msg(err,
+				    "`%s`: compat=0.10: the image has extended L2 entries "
+				    "(extended_l2=on), which version 2 cannot express",
 				    f);
 	if (s->compression_type != QCOW2_COMPRESSION_ZLIB || (s->incompat & QCOW2_INCOMPAT_COMPRESSION))
 		return vs_error_msg(err, "`%s`: compat=0.10: compression type %s: version 2 has zlib only", f,
-				    s->compression_type == QCOW2_COMPRESSION_ZSTD ? "zstd" : "other than zlib");
+				    s->compression_type == QCOW2_COMPRESSION_ZSTD ? "zstd"
+										  : "other than zlib");
 	uint64_t other = s->incompat & ~(QCOW2_INCOMPAT_DIRTY);
 	if (other)
-		return vs_error_msg(err, "`%s`: Cannot downgrade an image with incompatible features 0x%llx set",
+		return vs_error_msg(err,
+				    "`%s`: Cannot downgrade an image with incompatible features 0x%llx set",
 				    f, (unsigned long long)other);
 	bool bitmaps;
 	int r = has_extension(s, QCOW2_EXT_BITMAPS, &bitmaps);
 	if (r < 0)
 		return fail(s, r, "read the header extensions", err);
 	if (bitmaps)
-		return vs_error_msg(err, "`%s`: compat=0.10: the image has persistent bitmaps, which version 2 "
-					 "cannot hold (remove them with qemu-img bitmap --remove)",
+		return vs_error_msg(err,
+				    "`%s`: compat=0.10: the image has persistent bitmaps, which version 2 "
+				    "cannot hold (remove them with qemu-img bitmap --remove)",
 				    f);
 	return snapshot_zero_clusters(s, err);
 }
@@ -384,7 +391,8 @@ static int amend_keys(struct qcow2 *s, const struct vs_qcow2_amend *a, struct vs
 	} else {
 		uint8_t master[VS_LUKS_MAX_KEY];
 		if (!a->key)
-			return vs_error_msg_code(err, ENOKEY, "`%s` is encrypted (LUKS) and no passphrase was given",
+			return vs_error_msg_code(err, ENOKEY,
+						 "`%s` is encrypted (LUKS) and no passphrase was given",
 						 s->bs->filename);
 		r = vs_luks_unlock(&h, a->key, a->key_len, area_read, s, master, err);
 		if (r == 0)
@@ -404,8 +412,9 @@ int vs_qcow2_amend(struct vs_block *bs, const struct vs_qcow2_amend *a, struct v
 		return vs_error_msg(err, "`%s`: amend needs the image opened read-write", bs->filename);
 	uint32_t target = a->compat ? (uint32_t)a->compat : s->version;
 	if (a->lazy_refcounts == 1 && target < 3)
-		return vs_error_msg(err, "Lazy refcounts only supported with compatibility level 1.1 and above "
-					 "(use compat=1.1 or greater)");
+		return vs_error_msg(err,
+				    "Lazy refcounts only supported with compatibility level 1.1 and above "
+				    "(use compat=1.1 or greater)");
 	if (a->luks.state != VS_LUKS_STATE_NONE && !qcow2_crypt_header(s))
 		return vs_error_msg(err, "`%s`: Can't amend encryption options - encryption not present",
 				    bs->filename);
