@@ -21,13 +21,14 @@ Skips everything when qemu-img is missing.
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vessel_test.img_cases import Cases  # noqa: E402
+from vessel_test.img_cases import Cases, Skip  # noqa: E402
 import test_img  # noqa: E402 - run() with the sanitizer check
 
 VESSEL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL", "build/vessel")
@@ -201,6 +202,31 @@ def _(tmp):
         refused(img, ["-o", "compat=0.10", img], words)
         assert compat(img) == "1.1"
     refused(img, ["-o", "compat=0.10,lazy_refcounts=on", img], ["Lazy refcounts", "1.1"])
+    # Zero clusters a snapshot holds: vessel does not rewrite snapshot tables.
+    img = os.path.join(tmp, "s.qcow2")
+    qimg("create", "-q", "-f", "qcow2", img, "1M", check=True)
+    qio(img, "write -z 0 64k")
+    qimg("snapshot", "-c", "snap", img, check=True)
+    refused(img, ["-o", "compat=0.10", img], ["snapshot `snap`", "zero clusters"])
+
+
+@case("compat=1.1 keeps snapshots qemu-img and vessel made on a version 2 image (-p, -f accepted)")
+def _(tmp):
+    img = os.path.join(tmp, "s.qcow2")
+    qimg("create", "-q", "-f", "qcow2", "-o", "compat=0.10", img, "1M", check=True)
+    qio(img, "write -P 1 0 64k")
+    qimg("snapshot", "-c", "q", img, check=True)
+    rc, out, err = vessel("snapshot", "-c", "v", img)
+    assert rc == 0, err
+    qio(img, "write -P 2 0 64k")
+    rc, out, err = vessel("amend", "-p", "-f", "qcow2", "-o", "compat=1.1", img)
+    assert rc == 0, (rc, out, err)
+    assert compat(img) == "1.1"
+    qcheck(img)
+    rc, out, err = vessel("check", img)
+    assert rc == 0, (out, err)
+    qimg("snapshot", "-a", "v", img, check=True)
+    run(["qemu-io", "-f", "qcow2", "-c", "read -P 1 0 64k", img], check=True)
 
 
 @case("lazy_refcounts on and off; off cleans a dirty image first")
@@ -335,6 +361,50 @@ def _(tmp):
     refused(img, [*SECRETS, "-o", "encrypt.state=inactive,encrypt.keyslot=2", "--image-opts", spec(img, "sec0")],
             ["already erased"])
     assert q_opens(img, orig, "sec0")
+
+
+def syscalls(argv):
+    """pwrite64 (length, offset) and fdatasync calls of a command, in order."""
+    log = argv[0]
+    rc, out, err = run(["strace", "-f", "-s", "0", "-e", "trace=pwrite64,fdatasync,fsync", "-o", log] + argv[1:])
+    assert rc == 0, (rc, out, err)
+    calls = []
+    with open(log) as f:
+        for line in f:
+            m = re.search(r"pwrite64\(\d+, .*, (\d+), (\d+)\)\s+= \d+", line)
+            if m:
+                calls.append(("w", int(m.group(1)), int(m.group(2))))
+            elif re.search(r"f(data)?sync\(\d+\)\s+= 0", line):
+                calls.append(("sync",))
+    return calls
+
+
+def order(calls, first, second):
+    """`first` then a sync then `second` then a sync (pwrite indexes)."""
+    i, j = calls.index(first), calls.index(second)
+    assert i < j and ("sync",) in calls[i:j] and ("sync",) in calls[j:], (first, second, calls)
+
+
+@case("LUKS slot writes are ordered: material then the active flag; the flag then the erasure (strace)")
+def _(tmp):
+    if not shutil.which("strace"):
+        raise Skip("strace is not installed")
+    img, orig = encrypted(tmp)
+    with open(img, "rb") as f:
+        luks = f.read().index(b"LUKS\xba\xbe")
+    log = os.path.join(tmp, "strace.log")
+    calls = syscalls([log, VESSEL, "img", "amend", *SECRETS, "-o", "encrypt.state=active,encrypt.new-secret=sec1,"
+                      "encrypt.keyslot=2", "--image-opts", spec(img, "sec0")])
+    slot = info(img)["format-specific"]["data"]["encrypt"]["slots"][2]
+    material = [c for c in calls if c[0] == "w" and c[2] == luks + slot["key-offset"]]
+    assert material and material[0][1] >= 4000 * 32, calls
+    order(calls, material[0], ("w", 592, luks))
+    calls = syscalls([log, VESSEL, "img", "amend", *SECRETS, "-o", "encrypt.state=inactive,encrypt.keyslot=2",
+                      "--image-opts", spec(img, "sec0")])
+    material = [c for c in calls if c[0] == "w" and c[2] == luks + slot["key-offset"]]
+    assert material, calls
+    order(calls, ("w", 592, luks), material[0])
+    assert q_opens(img, orig, "sec0") and not q_opens(img, orig, "sec1")
 
 
 @case("bad options are refused naming the option, status 1, the image byte-identical")
