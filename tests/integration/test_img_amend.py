@@ -192,6 +192,28 @@ def _(tmp):
     same(orig, img)
 
 
+@case("compat=0.10 of an encrypted image over an encrypted backing file: zeros written encrypted")
+def _(tmp):
+    sec = ["--object", "secret,id=sec0,data=" + OLD]
+    both = ",encrypt.key-secret=sec0,backing.encrypt.key-secret=sec0"
+    base, img, orig = (os.path.join(tmp, n) for n in ("base.qcow2", "img.qcow2", "orig.qcow2"))
+    luks = "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10"
+    qimg("create", "-q", "-f", "qcow2", *sec, "-o", luks, base, "4M", check=True)
+    run(["qemu-io"] + sec + ["--image-opts", "-c", "write -P 0x33 0 4M",
+                             "driver=qcow2,file.filename=%s,encrypt.key-secret=sec0" % base], check=True)
+    qimg("create", "-q", "-f", "qcow2", *sec, "-b", base, "-F", "qcow2", "-o", luks, img, "4M", check=True)
+    run(["qemu-io"] + sec + ["--image-opts", "-c", "write -P 0x44 0 64k", "-c", "write -z 64k 128k", "-c",
+                             "write -z 0 64k", "driver=qcow2,file.filename=" + img + both], check=True)
+    assert zero_flags(img) == 3
+    shutil.copyfile(img, orig)
+    rc, out, err = run(["env", "VESSEL_IMG_PASSPHRASE=" + OLD, VESSEL, "img", "amend", "-o", "compat=0.10", img])
+    assert rc == 0, (rc, out, err)
+    assert compat(img) == "0.10" and zero_flags(img) == 0
+    qcheck("driver=qcow2,file.filename=" + img + both, *sec, "--image-opts")
+    same("driver=qcow2,file.filename=" + img + both, "driver=qcow2,file.filename=" + orig + both, *sec,
+         "--image-opts")
+
+
 @case("compat=0.10 refuses what version 2 cannot express, naming it; the image unchanged")
 def _(tmp):
     for opts, words in (("extended_l2=on", ["extended L2"]), ("refcount_bits=8", ["refcount_bits=16"]),
@@ -202,6 +224,9 @@ def _(tmp):
         refused(img, ["-o", "compat=0.10", img], words)
         assert compat(img) == "1.1"
     refused(img, ["-o", "compat=0.10,lazy_refcounts=on", img], ["Lazy refcounts", "1.1"])
+    v2 = os.path.join(tmp, "v2.qcow2")
+    qimg("create", "-q", "-f", "qcow2", "-o", "compat=0.10", v2, "1M", check=True)
+    refused(v2, ["-o", "lazy_refcounts=on", v2], ["Lazy refcounts", "1.1"])
     # Zero clusters a snapshot holds: vessel does not rewrite snapshot tables.
     img = os.path.join(tmp, "s.qcow2")
     qimg("create", "-q", "-f", "qcow2", img, "1M", check=True)
