@@ -248,33 +248,42 @@ static int snapshot_zero_clusters(struct qcow2 *s, struct vs_error *err)
 	return r;
 }
 
+/* Host clusters of preallocated zero clusters that pass 1 of the
+ * expansion filled with zeros (sorted). */
+struct filled {
+	uint64_t *off;
+	size_t n, cap;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool was_filled(const struct filled *f, uint64_t host)
+{
+	return f->n && bsearch(&host, f->off, f->n, sizeof(*f->off), cmp_u64);
+}
+
 /* One zero cluster of the active image becomes something version 2 can
  * express: unallocated without a backing file (reads zeros all the
- * same), else a cluster of written zeros (encrypted when the image is). */
-static int expand_zero(struct qcow2 *s, uint64_t guest, uint64_t entry, struct vs_error *err)
+ * same), else a cluster of written zeros (encrypted when the image is):
+ * its own cluster when pass 1 filled it, else a fresh one. */
+static int expand_zero(struct qcow2 *s, uint64_t guest, uint64_t entry, const struct filled *f,
+		       struct vs_error *err)
 {
-	uint64_t host = entry & QCOW2_OFFSET_MASK, ne = 0, rc = 0, l2off;
-	bool in_place = false;
+	uint64_t host = entry & QCOW2_OFFSET_MASK, ne = 0, l2off;
+	bool in_place = host && was_filled(f, host);
 	uint8_t *l2;
 	int r = 0;
-	if (host && qcow2_entry_bad(s, entry))
-		return vs_error_msg(err,
-				    "`%s`: the L2 entry of guest offset 0x%llx is corrupt: run `vessel img "
-				    "check -r all` first",
-				    s->bs->filename, (unsigned long long)guest);
 	if (s->backing_file) {
-		if (host && (r = qcow2_get_refcount(s, host >> s->cluster_bits, &rc)) < 0)
-			return fail(s, r, "read a refcount", err);
-		in_place = host && rc == 1;
 		uint64_t target = host;
 		if (!in_place && (r = qcow2_alloc_clusters(s, 1, &target)) < 0)
 			return fail(s, r, "allocate a cluster", err);
-		r = qcow2_write_data(s, target, s->zeros, s->cluster_size);
-		/* Zeros durable before the entry that exposes them: a fresh
-		 * cluster's entry waits for the write-back's barrier anyway. */
-		if (r == 0 && in_place)
-			r = qcow2_sync(s);
-		if (r < 0)
+		/* A fresh cluster's entry waits in the L2 cache for the
+		 * barrier that makes its refcount and these zeros durable. */
+		if (!in_place && (r = qcow2_write_data(s, target, s->zeros, s->cluster_size)) < 0)
 			return fail(s, r, "write zeros", err);
 		ne = target | QCOW2_OFLAG_COPIED;
 	}
@@ -290,14 +299,17 @@ static int expand_zero(struct qcow2 *s, uint64_t guest, uint64_t entry, struct v
 	return r < 0 ? fail(s, r, "rewrite an L2 entry", err) : 0;
 }
 
-static int expand_zero_clusters(struct qcow2 *s, struct vs_error *err)
+/* Pass 1 (fill): preallocated zero clusters this image alone owns get
+ * zeros written in place (no metadata changes); pass 2: every zero entry
+ * rewritten, after one sync made those zeros durable. */
+static int expand_pass(struct qcow2 *s, bool fill, struct filled *f, struct vs_error *err)
 {
 	uint64_t span = s->l2_entries << s->cluster_bits;
 	for (uint64_t i = 0; i < s->l1_size; i++) {
 		if (!(s->l1[i] & QCOW2_OFFSET_MASK))
 			continue;
 		for (uint64_t k = 0; k < s->l2_entries; k++) {
-			uint64_t guest = i * span + (k << s->cluster_bits), l2off;
+			uint64_t guest = i * span + (k << s->cluster_bits), l2off, rc;
 			uint8_t *l2;
 			/* Looked up again each time: expanding may evict or
 			 * copy the table. */
@@ -306,14 +318,56 @@ static int expand_zero_clusters(struct qcow2 *s, struct vs_error *err)
 				return fail(s, r, "read an L2 table", err);
 			if (!l2)
 				break;
-			uint64_t e = qcow2_l2_entry(s, l2, k);
+			uint64_t e = qcow2_l2_entry(s, l2, k), host = e & QCOW2_OFFSET_MASK;
 			if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFLAG_ZERO))
 				continue;
-			if (expand_zero(s, guest, e, err) < 0)
-				return -1;
+			if (!fill) {
+				if (expand_zero(s, guest, e, f, err) < 0)
+					return -1;
+				continue;
+			}
+			if (!host || !s->backing_file)
+				continue;
+			if (qcow2_entry_bad(s, e))
+				return vs_error_msg(
+				    err,
+				    "`%s`: the L2 entry of guest offset 0x%llx is corrupt: run "
+				    "`vessel img check -r all` first",
+				    s->bs->filename, (unsigned long long)guest);
+			if ((r = qcow2_get_refcount(s, host >> s->cluster_bits, &rc)) < 0)
+				return fail(s, r, "read a refcount", err);
+			if (rc != 1)
+				continue;
+			if (f->n == f->cap) {
+				size_t cap = f->cap ? 2 * f->cap : 64;
+				uint64_t *n = realloc(f->off, cap * sizeof(*n));
+				if (!n)
+					return vs_error_set(err, ENOMEM, "zero cluster list");
+				f->off = n;
+				f->cap = cap;
+			}
+			if ((r = qcow2_write_data(s, host, s->zeros, s->cluster_size)) < 0)
+				return fail(s, r, "write zeros", err);
+			f->off[f->n++] = host;
 		}
 	}
-	int r = qcow2_write_back(s);
+	return 0;
+}
+
+static int expand_zero_clusters(struct qcow2 *s, struct vs_error *err)
+{
+	struct filled f = { 0 };
+	int r = expand_pass(s, true, &f, err);
+	if (r == 0) {
+		if (f.n)
+			qsort(f.off, f.n, sizeof(*f.off), cmp_u64);
+		r = qcow2_sync(s);
+		r = r < 0 ? fail(s, r, "sync the zeros written", err) : expand_pass(s, false, &f, err);
+	}
+	free(f.off);
+	if (r < 0)
+		return -1;
+	r = qcow2_write_back(s);
 	if (r == 0)
 		r = qcow2_sync(s);
 	return r < 0 ? fail(s, r, "write back the L2 tables", err) : 0;
