@@ -26,6 +26,7 @@ static const char usage[] =
     "  snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n"
     "  rebase [-f fmt] [-u] -b BACKING [-F backing_fmt] FILE   (-b \"\": no backing file)\n"
     "  commit [-f fmt] [-d] FILE\n"
+    "  amend [-f fmt] [--force] -o compat=0.10|1.1,lazy_refcounts=on|off,encrypt.state=... FILE\n"
     "  serve [-f fmt] [-r] [-x name] (--socket PATH | --port N [--bind ADDR]) FILE\n"
     "  bench [-c count] [-d depth] [-s size] [-S step] [-w] [-i io_uring|threads] FILE\n"
     "\n"
@@ -51,6 +52,7 @@ int vs_cli_img(int argc, char **argv)
 		{ "map", vs_img_map },	     { "convert", vs_img_convert },   { "compare", vs_img_compare },
 		{ "resize", vs_img_resize }, { "snapshot", vs_img_snapshot }, { "rebase", vs_img_rebase },
 		{ "commit", vs_img_commit }, { "bench", vs_img_bench },	      { "serve", vs_img_serve },
+		{ "amend", vs_img_amend },
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
