@@ -427,6 +427,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		peer_join();
 	if (vs_net_switch_open("fuzz", &H.be, &err) < 0)
 		abort();
+	peers_accept(); /* the connections it made to them */
 	if (vs_loop_create(&H.loop, &err) < 0 ||
 	    vs_loop_add(H.loop, H.stop_fd, EPOLLIN, on_stop, NULL, &err) < 0)
 		abort();
@@ -498,9 +499,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 9:
 			if (op & 0x10) {
 				H.be.ops->rx_pause(H.be.opaque, op & 0x20);
-			} else if (op == 0x63 && !slept && (hdr & 4)) {
-				/* Once: past the stall time, so the timer marks a
-				 * peer that took nothing. */
+			} else if (op == 0x63 && !slept && (hdr & 0x84) == 0x84) {
+				/* Once, and only when the header allows it (it
+				 * costs 110 ms): past the stall time, so the
+				 * timer marks a peer that took nothing. */
 				struct timespec ts = { 0, 110 * 1000000l };
 				nanosleep(&ts, NULL);
 				loop_turn();
