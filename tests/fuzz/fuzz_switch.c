@@ -56,6 +56,7 @@ struct hsock {
 	int fd; /* -1: closed */
 	int peer;
 	bool made; /* the port made it (a flood goes there) */
+	bool dead; /* closed, or sent an empty datagram (the port hangs up on it) */
 };
 
 struct frame {
@@ -90,6 +91,8 @@ static struct {
 	} learned[512];
 	int nlearned;
 	bool table_full; /* 64 stations or more heard: entries may be replaced */
+	bool any_dead;	 /* a connection died: an untagged frame may have come on it */
+	bool waiting;	 /* a send got -EAGAIN and no peer has read since */
 	int stop_fd, stop_calls;
 	struct vs_loop *loop;
 } H;
@@ -192,6 +195,10 @@ static void learn(const uint8_t *mac, int sock)
 		if (H.nlearned >= VS_FDB_SIZE)
 			H.table_full = true;
 	}
+	/* Frames still queued from a connection that is going away are
+	 * learned, then forgotten when the port sees the hang-up. */
+	if (sock >= 0 ? H.s[sock].dead : H.any_dead)
+		sock = KNOWN_NOT;
 	H.learned[i].sock = sock;
 }
 
@@ -262,6 +269,7 @@ static void peer_connect(int p)
  * may be anywhere now. */
 static void model_forget(int i)
 {
+	H.s[i].dead = H.any_dead = true;
 	for (int k = 0; k < H.nlearned; k++)
 		if (H.learned[k].sock == i || H.learned[k].sock == KNOWN_ONE)
 			H.learned[k].sock = KNOWN_NOT;
@@ -293,6 +301,7 @@ static void peer_read(int i)
 {
 	uint8_t buf[MAX_LEN + 1];
 	ssize_t n;
+	H.waiting = false;
 	while (H.s[i].fd >= 0 && (n = recv(H.s[i].fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) > 0) {
 		int64_t id;
 		struct frame *f;
@@ -363,7 +372,8 @@ static void guest_send(struct fuzz_input *in)
 	H.f[id].known = KNOWN_NOT;
 	if (!H.table_full && H.f[id].len >= 6 && vs_mac_is_unicast(H.f[id].dst) && slot >= 0)
 		H.f[id].known = H.learned[slot].sock;
-	H.be.ops->send(H.be.opaque, iov, n);
+	if (H.be.ops->send(H.be.opaque, iov, n) == -EAGAIN)
+		H.waiting = true;
 	peers_accept(); /* a peer that joined: the port connected to it */
 	if (cut & 0x80) /* the peers read at once, or later (back-pressure meanwhile) */
 		for (int i = 0; i < H.ns; i++)
@@ -421,7 +431,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	H.npeers = H.ns = H.nlearned = 0;
 	H.nf = 0;
-	H.table_full = false;
+	H.table_full = H.any_dead = H.waiting = false;
 	hdr = (uint8_t)fuzz_take(&c, 1);
 	for (int p = 0; p < (hdr & 3); p++) /* the peers already there when the port opens */
 		peer_join();
@@ -499,10 +509,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 9:
 			if (op & 0x10) {
 				H.be.ops->rx_pause(H.be.opaque, op & 0x20);
-			} else if (op == 0x63 && !slept && (hdr & 0x84) == 0x84) {
-				/* Once, and only when the header allows it (it
-				 * costs 110 ms): past the stall time, so the
-				 * timer marks a peer that took nothing. */
+			} else if (op == 0x63 && !slept && (hdr & 4) && H.waiting) {
+				/* Once, and only while a connection pushes back
+				 * (it costs 110 ms): past the stall time, so the
+				 * timer marks the peer that takes nothing. */
 				struct timespec ts = { 0, 110 * 1000000l };
 				nanosleep(&ts, NULL);
 				loop_turn();
