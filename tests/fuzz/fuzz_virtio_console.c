@@ -15,6 +15,7 @@
  * may crash, hang or leak. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,15 +183,16 @@ static void host_send(struct host *h, struct fuzz_input *in)
 		h->sent += (uint64_t)n;
 }
 
-/* The host stops sending: end of input for the device. */
-static void host_hangup(struct host *h)
+/* The host stops sending: end of input for the device. `full`: a socket
+ * peer that goes away altogether, so the device's writes fail (EPIPE). */
+static void host_hangup(struct host *h, bool full)
 {
 	if (h->in_w < 0)
 		return;
 	if (h->mode == BE_PIPES)
 		close(h->in_w);
 	else
-		shutdown(h->in_w, SHUT_WR);
+		shutdown(h->in_w, full ? SHUT_RDWR : SHUT_WR);
 	h->in_w = -1;
 }
 
@@ -242,6 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (stop_fd < 0)
 			abort();
 		vs_log_set_level(VS_LOG_ERROR); /* the guest's mistakes are expected here */
+		signal(SIGPIPE, SIG_IGN);	/* as vessel run does: a peer gone is EPIPE */
 		ready = 1;
 	}
 	memset(vs_gpa_ptr(&mem, RINGS, 2 * RINGS_LEN), 0, 2 * RINGS_LEN);
@@ -295,7 +298,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (op & 0x10)
 				host_connect(&h);
 			else
-				host_hangup(&h);
+				host_hangup(&h, op & 0x40);
 			break;
 		case 7:
 			if (op & 0x10) { /* device reset, then up again (the queues stay off) */
