@@ -400,10 +400,22 @@ static void guest_recv(struct fuzz_input *in)
 	}
 }
 
+static char xdg[] = "/tmp/vessel-fuzz-switch-XXXXXX";
+
+/* At exit: the segment's directories (empty once the port is gone). */
+static void remove_dirs(void)
+{
+	char *end;
+	while ((end = strrchr(H.dir, '/')) && end >= H.dir + strlen(xdg)) {
+		rmdir(H.dir);
+		*end = 0;
+	}
+	rmdir(xdg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
-	static char xdg[] = "/tmp/vessel-fuzz-switch-XXXXXX";
 	struct vs_error err = { 0 };
 	struct fuzz_input c = { data, size };
 	struct vs_net_peer np = { ready_cb, ready_cb, NULL };
@@ -412,7 +424,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool slept = false;
 
 	if (!ready) {
-		if (!mkdtemp(xdg) || setenv("XDG_RUNTIME_DIR", xdg, 1) < 0)
+		if (!mkdtemp(xdg) || setenv("XDG_RUNTIME_DIR", xdg, 1) < 0 || atexit(remove_dirs) != 0)
 			abort();
 		H.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (H.stop_fd < 0 || vs_net_switch_dir("fuzz", H.dir, sizeof(H.dir), &err) < 0)
