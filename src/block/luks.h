@@ -114,6 +114,59 @@ int vs_luks_unlock(const struct vs_luks_header *h, const void *pass, size_t pass
 int vs_luks_format(const struct vs_luks_create_opts *o, const void *pass, size_t pass_len, uint8_t **area,
 		   size_t *area_len, struct vs_luks_header *h, uint8_t *master, struct vs_error *err);
 
+/* Key slot management (qemu-img amend's encrypt.* options). */
+
+/* Write `len` bytes at `off` from the start of the LUKS area; make what
+ * was written durable (fdatasync). 0 or -errno. */
+typedef int (*vs_luks_write_fn)(void *ctx, uint64_t off, const void *buf, size_t len);
+typedef int (*vs_luks_sync_fn)(void *ctx);
+
+struct vs_luks_io {
+	vs_luks_read_fn read;
+	vs_luks_write_fn write;
+	vs_luks_sync_fn sync;
+	void *ctx;
+	uint64_t area_len; /* bytes of the LUKS area (key slots lie inside) */
+};
+
+enum vs_luks_slot_state { VS_LUKS_STATE_NONE, VS_LUKS_STATE_ACTIVE, VS_LUKS_STATE_INACTIVE };
+
+/* encrypt.state, encrypt.keyslot, encrypt.new-secret, encrypt.old-secret,
+ * encrypt.iter-time and --force, as qemu-img amend takes them. */
+struct vs_luks_amend {
+	enum vs_luks_slot_state state;
+	int keyslot;		/* -1: not given */
+	const void *new_secret; /* NULL: not given */
+	size_t new_len;
+	const void *old_secret; /* NULL: not given */
+	size_t old_len;
+	uint64_t iter_time_ms; /* 0: not given */
+	bool force;
+};
+
+/* The combination of options is one qemu accepts (checked before the
+ * image is touched): 0 or -1 with the message. */
+int vs_luks_amend_check(const struct vs_luks_amend *a, struct vs_error *err);
+
+/* A slot's key material area lies inside the LUKS area, after the header,
+ * before the payload and clear of every other active slot's. */
+int vs_luks_check_slot_area(const struct vs_luks_header *h, unsigned slot, uint64_t area_len,
+			    struct vs_error *err);
+
+/* Put a->new_secret in slot a->keyslot (or the first free one) for the
+ * master key `master`: the slot's material is written and made durable
+ * before the header marks the slot active. *h is updated; the slot used
+ * in *slot. An active slot is refused unless a->force. */
+int vs_luks_add_key(struct vs_luks_header *h, const uint8_t *master, const struct vs_luks_amend *a,
+		    const struct vs_luks_io *io, unsigned *slot, struct vs_error *err);
+
+/* Erase slot a->keyslot, or every slot a->old_secret opens: the header
+ * marks the slot inactive (durable) before its material is overwritten
+ * with random bytes. Erasing the last active slot is refused unless
+ * a->force. *h is updated; the slots erased in *mask (bit per slot). */
+int vs_luks_erase_keys(struct vs_luks_header *h, const struct vs_luks_amend *a, const struct vs_luks_io *io,
+		       unsigned *mask, struct vs_error *err);
+
 /* "aes-256", "xts", "plain64" as qemu-img info names them. */
 void vs_luks_cipher_alg(const struct vs_luks_header *h, char *buf, size_t len);
 const char *vs_luks_mode_name(const struct vs_luks_header *h);

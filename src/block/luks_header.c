@@ -88,18 +88,14 @@ static int parse_mode(struct vs_luks_header *h, struct vs_error *err)
 	return 0;
 }
 
-static int check_slot(const struct vs_luks_header *h, unsigned i, uint64_t area_len, struct vs_error *err)
+/* Where slot i's key material lies: after the header, inside the area,
+ * before the payload, clear of the active slots before it (parsing) or
+ * of every other active slot (a slot about to be written). */
+static int slot_area(const struct vs_luks_header *h, unsigned i, uint64_t area_len, bool all,
+		     struct vs_error *err)
 {
 	const struct vs_luks_slot *s = &h->slots[i];
 	uint64_t start = (uint64_t)s->key_offset * VS_LUKS_SECTOR, end = start + vs_luks_material_len(h);
-	if (!s->active)
-		return 0;
-	if (s->iterations == 0 || s->iterations > VS_LUKS_MAX_ITERATIONS)
-		return vs_error_msg(err, "LUKS key slot %u: iterations %u out of range (1 to %u)", i,
-				    s->iterations, VS_LUKS_MAX_ITERATIONS);
-	if (s->stripes != VS_LUKS_STRIPES)
-		return vs_error_msg(err, "LUKS key slot %u: stripes %u (only %u is valid)", i, s->stripes,
-				    VS_LUKS_STRIPES);
 	if (start < VS_LUKS_HEADER_SIZE)
 		return vs_error_msg(err, "LUKS key slot %u: key_offset %u overlaps the header", i,
 				    s->key_offset);
@@ -112,13 +108,37 @@ static int check_slot(const struct vs_luks_header *h, unsigned i, uint64_t area_
 	if (end > (uint64_t)h->payload_offset * VS_LUKS_SECTOR)
 		return vs_error_msg(err, "LUKS key slot %u: key material runs past payload_offset %u", i,
 				    h->payload_offset);
-	for (unsigned j = 0; j < i; j++) {
+	for (unsigned j = 0; j < (all ? VS_LUKS_SLOTS : i); j++) {
 		const struct vs_luks_slot *o = &h->slots[j];
 		uint64_t os = (uint64_t)o->key_offset * VS_LUKS_SECTOR;
-		if (o->active && start < os + vs_luks_material_len(h) && os < end)
-			return vs_error_msg(err, "LUKS key slots %u and %u overlap", j, i);
+		if (j != i && o->active && start < os + vs_luks_material_len(h) && os < end)
+			return vs_error_msg(err, "LUKS key slots %u and %u overlap", j < i ? j : i,
+					    j < i ? i : j);
 	}
 	return 0;
+}
+
+static int check_slot(const struct vs_luks_header *h, unsigned i, uint64_t area_len, struct vs_error *err)
+{
+	const struct vs_luks_slot *s = &h->slots[i];
+	if (!s->active)
+		return 0;
+	if (s->iterations == 0 || s->iterations > VS_LUKS_MAX_ITERATIONS)
+		return vs_error_msg(err, "LUKS key slot %u: iterations %u out of range (1 to %u)", i,
+				    s->iterations, VS_LUKS_MAX_ITERATIONS);
+	if (s->stripes != VS_LUKS_STRIPES)
+		return vs_error_msg(err, "LUKS key slot %u: stripes %u (only %u is valid)", i, s->stripes,
+				    VS_LUKS_STRIPES);
+	return slot_area(h, i, area_len, false, err);
+}
+
+int vs_luks_check_slot_area(const struct vs_luks_header *h, unsigned slot, uint64_t area_len,
+			    struct vs_error *err)
+{
+	if (slot >= VS_LUKS_SLOTS)
+		return vs_error_msg(err, "LUKS key slot %u does not exist (0 to %u)", slot,
+				    VS_LUKS_SLOTS - 1);
+	return slot_area(h, slot, area_len, true, err);
 }
 
 int vs_luks_parse(struct vs_luks_header *h, const uint8_t *buf, size_t len, uint64_t area_len,

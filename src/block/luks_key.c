@@ -223,17 +223,16 @@ static int random_uuid(char *out, size_t len)
 	return 0;
 }
 
-/* Split the master key into slot 0's material, encrypted with the key the
- * passphrase derives. */
-static int fill_slot0(const struct vs_luks_header *h, const void *pass, size_t pass_len,
-		      const uint8_t *master, uint8_t *area, struct vs_error *err)
+/* Split the master key into slot i's material (`m`, material_len bytes),
+ * encrypted with the key the passphrase derives. */
+static int fill_slot(const struct vs_luks_header *h, unsigned i, const void *pass, size_t pass_len,
+		     const uint8_t *master, uint8_t *m, struct vs_error *err)
 {
 	uint8_t slot_key[VS_LUKS_MAX_KEY];
 	struct vs_luks_cipher *c = NULL;
-	uint8_t *m = area + (size_t)h->slots[0].key_offset * VS_LUKS_SECTOR;
 	int r = -1;
-	if (vs_luks_pbkdf2(h->hash_spec, pass, pass_len, h->slots[0].salt, VS_LUKS_SALT_LEN,
-			   h->slots[0].iterations, slot_key, h->key_bytes) < 0) {
+	if (vs_luks_pbkdf2(h->hash_spec, pass, pass_len, h->slots[i].salt, VS_LUKS_SALT_LEN,
+			   h->slots[i].iterations, slot_key, h->key_bytes) < 0) {
 		vs_error_msg(err, "PBKDF2 with %s failed (OpenSSL)", h->hash_spec);
 		goto out;
 	}
@@ -298,7 +297,8 @@ int vs_luks_format(const struct vs_luks_create_opts *o, const void *pass, size_t
 	uint8_t *a = calloc(1, len);
 	if (!a)
 		return vs_error_set(err, ENOMEM, "LUKS header");
-	if (fill_slot0(&nh, pass, pass_len, master, a, err) < 0) {
+	if (fill_slot(&nh, 0, pass, pass_len, master, a + (size_t)nh.slots[0].key_offset * VS_LUKS_SECTOR,
+		      err) < 0) {
 		free(a);
 		return -1;
 	}
@@ -307,4 +307,229 @@ int vs_luks_format(const struct vs_luks_create_opts *o, const void *pass, size_t
 	*area_len = len;
 	*h = nh;
 	return 0;
+}
+
+/* Key slot management: qemu-img amend's encrypt.state=active|inactive. */
+
+int vs_luks_amend_check(const struct vs_luks_amend *a, struct vs_error *err)
+{
+	if (a->keyslot >= VS_LUKS_SLOTS || a->keyslot < -1)
+		return vs_error_msg(err, "Invalid keyslot %d specified, must be between 0 and %d", a->keyslot,
+				    VS_LUKS_SLOTS - 1);
+	switch (a->state) {
+	case VS_LUKS_STATE_NONE:
+		if (a->keyslot >= 0 || a->new_secret || a->old_secret || a->iter_time_ms)
+			return vs_error_msg(err,
+					    "encrypt.keyslot, encrypt.new-secret, encrypt.old-secret and "
+					    "encrypt.iter-time need encrypt.state=active or inactive");
+		return 0;
+	case VS_LUKS_STATE_ACTIVE:
+		if (!a->new_secret)
+			return vs_error_msg(err, "'new-secret' is required to activate a keyslot");
+		if (a->old_secret)
+			return vs_error_msg(err, "'old-secret' must not be given when activating keyslots");
+		return 0;
+	case VS_LUKS_STATE_INACTIVE:
+		if (a->new_secret)
+			return vs_error_msg(err, "'new-secret' must not be given when erasing keyslots");
+		if (a->iter_time_ms)
+			return vs_error_msg(err, "'iter-time' must not be given when erasing keyslots");
+		if (a->keyslot < 0 && !a->old_secret)
+			return vs_error_msg(err, "To erase keyslot(s), either explicit keyslot index or the "
+						 "password currently contained in them must be given");
+		return 0;
+	}
+	return vs_error_msg(err, "encrypt.state: unknown state");
+}
+
+static int write_header(const struct vs_luks_header *h, const struct vs_luks_io *io, struct vs_error *err)
+{
+	uint8_t raw[VS_LUKS_HEADER_SIZE];
+	vs_luks_serialize(h, raw);
+	int r = io->write(io->ctx, 0, raw, sizeof(raw));
+	if (r == 0)
+		r = io->sync(io->ctx);
+	return r < 0 ? vs_error_set(err, -r, "write the LUKS header") : 0;
+}
+
+static unsigned count_active(const struct vs_luks_header *h)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < VS_LUKS_SLOTS; i++)
+		n += h->slots[i].active;
+	return n;
+}
+
+int vs_luks_add_key(struct vs_luks_header *h, const uint8_t *master, const struct vs_luks_amend *a,
+		    const struct vs_luks_io *io, unsigned *slot, struct vs_error *err)
+{
+	if (vs_luks_amend_check(a, err) < 0)
+		return -1;
+	if (a->state != VS_LUKS_STATE_ACTIVE)
+		return vs_error_msg(err, "adding a LUKS key needs encrypt.state=active");
+	int i = a->keyslot;
+	if (i >= 0 && h->slots[i].active && !a->force)
+		return vs_error_msg(err, "Refusing to overwrite active keyslot %d - please erase it first",
+				    i);
+	for (unsigned j = 0; i < 0 && j < VS_LUKS_SLOTS; j++)
+		if (!h->slots[j].active)
+			i = (int)j;
+	if (i < 0)
+		return vs_error_msg(err, "Can't add a keyslot - all keyslots are in use");
+	if (vs_luks_check_slot_area(h, (unsigned)i, io->area_len, err) < 0)
+		return -1;
+
+	size_t mlen = vs_luks_material_len(h);
+	uint8_t *m = malloc(mlen);
+	if (!m)
+		return vs_error_set(err, ENOMEM, "LUKS key material");
+	struct vs_luks_header nh = *h;
+	struct vs_luks_slot *s = &nh.slots[i];
+	int r = -1;
+	/* Overwriting an active slot (--force): it stops being active first,
+	 * so a crash never leaves an active slot with half-written material. */
+	if (h->slots[i].active) {
+		nh.slots[i].active = false;
+		if (write_header(&nh, io, err) < 0)
+			goto out;
+		h->slots[i].active = false;
+	}
+	s->iterations =
+	    a->iter_time_ms ? timed_iterations(nh.hash_spec, a->iter_time_ms) : VS_LUKS_DEFAULT_ITERATIONS;
+	s->stripes = VS_LUKS_STRIPES;
+	if (RAND_bytes(s->salt, VS_LUKS_SALT_LEN) != 1) {
+		vs_error_msg(err, "no random bytes from OpenSSL");
+		goto out;
+	}
+	if (fill_slot(&nh, (unsigned)i, a->new_secret, a->new_len, master, m, err) < 0)
+		goto out;
+	/* The material first (durable), then the header that activates it. */
+	r = io->write(io->ctx, (uint64_t)s->key_offset * VS_LUKS_SECTOR, m, mlen);
+	if (r == 0)
+		r = io->sync(io->ctx);
+	if (r < 0) {
+		vs_error_set(err, -r, "write LUKS key slot %d", i);
+		r = -1;
+		goto out;
+	}
+	s->active = true;
+	r = write_header(&nh, io, err);
+	if (r == 0) {
+		*h = nh;
+		*slot = (unsigned)i;
+	}
+out:
+	OPENSSL_cleanse(m, mlen);
+	free(m);
+	return r;
+}
+
+/* Does `pass` open slot i? 1, 0, or -1 with err. */
+static int slot_opens(const struct vs_luks_header *h, unsigned i, const void *pass, size_t pass_len,
+		      const struct vs_luks_io *io, uint8_t *material, struct vs_error *err)
+{
+	uint8_t master[VS_LUKS_MAX_KEY];
+	int r = io->read(io->ctx, (uint64_t)h->slots[i].key_offset * VS_LUKS_SECTOR, material,
+			 vs_luks_material_len(h));
+	if (r < 0)
+		return vs_error_set(err, -r, "read LUKS key slot %u", i);
+	r = try_slot(h, &h->slots[i], pass, pass_len, material, master, err);
+	OPENSSL_cleanse(master, sizeof(master));
+	return r;
+}
+
+int vs_luks_erase_keys(struct vs_luks_header *h, const struct vs_luks_amend *a, const struct vs_luks_io *io,
+		       unsigned *mask, struct vs_error *err)
+{
+	if (vs_luks_amend_check(a, err) < 0)
+		return -1;
+	if (a->state != VS_LUKS_STATE_INACTIVE)
+		return vs_error_msg(err, "erasing LUKS keys needs encrypt.state=inactive");
+	size_t mlen = vs_luks_material_len(h);
+	uint8_t *m = malloc(mlen);
+	unsigned erase = 0;
+	int r = -1;
+	if (!m)
+		return vs_error_set(err, ENOMEM, "LUKS key material");
+	if (a->keyslot >= 0) {
+		unsigned i = (unsigned)a->keyslot;
+		if (!h->slots[i].active && !a->force) {
+			vs_error_msg(err, "Given keyslot %u is already erased (inactive)", i);
+			goto out;
+		}
+		if (h->slots[i].active && a->old_secret) {
+			int o = slot_opens(h, i, a->old_secret, a->old_len, io, m, err);
+			if (o < 0)
+				goto out;
+			if (!o && !a->force) {
+				vs_error_msg(
+				    err,
+				    "Given keyslot %u doesn't contain the given old password for erase "
+				    "operation",
+				    i);
+				goto out;
+			}
+		}
+		if (h->slots[i].active && count_active(h) == 1 && !a->force) {
+			vs_error_msg(
+			    err,
+			    "Attempt to erase the only active keyslot %u which will erase all the data "
+			    "in the image irreversibly - refusing operation (--force erases it)",
+			    i);
+			goto out;
+		}
+		erase = 1u << i;
+	} else {
+		for (unsigned i = 0; i < VS_LUKS_SLOTS; i++) {
+			if (!h->slots[i].active)
+				continue;
+			int o = slot_opens(h, i, a->old_secret, a->old_len, io, m, err);
+			if (o < 0)
+				goto out;
+			erase |= (unsigned)o << i;
+		}
+		if (!erase) {
+			vs_error_msg(err, "No keyslots match given (old) password for erase operation");
+			goto out;
+		}
+		if ((unsigned)__builtin_popcount(erase) == count_active(h) && !a->force) {
+			vs_error_msg(
+			    err, "All the active keyslots match the (old) password that was given and "
+				 "erasing them will erase all the data in the image irreversibly - refusing "
+				 "operation (--force erases them)");
+			goto out;
+		}
+	}
+	for (unsigned i = 0; i < VS_LUKS_SLOTS; i++) {
+		if (!(erase & (1u << i)))
+			continue;
+		if (vs_luks_check_slot_area(h, i, io->area_len, err) < 0)
+			goto out;
+		/* The flag first (durable): a crash then leaves an inactive
+		 * slot with stale material, never an active one half erased. */
+		struct vs_luks_header nh = *h;
+		nh.slots[i].active = false;
+		nh.slots[i].iterations = 0;
+		memset(nh.slots[i].salt, 0, VS_LUKS_SALT_LEN);
+		if (write_header(&nh, io, err) < 0)
+			goto out;
+		*h = nh;
+		if (RAND_bytes(m, (int)mlen) != 1) {
+			vs_error_msg(err, "no random bytes from OpenSSL");
+			goto out;
+		}
+		int w = io->write(io->ctx, (uint64_t)h->slots[i].key_offset * VS_LUKS_SECTOR, m, mlen);
+		if (w == 0)
+			w = io->sync(io->ctx);
+		if (w < 0) {
+			vs_error_set(err, -w, "erase the key material of LUKS key slot %u", i);
+			goto out;
+		}
+	}
+	*mask = erase;
+	r = 0;
+out:
+	OPENSSL_cleanse(m, mlen);
+	free(m);
+	return r;
 }

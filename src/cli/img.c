@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/img_opts.h"
 #include "cli/img.h"
 #include "util/json.h"
 #include "util/parse.h"
@@ -25,6 +26,7 @@ static const char usage[] =
     "  snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n"
     "  rebase [-f fmt] [-u] -b BACKING [-F backing_fmt] FILE   (-b \"\": no backing file)\n"
     "  commit [-f fmt] [-d] FILE\n"
+    "  amend [-f fmt] [--force] -o compat=0.10|1.1,lazy_refcounts=on|off,encrypt.state=... FILE\n"
     "  serve [-f fmt] [-r] [-x name] (--socket PATH | --port N [--bind ADDR]) FILE\n"
     "  bench [-c count] [-d depth] [-s size] [-S step] [-w] [-i io_uring|threads] FILE\n"
     "\n"
@@ -50,6 +52,7 @@ int vs_cli_img(int argc, char **argv)
 		{ "map", vs_img_map },	     { "convert", vs_img_convert },   { "compare", vs_img_compare },
 		{ "resize", vs_img_resize }, { "snapshot", vs_img_snapshot }, { "rebase", vs_img_rebase },
 		{ "commit", vs_img_commit }, { "bench", vs_img_bench },	      { "serve", vs_img_serve },
+		{ "amend", vs_img_amend },
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
@@ -308,41 +311,27 @@ void vs_img_backing_path(const char *image, const char *backing, char *out, size
 int vs_img_create(int argc, char **argv)
 {
 	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct vs_img_opts opts = {
+		.cmd = "create",
+		.usage = "usage: vessel img create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] FILE "
+			 "[SIZE]\n",
+		.fmt = "raw",
+		.ignore = "u", /* the backing file is only opened when the size is missing */
+	};
 	struct vs_block_create_opts o = { 0 };
-	const char *fmt = "raw", *backing = NULL, *backing_fmt = NULL;
-	bool quiet = false;
+	const char *backing = NULL, *backing_fmt = NULL;
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:b:F:o:quh", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			fmt = optarg;
-			break;
-		case 'b':
+	while ((opt = vs_img_getopt(&opts, argc, argv, ":f:b:F:o:quh", lopts)) > 0) {
+		if (opt == 'b')
 			backing = optarg;
-			break;
-		case 'F':
+		else if (opt == 'F')
 			backing_fmt = optarg;
-			break;
-		case 'o':
-			if (vs_img_parse_create_opts(optarg, &o, &backing, &backing_fmt) < 0)
-				return VS_IMG_ERROR;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'u':
-			break; /* the backing file is only opened when the size is missing */
-		case 'h':
-			fputs("usage: vessel img create [-f fmt] [-b backing] [-F backing_fmt] [-o opts] "
-			      "FILE [SIZE]\n",
-			      stdout);
-			return VS_IMG_OK;
-		default:
-			vs_cli_error("create: bad option `%s`", argv[optind - 1]);
+		else if (opt == 'o' && vs_img_parse_create_opts(optarg, &o, &backing, &backing_fmt) < 0)
 			return VS_IMG_ERROR;
-		}
 	}
+	if (opt == VS_IMG_OPT_EXIT)
+		return opts.status;
+	const char *fmt = opts.fmt;
 	if (optind >= argc) {
 		vs_cli_error("create: expected a file name");
 		return VS_IMG_ERROR;
@@ -386,7 +375,7 @@ int vs_img_create(int argc, char **argv)
 		vs_cli_error("%s", err.msg);
 		return VS_IMG_ERROR;
 	}
-	if (!quiet)
+	if (!opts.quiet)
 		printf("Formatting '%s', fmt=%s size=%llu\n", path, fmt, (unsigned long long)o.size);
 	return VS_IMG_OK;
 }
@@ -509,42 +498,24 @@ static int info_json(struct vs_block *bs, const struct vs_block_info *i)
 
 int vs_img_info(int argc, char **argv)
 {
-	static const struct option lopts[] = { { "output", required_argument, NULL, 'O' },
+	static const struct option lopts[] = { { "output", required_argument, NULL, VS_IMG_OPT_OUTPUT },
 					       { "backing-chain", no_argument, NULL, 'B' },
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
-	const char *fmt = NULL, *output = "human";
+	struct vs_img_opts opts = {
+		.cmd = "info",
+		.usage = "usage: vessel img info [-f fmt] [--output human|json] [--backing-chain] FILE\n",
+		.output = "human",
+		.ignore = "U",
+	};
 	bool chain = false;
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:hU", lopts, NULL)) != -1) {
-		if (opt == 'f')
-			fmt = optarg;
-		else if (opt == 'O')
-			output = optarg;
-		else if (opt == 'B')
-			chain = true;
-		else if (opt == 'U')
-			continue;
-		else if (opt == 'h') {
-			fputs(
-			    "usage: vessel img info [-f fmt] [--output human|json] [--backing-chain] FILE\n",
-			    stdout);
-			return VS_IMG_OK;
-		} else {
-			vs_cli_error("info: bad option `%s`", argv[optind - 1]);
-			return VS_IMG_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		vs_cli_error("info: expected one file name");
-		return VS_IMG_ERROR;
-	}
-	if (strcmp(output, "human") != 0 && strcmp(output, "json") != 0) {
-		vs_cli_error("info: --output %s: use human or json", output);
-		return VS_IMG_ERROR;
-	}
-	bool json = strcmp(output, "json") == 0;
+	while ((opt = vs_img_getopt(&opts, argc, argv, ":f:hU", lopts)) > 0)
+		chain = chain || opt == 'B';
+	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 1, "one file name") < 0)
+		return opts.status;
+	const char *fmt = opts.fmt;
+	bool json = opts.json;
 	char path[PATH_MAX], next[PATH_MAX], next_fmt[32];
 	snprintf(path, sizeof(path), "%s", argv[optind]);
 	int ret = VS_IMG_OK;
@@ -594,30 +565,17 @@ int vs_img_resize(int argc, char **argv)
 	static const struct option lopts[] = { { "shrink", no_argument, NULL, 'S' },
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
-	const char *fmt = NULL;
+	struct vs_img_opts opts = { .cmd = "resize",
+				    .usage =
+					"usage: vessel img resize [-f fmt] [--shrink] FILE [+|-]SIZE\n" };
 	bool shrink = false;
 	int opt;
-	optind = 1;
 	/* "-1G" is a size, not an option: stop at the first non-option. */
-	while ((opt = getopt_long(argc, argv, "+:f:qh", lopts, NULL)) != -1) {
-		if (opt == 'f')
-			fmt = optarg;
-		else if (opt == 'S')
-			shrink = true;
-		else if (opt == 'q')
-			continue;
-		else if (opt == 'h') {
-			fputs("usage: vessel img resize [-f fmt] [--shrink] FILE [+|-]SIZE\n", stdout);
-			return VS_IMG_OK;
-		} else {
-			vs_cli_error("resize: bad option `%s`", argv[optind - 1]);
-			return VS_IMG_ERROR;
-		}
-	}
-	if (optind + 2 != argc) {
-		vs_cli_error("resize: expected a file name and a size");
-		return VS_IMG_ERROR;
-	}
+	while ((opt = vs_img_getopt(&opts, argc, argv, "+:f:qh", lopts)) > 0)
+		shrink = shrink || opt == 'S';
+	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 2, "a file name and a size") < 0)
+		return opts.status;
+	const char *fmt = opts.fmt;
 	const char *sz = argv[optind + 1];
 	int sign = sz[0] == '+' ? 1 : sz[0] == '-' ? -1 : 0;
 	uint64_t n;

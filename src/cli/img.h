@@ -71,6 +71,7 @@ int vs_img_rebase(int argc, char **argv);
 int vs_img_commit(int argc, char **argv);
 int vs_img_bench(int argc, char **argv);
 int vs_img_serve(int argc, char **argv);
+int vs_img_amend(int argc, char **argv);
 /* Copy src into a fresh dst (convert's loop): an exit status. */
 int vs_img_copy(struct vs_block *src, struct vs_block *dst, bool show);
 /* Copy src onto dst where dst does not read zeros: over `base` (dst's

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/img_opts.h"
 #include "cli/img.h"
 
 #define CHUNK (1u << 20)
@@ -55,41 +56,28 @@ static int copy_differences(struct vs_block *bs, struct vs_block *nb)
 int vs_img_rebase(int argc, char **argv)
 {
 	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	const char *fmt = NULL, *backing = NULL, *backing_fmt = NULL;
+	struct vs_img_opts opts = {
+		.cmd = "rebase",
+		.usage = "usage: vessel img rebase [-f fmt] [-u] -b BACKING [-F backing_fmt] FILE\n",
+		.ignore = "pU",
+	};
+	const char *backing = NULL, *backing_fmt = NULL;
 	bool unsafe = false;
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:b:F:uqpUh", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			fmt = optarg;
-			break;
-		case 'b':
+	while ((opt = vs_img_getopt(&opts, argc, argv, ":f:b:F:uqpUh", lopts)) > 0) {
+		if (opt == 'b')
 			backing = optarg;
-			break;
-		case 'F':
+		else if (opt == 'F')
 			backing_fmt = optarg;
-			break;
-		case 'u':
-			unsafe = true;
-			break;
-		case 'q':
-		case 'p':
-		case 'U':
-			break;
-		case 'h':
-			fputs("usage: vessel img rebase [-f fmt] [-u] -b BACKING [-F backing_fmt] FILE\n",
-			      stdout);
-			return VS_IMG_OK;
-		default:
-			vs_cli_error("rebase: bad option `%s`", argv[optind - 1]);
-			return VS_IMG_ERROR;
-		}
+		else
+			unsafe = true; /* -u */
 	}
-	if (optind + 1 != argc || !backing) {
-		vs_cli_error("rebase: expected -b BACKING and one file name");
-		return VS_IMG_ERROR;
-	}
+	const char *want = "-b BACKING and one file name";
+	if (opt != VS_IMG_OPT_EXIT && !backing)
+		opt = vs_img_opt_error(&opts, "expected %s", want);
+	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 1, want) < 0)
+		return opts.status;
+	const char *fmt = opts.fmt;
 	/* The image first: a relative backing name is relative to its file
 	 * (argv may be an --image-opts spec). */
 	struct vs_block *bs =
@@ -132,29 +120,16 @@ int vs_img_rebase(int argc, char **argv)
 int vs_img_commit(int argc, char **argv)
 {
 	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	const char *fmt = NULL;
+	struct vs_img_opts opts = { .cmd = "commit",
+				    .usage = "usage: vessel img commit [-f fmt] [-d] FILE\n",
+				    .ignore = "p" };
 	bool keep = false;
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:dqph", lopts, NULL)) != -1) {
-		if (opt == 'f')
-			fmt = optarg;
-		else if (opt == 'd')
-			keep = true;
-		else if (opt == 'q' || opt == 'p')
-			continue;
-		else if (opt == 'h') {
-			fputs("usage: vessel img commit [-f fmt] [-d] FILE\n", stdout);
-			return VS_IMG_OK;
-		} else {
-			vs_cli_error("commit: bad option `%s`", argv[optind - 1]);
-			return VS_IMG_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		vs_cli_error("commit: expected one file name");
-		return VS_IMG_ERROR;
-	}
+	while ((opt = vs_img_getopt(&opts, argc, argv, ":f:dqph", lopts)) > 0)
+		keep = true; /* -d */
+	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 1, "one file name") < 0)
+		return opts.status;
+	const char *fmt = opts.fmt;
 	struct vs_block *top = vs_img_open_arg(argv[optind], fmt, VS_BLOCK_RDWR);
 	if (!top)
 		return VS_IMG_ERROR;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/img_opts.h"
 #include "cli/img.h"
 #include "util/json.h"
 
@@ -75,54 +76,31 @@ static void check_json(struct vs_block *bs, const struct vs_block_check *r)
 
 int vs_img_check(int argc, char **argv)
 {
-	static const struct option lopts[] = { { "output", required_argument, NULL, 'O' },
+	static const struct option lopts[] = { { "output", required_argument, NULL, VS_IMG_OPT_OUTPUT },
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
-	const char *fmt = NULL, *output = "human";
+	struct vs_img_opts opts = {
+		.cmd = "check",
+		.usage = "usage: vessel img check [-f fmt] [-r leaks|all] [--output human|json] FILE\n",
+		.output = "human",
+		.ignore = "U",
+	};
 	unsigned fix = 0;
-	bool quiet = false;
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:r:qhU", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			fmt = optarg;
+	while ((opt = vs_img_getopt(&opts, argc, argv, ":f:r:qhU", lopts)) > 0) { /* -r */
+		if (strcmp(optarg, "leaks") == 0)
+			fix = VS_CHECK_FIX_LEAKS;
+		else if (strcmp(optarg, "all") == 0)
+			fix = VS_CHECK_FIX_LEAKS | VS_CHECK_FIX_ERRORS;
+		else
+			opt = vs_img_opt_error(&opts, "-r %s: use leaks or all", optarg);
+		if (opt == VS_IMG_OPT_EXIT)
 			break;
-		case 'O':
-			output = optarg;
-			break;
-		case 'r':
-			if (strcmp(optarg, "leaks") == 0)
-				fix = VS_CHECK_FIX_LEAKS;
-			else if (strcmp(optarg, "all") == 0)
-				fix = VS_CHECK_FIX_LEAKS | VS_CHECK_FIX_ERRORS;
-			else {
-				vs_cli_error("check: -r %s: use leaks or all", optarg);
-				return VS_IMG_ERROR;
-			}
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'U':
-			break;
-		case 'h':
-			fputs("usage: vessel img check [-f fmt] [-r leaks|all] [--output human|json] FILE\n",
-			      stdout);
-			return VS_IMG_OK;
-		default:
-			vs_cli_error("check: bad option `%s`", argv[optind - 1]);
-			return VS_IMG_ERROR;
-		}
 	}
-	if (optind + 1 != argc) {
-		vs_cli_error("check: expected one file name");
-		return VS_IMG_ERROR;
-	}
-	if (strcmp(output, "human") != 0 && strcmp(output, "json") != 0) {
-		vs_cli_error("check: --output %s: use human or json", output);
-		return VS_IMG_ERROR;
-	}
+	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 1, "one file name") < 0)
+		return opts.status;
+	const char *fmt = opts.fmt, *output = opts.output;
+	bool quiet = opts.quiet;
 	unsigned flags = VS_BLOCK_CHECK | VS_BLOCK_NO_BACKING | (fix ? VS_BLOCK_RDWR : 0);
 	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, flags);
 	if (!bs)
@@ -216,36 +194,20 @@ static bool print_extent(struct vs_block *bs, const struct extent *e, bool json,
 
 int vs_img_map(int argc, char **argv)
 {
-	static const struct option lopts[] = { { "output", required_argument, NULL, 'O' },
+	static const struct option lopts[] = { { "output", required_argument, NULL, VS_IMG_OPT_OUTPUT },
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
-	const char *fmt = NULL, *output = "human";
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:hU", lopts, NULL)) != -1) {
-		if (opt == 'f')
-			fmt = optarg;
-		else if (opt == 'O')
-			output = optarg;
-		else if (opt == 'U')
-			continue;
-		else if (opt == 'h') {
-			fputs("usage: vessel img map [-f fmt] [--output human|json] FILE\n", stdout);
-			return VS_IMG_OK;
-		} else {
-			vs_cli_error("map: bad option `%s`", argv[optind - 1]);
-			return VS_IMG_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		vs_cli_error("map: expected one file name");
-		return VS_IMG_ERROR;
-	}
-	bool json = strcmp(output, "json") == 0;
-	if (!json && strcmp(output, "human") != 0) {
-		vs_cli_error("map: --output %s: use human or json", output);
-		return VS_IMG_ERROR;
-	}
+	struct vs_img_opts opts = {
+		.cmd = "map",
+		.usage = "usage: vessel img map [-f fmt] [--output human|json] FILE\n",
+		.output = "human",
+		.ignore = "U",
+	};
+	int opt = vs_img_getopt(&opts, argc, argv, ":f:hU", lopts); /* none of its own */
+	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 1, "one file name") < 0)
+		return opts.status;
+	const char *fmt = opts.fmt;
+	bool json = opts.json;
 	struct vs_block *bs = vs_img_open_arg(argv[optind], fmt, 0);
 	if (!bs)
 		return VS_IMG_ERROR;

@@ -16,6 +16,7 @@
 #include "block/nbd_server.h"
 #include "cli/cli.h"
 #include "cli/img.h"
+#include "cli/img_opts.h"
 
 static const char serve_usage[] =
     "usage: vessel img serve [-f fmt] [-r|--read-only] [-x|--export-name NAME] [-D DESCRIPTION]\n"
@@ -60,14 +61,11 @@ static int parse_serve_args(int argc, char **argv, struct serve_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct vs_img_opts opts = { .cmd = "serve", .usage = serve_usage, .help_hint = true };
 	unsigned long n;
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:rx:k:p:b:e:D:h", lopts, NULL)) != -1) {
+	while ((opt = vs_img_getopt(&opts, argc, argv, ":f:rx:k:p:b:e:D:h", lopts)) > 0) {
 		switch (opt) {
-		case 'f':
-			o->fmt = optarg;
-			break;
 		case 'r':
 			o->exp.read_only = true;
 			break;
@@ -85,35 +83,27 @@ static int parse_serve_args(int argc, char **argv, struct serve_opts *o)
 			break;
 		case 'p':
 			if (parse_number(optarg, 65535, &n) < 0) {
-				vs_cli_error("serve: --port `%s` is not a port number (0-65535)", optarg);
+				vs_img_opt_error(&opts, "--port `%s` is not a port number (0-65535)", optarg);
 				return -1;
 			}
 			o->port = (long)n;
 			break;
 		case 'e':
 			if (parse_number(optarg, 1024, &n) < 0 || n == 0) {
-				vs_cli_error("serve: --shared `%s`: give a number of clients from 1 to 1024",
-					     optarg);
+				vs_img_opt_error(
+				    &opts, "--shared `%s`: give a number of clients from 1 to 1024", optarg);
 				return -1;
 			}
 			o->shared = (unsigned)n;
 			break;
-		case 'h':
-			fputs(serve_usage, stdout);
-			return 1;
-		case ':':
-			vs_cli_error("serve: option `%s` needs a value", argv[optind - 1]);
-			return -1;
-		default:
-			vs_cli_error("serve: bad option `%s`: see `vessel img serve --help`",
-				     argv[optind - 1]);
-			return -1;
 		}
 	}
-	if (optind + 1 != argc) {
-		vs_cli_error("serve: expected one image file (see `vessel img serve --help`)");
+	/* -h: 1, the caller's cue to succeed at once */
+	if (opt == VS_IMG_OPT_EXIT)
+		return opts.status == VS_IMG_OK ? 1 : -1;
+	if (vs_img_opts_finish(&opts, argc, 1, "one image file (see `vessel img serve --help`)") < 0)
 		return -1;
-	}
+	o->fmt = opts.fmt;
 	o->file = argv[optind];
 	if ((o->socket_path != NULL) == (o->port >= 0)) {
 		vs_cli_error("serve: give either --socket PATH or --port N");

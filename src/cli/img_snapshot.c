@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/img_opts.h"
 #include "cli/img.h"
 
 void vs_img_snapshot_table(const struct vs_block_snapshot *l, unsigned n)
@@ -30,41 +31,25 @@ void vs_img_snapshot_table(const struct vs_block_snapshot *l, unsigned n)
 int vs_img_snapshot(int argc, char **argv)
 {
 	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	const char *fmt = NULL, *name = NULL;
+	struct vs_img_opts opts = {
+		.cmd = "snapshot",
+		.usage = "usage: vessel img snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n",
+		.ignore = "U",
+	};
+	const char *name = NULL;
 	int action = 0, opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:c:a:d:lqUh", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			fmt = optarg;
+	while ((opt = vs_img_getopt(&opts, argc, argv, ":f:c:a:d:lqUh", lopts)) > 0) {
+		/* -c, -a, -d NAME or -l */
+		if (action) {
+			opt = vs_img_opt_error(&opts, "use one of -c, -l, -a, -d");
 			break;
-		case 'c':
-		case 'a':
-		case 'd':
-		case 'l':
-			if (action) {
-				vs_cli_error("snapshot: use one of -c, -l, -a, -d");
-				return VS_IMG_ERROR;
-			}
-			action = opt;
-			name = opt == 'l' ? NULL : optarg;
-			break;
-		case 'q':
-		case 'U':
-			break;
-		case 'h':
-			fputs("usage: vessel img snapshot [-f fmt] -c NAME | -l | -a NAME | -d NAME FILE\n",
-			      stdout);
-			return VS_IMG_OK;
-		default:
-			vs_cli_error("snapshot: bad option `%s`", argv[optind - 1]);
-			return VS_IMG_ERROR;
 		}
+		action = opt;
+		name = opt == 'l' ? NULL : optarg;
 	}
-	if (optind + 1 != argc) {
-		vs_cli_error("snapshot: expected one file name");
-		return VS_IMG_ERROR;
-	}
+	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 1, "one file name") < 0)
+		return opts.status;
+	const char *fmt = opts.fmt;
 	if (!action)
 		action = 'l';
 	unsigned flags = VS_BLOCK_NO_BACKING | (action == 'l' ? 0 : VS_BLOCK_RDWR);

@@ -20,7 +20,8 @@ static const char vm_run_usage[] =
     "                     [--accel kvm|emu|auto] [--console stdio|none|file:PATH]\n"
     "                     [--disk PATH[,OPTS]]... [--net NET[,OPTS]]...\n"
     "                     [--cpu-weight N] [--cpu-max QUOTA/PERIOD|CPUS]\n"
-    "                     [--console2 file:PATH|socket:PATH] [--balloon]\n"
+    "                     [--console2 file:PATH|socket:PATH]\n"
+    "                     [--balloon[=stats-interval=SECONDS]]\n"
     "\n"
     "  --kernel PATH    PVH ELF, Linux bzImage or ELF vmlinux (detected from the contents);\n"
     "                   without it, the default guest `make run` prepared (Debian's kernel,\n"
@@ -55,7 +56,9 @@ static const char vm_run_usage[] =
     "                   socket:PATH listens on a unix socket whose client (one at a time, e.g.\n"
     "                   `socat - UNIX-CONNECT:PATH`) talks to it both ways; removed on exit\n"
     "  --balloon        virtio-balloon with free page reporting: RAM the guest frees goes back\n"
-    "                   to the host\n"
+    "                   to the host; and memory statistics from the guest, printed with -v at\n"
+    "                   exit. --balloon=stats-interval=N asks the guest for fresh ones every N\n"
+    "                   seconds (default 0: only those the guest sends when its driver starts)\n"
     "  --cpu-weight N   CPU share against other cgroups, 1 to 10000 (100 is the default share):\n"
     "                   cgroup v2 cpu.weight (v1: cpu.shares by the OCI mapping)\n"
     "  --cpu-max M      CPU time cap: QUOTA/PERIOD in microseconds (50000/100000), or a number\n"
@@ -216,11 +219,14 @@ static int boot_and_run(struct vs_vm_config *cfg, const char *accel, const char 
 		goto out_vm;
 	status = vs_vm_run(vm, sfd);
 	/* -v: what the backend noticed (the emulator: opcodes it raised #UD
-	 * for), after the terminal is back to normal below. */
-	if (vs_log_enabled(VS_LOG_DEBUG) && ops->report)
+	 * for) and what the devices learnt (the balloon's guest memory
+	 * statistics), after the terminal is back to normal below. */
+	if (vs_log_enabled(VS_LOG_DEBUG))
 		backend_report = open_memstream(&backend_text, &backend_len);
 	if (backend_report) {
-		ops->report(vm->accel, backend_report);
+		if (ops->report)
+			ops->report(vm->accel, backend_report);
+		vs_devices_report(&vm->devices, backend_report);
 		fclose(backend_report);
 	}
 	memcpy(report, vm->report, sizeof(report));
@@ -263,7 +269,7 @@ int vs_cli_vm_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },	     { "disk", required_argument, NULL, 'd' },
 		{ "net", required_argument, NULL, 'N' },     { "cpu-weight", required_argument, NULL, 'W' },
 		{ "cpu-max", required_argument, NULL, 'X' }, { "console2", required_argument, NULL, 'C' },
-		{ "balloon", no_argument, NULL, 'B' },	     { NULL, 0, NULL, 0 },
+		{ "balloon", optional_argument, NULL, 'B' }, { NULL, 0, NULL, 0 },
 	};
 	struct vs_vm_config cfg = { .mem_size = VS_DEFAULT_MEM, .ncpus = 1 };
 	char default_kernel[PATH_MAX], default_initrd[PATH_MAX];
@@ -356,6 +362,14 @@ int vs_cli_vm_run(int argc, char **argv)
 			break;
 		case 'B':
 			cfg.balloon = true;
+			if (optarg && strncmp(optarg, "stats-interval=", 15) != 0) {
+				vs_cli_error("--balloon=`%s`: the option is stats-interval=SECONDS", optarg);
+				return VS_EXIT_USAGE;
+			}
+			if (optarg &&
+			    vs_cli_parse_int("--balloon stats-interval", optarg + 15, 0, 86400, &n) < 0)
+				return VS_EXIT_USAGE;
+			cfg.balloon_stats_interval = optarg ? (unsigned int)n : 0;
 			break;
 		case 'h':
 			fputs(vm_run_usage, stdout);

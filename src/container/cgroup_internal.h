@@ -141,6 +141,8 @@ int vs_cgroup_read_text(const char *path, char **out, struct vs_error *err);
 /* Wait helper for freezers: sleeps a little more on each attempt; returns
  * false once about a second has passed. */
 bool vs_cgroup_backoff(unsigned *attempt);
+/* The same steps for freezing, up to about five seconds. */
+bool vs_cgroup_freeze_backoff(unsigned *attempt);
 
 /* Page size of a hugepage limit as used in file names ("2MB"), checked so
  * it cannot leave the directory. */

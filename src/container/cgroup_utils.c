@@ -75,20 +75,33 @@ int vs_cgroup_read(const char *dir, const char *file, char *buf, size_t size, st
 	return 0;
 }
 
-bool vs_cgroup_backoff(unsigned *attempt)
+static bool backoff(unsigned *attempt, unsigned limit)
 {
 	/* 0.1 ms doubling to 20 ms: quick for the common case of a few
-	 * exiting processes, about one second in total. */
+	 * exiting processes, then 20 ms a step. */
 	long ns = 100000L << (*attempt < 8 ? *attempt : 8);
 	if (ns > 20000000L)
 		ns = 20000000L;
-	if (*attempt >= 58)
+	if (*attempt >= limit)
 		return false;
 	(*attempt)++;
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = ns };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	return true;
+}
+
+bool vs_cgroup_backoff(unsigned *attempt)
+{
+	return backoff(attempt, 58); /* about one second in total */
+}
+
+bool vs_cgroup_freeze_backoff(unsigned *attempt)
+{
+	/* About five seconds: a task freezes only once it runs, which on a
+	 * loaded host (a test suite on two cores) can take well over the
+	 * second that is plenty otherwise. */
+	return backoff(attempt, 258);
 }
 
 /* Whole /proc files: their size is not known in advance. */

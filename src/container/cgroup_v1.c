@@ -370,8 +370,8 @@ static int v1_freeze(struct vs_cgroup *cg, bool frozen, struct vs_error *err)
 			break;
 		if (strcmp(state, "FROZEN") == 0)
 			return 0;
-		if (!vs_cgroup_backoff(&attempt)) {
-			vs_error_msg(err, "%s/freezer.state: still %s after about a second", dir, state);
+		if (!vs_cgroup_freeze_backoff(&attempt)) {
+			vs_error_msg(err, "%s/freezer.state: still %s after about five seconds", dir, state);
 			break;
 		}
 		/* Asking again makes the kernel retry tasks it could not

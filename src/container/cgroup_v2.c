@@ -309,8 +309,8 @@ int vs_cgroup_v2_freeze_dir(const char *dir, bool frozen, struct vs_error *err)
 			break;
 		if (state == (int)frozen)
 			return 0;
-		if (!vs_cgroup_backoff(&attempt)) {
-			vs_error_msg(err, "%s/cgroup.events: not %s after about a second", dir,
+		if (!vs_cgroup_freeze_backoff(&attempt)) {
+			vs_error_msg(err, "%s/cgroup.events: not %s after about five seconds", dir,
 				     frozen ? "frozen" : "thawed");
 			break;
 		}

@@ -291,12 +291,15 @@ static int create_steps(struct create_ctx *c, const struct vs_create_opts *o, pi
 		vs_error_clear(err);
 		c->cg = NULL;
 	}
+	/* The cgroup is recorded with init's pid in the next save: a create
+	 * killed before that leaves phase "creating" without a cgroup, and
+	 * delete finds the directories again from the saved config and the
+	 * id (reopen_unrecorded_cgroup). */
 	if (c->cg) {
 		c->st.cgroup = vs_cgroup_serialize(c->cg);
 		if (!c->st.cgroup)
 			return vs_error_set(err, ENOMEM, "cgroup state");
-		if (vs_state_save(c->dir, &c->st, err) < 0 ||
-		    vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
+		if (vs_cgroup_apply_linux(c->cg, &c->spec->linux, err) < 0)
 			return -1;
 	}
 	if (o->console_socket && c->spec->process.terminal) {
@@ -381,7 +384,10 @@ static bool is_paused(const struct vs_state *st)
 
 const char *vs_container_status(const char *root, const struct vs_state *st)
 {
-	return vs_state_status(root, st, vs_state_init_alive(st) && is_paused(st));
+	/* Only a running container can be paused: the freezer is read (the
+	 * cgroup opened) only then, not for `start` of a created one. */
+	const char *status = vs_state_status(root, st, false);
+	return strcmp(status, "running") == 0 && is_paused(st) ? "paused" : status;
 }
 
 int vs_container_start(const char *root, const char *id, struct vs_error *err)

@@ -132,6 +132,7 @@ struct exec_child {
 	int report;	      /* pipe: grandchild pid, then an error message if any */
 	int go;		      /* pipe: parent says the cgroup is joined */
 	struct vs_cgroup *cg; /* v1 hierarchies to join ourselves, or NULL */
+	int root_fd;	      /* init's root, to chroot into after setns; -1: the namespace's root */
 };
 
 static void __attribute__((noreturn)) exec_grandchild(struct exec_child *c)
@@ -187,6 +188,17 @@ static void __attribute__((noreturn)) exec_child(struct exec_child *c)
 			_exit(126);
 		}
 	}
+	/* A created container's init may still have the host's old root
+	 * stacked on its new one (vs_rootfs_pivot_keep_old): setns put us at
+	 * the top of that stack, init's own root is the container's. */
+	if (c->root_fd >= 0 && (fchdir(c->root_fd) < 0 || chroot(".") < 0)) {
+		char msg[128];
+		int n = snprintf(msg, sizeof(msg), "entering the container's root: %s", strerror(errno));
+		if (write(c->report, msg, (size_t)n) < 0) {
+			/* nobody to tell */
+		}
+		_exit(126);
+	}
 	pid = fork();
 	if (pid < 0)
 		_exit(126);
@@ -224,7 +236,7 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 	struct vs_state st;
 	struct vs_spec spec;
 	struct vs_cgroup *cg = NULL;
-	struct exec_child c = { .o = o, .console_fd = -1 };
+	struct exec_child c = { .o = o, .console_fd = -1, .root_fd = -1 };
 	struct vs_spec_process process;
 	char **env = NULL;
 	int report[2] = { -1, -1 }, go[2] = { -1, -1 }, rc = -1;
@@ -252,6 +264,17 @@ int vs_container_exec(const char *root, const char *id, const struct vs_exec_opt
 	if (open_namespaces(st.pid, c.ns_fds, err) < 0 ||
 	    (st.cgroup && vs_cgroup_open(st.cgroup, &cg, err) < 0))
 		goto out;
+	/* Into a created container's mount namespace: by init's root (see
+	 * exec_child). Once started, the namespace's root, as runc does. */
+	if (c.ns_fds[JOIN_COUNT - 1] >= 0 && strcmp(vs_state_status(root, &st, false), "created") == 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)st.pid);
+		c.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c.root_fd < 0) {
+			vs_error_set(err, errno, "opening `%s`", path);
+			goto out;
+		}
+	}
 	if (process.terminal && (c.console_fd = vs_terminal_connect(o->console_socket, err)) < 0)
 		goto out;
 	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
@@ -318,6 +341,8 @@ out:
 	}
 	if (c.console_fd >= 0)
 		close(c.console_fd);
+	if (c.root_fd >= 0)
+		close(c.root_fd);
 	if (cg)
 		vs_cgroup_free(cg);
 	free(env);

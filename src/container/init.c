@@ -86,6 +86,7 @@ struct init_ctx {
 	int fifo_w;	  /* its write end once `start` opened it; -1 before */
 	int proc_fd;	  /* O_PATH to the runtime's /proc, to reopen fifo_fd */
 	int parent_pidfd; /* die_with_parent: the runtime's pidfd, or -1 */
+	int old_root;	  /* the old root, still stacked on the new one until READY is sent */
 	int ns_fds[VS_NS_COUNT];
 };
 
@@ -351,8 +352,9 @@ static int init_build(struct init_ctx *c, struct vs_error *err)
 		return -1;
 	if (has_mnt) {
 		/* sysctls go in before readonlyPaths make /proc/sys read-only. */
-		if (vs_rootfs_pivot(spec, cfg->no_pivot, err) < 0 || write_sysctls(spec, err) < 0 ||
-		    make_cwd(&spec->process, err) < 0 || vs_rootfs_finalize(spec, err) < 0)
+		if (vs_rootfs_pivot_keep_old(spec, cfg->no_pivot, &c->old_root, err) < 0 ||
+		    write_sysctls(spec, err) < 0 || make_cwd(&spec->process, err) < 0 ||
+		    vs_rootfs_finalize(spec, err) < 0)
 			return -1;
 	} else if (chroot(spec->root_path) < 0 || chdir("/") < 0 || write_sysctls(spec, err) < 0 ||
 		   make_cwd(&spec->process, err) < 0) {
@@ -441,7 +443,8 @@ init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pi
 			      .fifo_fd = fifo_fd,
 			      .fifo_w = -1,
 			      .proc_fd = -1,
-			      .parent_pidfd = parent_pidfd };
+			      .parent_pidfd = parent_pidfd,
+			      .old_root = -1 };
 	struct vs_error err = { 0 };
 	struct vs_process_exec_opts po;
 	/* The runtime's log sink may write to a file whose fd is about to be
@@ -476,8 +479,13 @@ init_main(const struct vs_init_config *cfg, int sync, int fifo_fd, int parent_pi
 	if (send_byte(sync, SYNC_READY) < 0)
 		_exit(1);
 	close(sync);
-	/* From here errors can only go to stderr: the runtime has returned. */
-	if (wait_for_start(&c, &err) < 0 || run_container_hooks(&c, VS_HOOK_START_CONTAINER, &err) < 0)
+	/* From here errors can only go to stderr: the runtime has returned.
+	 * The old root goes now, while `create` returns and `start` comes:
+	 * its unmount waits for an RCU grace period. `start` waits for it
+	 * (the fifo is opened after it), `exec` does not need to (see
+	 * vs_rootfs_pivot_keep_old). */
+	if (vs_rootfs_detach_old_root(&c.old_root, &err) < 0 || wait_for_start(&c, &err) < 0 ||
+	    run_container_hooks(&c, VS_HOOK_START_CONTAINER, &err) < 0)
 		goto fail;
 	po = (struct vs_process_exec_opts){
 		.process = &c.spec->process,

@@ -461,10 +461,11 @@ int vs_rootfs_move_root(const char *root, struct vs_error *err)
 	return 0;
 }
 
-int vs_rootfs_pivot(const struct vs_spec *spec, bool no_pivot, struct vs_error *err)
+int vs_rootfs_pivot_keep_old(const struct vs_spec *spec, bool no_pivot, int *old_root, struct vs_error *err)
 {
 	vs_autoclose int oldroot = -1;
 	vs_autoclose int newroot = -1;
+	*old_root = -1;
 	if (!spec->root_path)
 		return vs_error_msg(err, "no root.path");
 	if (no_pivot)
@@ -486,16 +487,43 @@ int vs_rootfs_pivot(const struct vs_spec *spec, bool no_pivot, struct vs_error *
 			return vs_error_set(err, e, "pivot_root into `%s`", spec->root_path);
 	}
 	/* The old root is stacked on the new one now. As a slave, detaching it
-	 * cannot propagate unmounts to the host's peers. */
+	 * cannot propagate unmounts to the host's peers. Paths still resolve
+	 * in the new root: a walk from "/" does not step into a mount on the
+	 * root itself. */
 	if (fchdir(oldroot) < 0)
 		return vs_error_set(err, errno, "chdir to the old root");
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return vs_error_set(err, errno, "making the old root a slave");
+	if (chdir("/") < 0)
+		return vs_error_set(err, errno, "chdir to /");
+	*old_root = vs_steal_fd(&oldroot);
+	return 0;
+}
+
+int vs_rootfs_detach_old_root(int *old_root, struct vs_error *err)
+{
+	int fd = *old_root;
+	*old_root = -1;
+	if (fd < 0)
+		return 0;
+	if (fchdir(fd) < 0) {
+		close(fd);
+		return vs_error_set(err, errno, "chdir to the old root");
+	}
+	close(fd);
 	if (umount2(".", MNT_DETACH) < 0)
 		return vs_error_set(err, errno, "detaching the old root");
 	if (chdir("/") < 0)
 		return vs_error_set(err, errno, "chdir to /");
 	return 0;
+}
+
+int vs_rootfs_pivot(const struct vs_spec *spec, bool no_pivot, struct vs_error *err)
+{
+	int old_root;
+	if (vs_rootfs_pivot_keep_old(spec, no_pivot, &old_root, err) < 0)
+		return -1;
+	return vs_rootfs_detach_old_root(&old_root, err);
 }
 
 /* A masked directory gets an empty read-only tmpfs, anything else the

@@ -40,6 +40,18 @@ int vs_rootfs_prepare(const struct vs_spec *spec, const struct vs_rootfs_cgroup_
  * pivot_root cannot work, uses vs_rootfs_move_root() instead. */
 int vs_rootfs_pivot(const struct vs_spec *spec, bool no_pivot, struct vs_error *err);
 
+/* vs_rootfs_pivot in two steps. The first pivots and leaves the old root
+ * stacked on the new one (paths from "/" already resolve in the new root),
+ * its fd in *old_root (-1 when nothing is left to detach: no_pivot). The
+ * second, vs_rootfs_detach_old_root, detaches it and closes the fd: that
+ * unmount waits for an RCU grace period (a few ms), so container init does
+ * it after telling `create` it is ready, while the caller goes on. Until
+ * then a process that joins the mount namespace with setns lands in the
+ * old root: vs_container_exec chroots into init's root while the
+ * container is `created`. */
+int vs_rootfs_pivot_keep_old(const struct vs_spec *spec, bool no_pivot, int *old_root, struct vs_error *err);
+int vs_rootfs_detach_old_root(int *old_root, struct vs_error *err);
+
 /* After the pivot: maskedPaths, readonlyPaths, root.readonly, and the
  * shared/unbindable rootfsPropagation that cannot be set before it. */
 int vs_rootfs_finalize(const struct vs_spec *spec, struct vs_error *err);

@@ -59,7 +59,7 @@ static int mkdir_p(const char *path, mode_t mode)
 
 static int lock_dir(const char *dir, int *lock_fd, struct vs_error *err)
 {
-	struct stat st;
+	struct stat st, now;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -68,8 +68,11 @@ static int lock_dir(const char *dir, int *lock_fd, struct vs_error *err)
 		close(fd);
 		return vs_error_set(err, e, "locking `%s`", dir);
 	}
-	/* A concurrent delete may have removed it while we waited. */
-	if (fstat(fd, &st) < 0 || st.st_nlink == 0) {
+	/* A concurrent delete may have removed it while we waited, or set
+	 * it aside as a spare (vs_state_remove): the name must still lead
+	 * to the directory we locked. */
+	if (fstat(fd, &st) < 0 || st.st_nlink == 0 || stat(dir, &now) < 0 || now.st_ino != st.st_ino ||
+	    now.st_dev != st.st_dev) {
 		close(fd);
 		errno = ENOENT;
 		return -1;
@@ -78,14 +81,55 @@ static int lock_dir(const char *dir, int *lock_fd, struct vs_error *err)
 	return 0;
 }
 
+/* Spare state directories. On ext4 a new directory gets a block at once,
+ * and removing it frees that block, which on a file system mounted with
+ * `discard` (this root file system, which holds /run) waits for the
+ * device: about 1-4 ms per container. So `delete` empties the directory
+ * and renames it to a spare name, and `create` renames a spare to its id:
+ * no block is allocated or freed. The names are not valid ids, so `list`
+ * and the reaper never see them; at most VS_STATE_SPARES are kept, the
+ * rest are removed. */
+#define VS_STATE_SPARES 4
+
+static void spare_path(char *buf, size_t len, const char *root, int k)
+{
+	snprintf(buf, len, "%s/~spare%d", root, k);
+}
+
+/* Rename a spare to `dir`: 0, or -1 with errno EEXIST (the id is taken)
+ * or anything else (no spare to take: mkdir instead). */
+static int take_spare(const char *root, const char *dir)
+{
+	char spare[4096];
+	for (int k = 0; k < VS_STATE_SPARES; k++) {
+		spare_path(spare, sizeof(spare), root, k);
+		if (renameat2(AT_FDCWD, spare, AT_FDCWD, dir, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			return errno = EEXIST, -1;
+		if (errno != ENOENT)
+			break;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 int vs_state_create_dir(const char *root, const char *id, int *lock_fd, struct vs_error *err)
 {
 	vs_autofree char *dir = vs_state_dir(root, id);
+	int r;
 	if (!dir)
 		return vs_error_set(err, ENOMEM, "state directory");
-	if (mkdir_p(root, 0700) < 0)
-		return vs_error_set(err, errno, "creating state root `%s`", root);
-	if (mkdir(dir, 0700) < 0) {
+	r = take_spare(root, dir);
+	if (r < 0 && errno != EEXIST) {
+		r = mkdir(dir, 0700);
+		if (r < 0 && errno == ENOENT) { /* no state root yet */
+			if (mkdir_p(root, 0700) < 0)
+				return vs_error_set(err, errno, "creating state root `%s`", root);
+			r = mkdir(dir, 0700);
+		}
+	}
+	if (r < 0) {
 		if (errno == EEXIST)
 			return vs_error_msg(err, "container `%s` already exists", id);
 		return vs_error_set(err, errno, "creating `%s`", dir);
@@ -282,6 +326,14 @@ int vs_state_remove(const char *root, const char *id, struct vs_error *err)
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		if (unlink(path) < 0 && errno != ENOENT)
 			return vs_error_set(err, errno, "removing `%s`", path);
+	}
+	/* Kept as a spare when there is room (see take_spare). */
+	for (int k = 0; k < VS_STATE_SPARES; k++) {
+		spare_path(path, sizeof(path), root, k);
+		if (renameat2(AT_FDCWD, dir, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			break;
 	}
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		return vs_error_set(err, errno, "removing `%s`", dir);

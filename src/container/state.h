@@ -1,6 +1,8 @@
 /* A container's state on the host: <root>/<id>/state.json plus exec.fifo
  * while it waits for `start`. Commands on one container serialise on an
- * flock of its directory. */
+ * flock of its directory. Removed directories are kept, emptied, as
+ * <root>/~spareN (N < 4; not valid ids, so never listed) for the next
+ * create to rename into place: see vs_state_remove. */
 #ifndef VESSEL_CONTAINER_STATE_H
 #define VESSEL_CONTAINER_STATE_H
 
@@ -59,7 +61,8 @@ int vs_state_load_config(const char *root, const struct vs_state *st, struct vs_
 /* Write `pid` to `path` atomically (write then rename), for --pid-file. */
 int vs_write_pid_file(const char *path, pid_t pid, struct vs_error *err);
 
-/* Remove <root>/<id> and everything in it. */
+/* Remove everything in <root>/<id>, then the directory itself, or rename
+ * it to a free spare name (no block freed: no discard wait on ext4). */
 int vs_state_remove(const char *root, const char *id, struct vs_error *err);
 
 /* "creating", "created", "running", "paused" or "stopped", from the saved

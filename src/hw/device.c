@@ -33,6 +33,13 @@ void vs_devices_aml(const struct vs_devices *list, struct vs_aml *a)
 			list->items[i].aml(list->items[i].opaque, a);
 }
 
+void vs_devices_report(const struct vs_devices *list, FILE *out)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].report)
+			list->items[i].report(list->items[i].opaque, out);
+}
+
 void vs_devices_release(struct vs_devices *list)
 {
 	while (list->count > 0) {

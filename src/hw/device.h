@@ -6,6 +6,7 @@
 #define VESSEL_HW_DEVICE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/error.h"
 
@@ -21,6 +22,9 @@ struct vs_device {
 	/* Optional: emit the device's Device() object into the DSDT's \_SB_
 	 * scope, for devices the OS should find through ACPI. */
 	void (*aml)(void *opaque, struct vs_aml *a);
+	/* Optional: what the device learnt that a user may want to see
+	 * (`vm run -v` prints it at exit), whole lines; any thread. */
+	void (*report)(void *opaque, FILE *out);
 };
 
 /* The board's devices, in creation order. */
@@ -34,6 +38,7 @@ struct vs_devices {
 int vs_devices_add(struct vs_devices *list, const struct vs_device *dev, struct vs_error *err);
 void vs_devices_reset(const struct vs_devices *list);
 void vs_devices_aml(const struct vs_devices *list, struct vs_aml *a);
+void vs_devices_report(const struct vs_devices *list, FILE *out);
 /* Destroy every device, newest first, and empty the list. */
 void vs_devices_release(struct vs_devices *list);
 

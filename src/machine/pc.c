@@ -274,8 +274,9 @@ static int add_virtio(struct vs_vm *vm, struct vs_error *err)
 			return vs_error_prefix(err, "--console2: ");
 	}
 	if (vm->cfg.balloon) {
+		struct vs_balloon_config bc = { .stats_interval = vm->cfg.balloon_stats_interval };
 		env.slot = SLOT_BALLOON;
-		if (vs_virtio_balloon_create(&env, &dev, err) < 0 ||
+		if (vs_virtio_balloon_create(&env, &bc, &dev, err) < 0 ||
 		    vs_devices_add(&vm->devices, &dev, err) < 0)
 			return -1;
 	}

@@ -83,7 +83,8 @@ struct vs_vm_config {
 	struct vs_net_config nics[VS_MAX_NICS];
 	int nnics;
 	struct vs_console2_config console2;
-	bool balloon; /* virtio-balloon with free page reporting */
+	bool balloon;			     /* virtio-balloon with free page reporting */
+	unsigned int balloon_stats_interval; /* seconds between its statistics requests, 0: none */
 };
 
 /* The MAC of NIC `index` when none is given: 52:54:00 (QEMU's prefix,

@@ -16,11 +16,10 @@
 #include "block/block.h"
 #include "devices/pci/pci.h"
 #include "devices/virtio/blk.h"
+#include "fuzz_virtio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define ECAM 0xe0000000ull
-#define M32 0xc0000000ull
 #define SLOT 1
 #define AREA 0x100000ull /* rings, then buffers */
 #define AREA_LEN 0x20000u
@@ -28,19 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NQ 3
 #define BUFS (AREA + NQ * RINGS_LEN)
 #define DISK_BYTES (256 * 1024)
-
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct cursor *c, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n && c->left; i++, c->left--)
-		v |= (uint64_t)*c->p++ << (8 * i);
-	return v;
-}
 
 static char raw_path[64], qcow2_path[64], base_path[64];
 
@@ -96,27 +82,17 @@ static void check_qcow2(void)
 	vs_block_close(bs);
 }
 
-static void set_level(void *opaque, uint32_t gsi, int level)
-{
-	(void)opaque, (void)gsi, (void)level;
-}
-
-static void bar_write(struct vs_bus *mmio, uint64_t bar, uint64_t off, uint64_t v, uint32_t size)
-{
-	vs_bus_write(mmio, bar + off, (uint8_t *)&v, size);
-}
-
 /* A well-formed chain on queue q: header (type, sector), `len` data bytes
  * (split at `split`), status; descriptors from `first`, all direct. */
-static void add_chain(const struct vs_guest_mem *mem, uint16_t q, uint16_t qs, struct cursor *c)
+static void add_chain(const struct vs_guest_mem *mem, uint16_t q, uint16_t qs, struct fuzz_input *c)
 {
 	static const uint32_t types[] = { 0, 1, 4, 8, 11, 13, 99 };
 	uint64_t rings = AREA + q * (uint64_t)RINGS_LEN;
-	uint16_t first = (uint16_t)(take(c, 1) % qs);
-	uint32_t type = types[take(c, 1) % 7];
-	uint64_t sector = take(c, 2) % (DISK_BYTES / 512 + 8);
-	uint32_t len = (uint32_t)(take(c, 2) % 0x4000), split = (uint32_t)take(c, 2) % (len + 1);
-	uint64_t buf = BUFS + (take(c, 2) % (AREA_LEN - NQ * RINGS_LEN - 0x4020));
+	uint16_t first = (uint16_t)(fuzz_take(c, 1) % qs);
+	uint32_t type = types[fuzz_take(c, 1) % 7];
+	uint64_t sector = fuzz_take(c, 2) % (DISK_BYTES / 512 + 8);
+	uint32_t len = (uint32_t)(fuzz_take(c, 2) % 0x4000), split = (uint32_t)fuzz_take(c, 2) % (len + 1);
+	uint64_t buf = BUFS + (fuzz_take(c, 2) % (AREA_LEN - NQ * RINGS_LEN - 0x4020));
 	uint8_t *hdr = vs_gpa_ptr(mem, buf, 16);
 	bool device_writes = type == 0 || type == 8;
 	struct vs_vring_desc d[4] = {
@@ -134,10 +110,7 @@ static void add_chain(const struct vs_guest_mem *mem, uint16_t q, uint16_t qs, s
 		d[i].next = (uint16_t)((first + i + 1) % qs);
 		memcpy(vs_gpa_ptr(mem, rings + 16ull * ((first + i) % qs), 16), &d[i], 16);
 	}
-	uint16_t *avail_idx = vs_gpa_ptr(mem, rings + 0x1000 + 2, 2);
-	uint16_t *slot = vs_gpa_ptr(mem, rings + 0x1000 + 4 + 2ull * (*avail_idx % qs), 2);
-	*slot = first;
-	(*avail_idx)++;
+	fuzz_vring_publish(mem, rings, qs, first);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -145,20 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vs_guest_mem mem;
 	static int ready;
 	struct vs_error err = { 0 };
-	struct vs_pci_host_config hc = {
-		.ecam_base = ECAM,
-		.ecam_buses = 1,
-		.mmio32_base = M32,
-		.mmio32_size = 0x1000000,
-		.io_base = 0xc000,
-		.io_size = 0x1000,
-	};
-	struct vs_bus pio, mmio;
-	struct vs_pci_host *host = NULL;
-	struct vs_loop *loop = NULL;
+	struct fuzz_board b;
 	struct vs_device dev = { 0 };
 	struct vs_virtio *v;
-	struct cursor c = { data, size };
+	struct fuzz_input c = { data, size };
 	uint64_t bar = 0, features;
 	uint16_t qsize[NQ];
 	uint8_t hdr;
@@ -171,72 +134,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = 1;
 	}
 	memset(vs_gpa_ptr(&mem, AREA, AREA_LEN), 0, AREA_LEN);
-	hdr = (uint8_t)take(&c, 1);
+	hdr = (uint8_t)fuzz_take(&c, 1);
 	struct vs_virtio_blk_config bc = {
 		.path = hdr & 1 ? qcow2_path : raw_path,
 		.format = hdr & 1 ? "qcow2" : "raw", /* the guest may write a qcow2 header into the raw one */
 		.readonly = hdr & 2,
 		.queues = 1 + (hdr >> 2) % NQ,
-		.iops = hdr & 0x10 ? 1 + take(&c, 1) : 0,
-		.bps = hdr & 0x20 ? 512 + take(&c, 2) : 0,
+		.iops = hdr & 0x10 ? 1 + fuzz_take(&c, 1) : 0,
+		.bps = hdr & 0x20 ? 512 + fuzz_take(&c, 2) : 0,
 		.id = "fuzz",
 	};
-	for (uint32_t i = 0; i < 4; i++)
-		hc.intx[i] = (struct vs_irq_line){ set_level, NULL, 16 + i };
-	vs_bus_init(&pio, "pio");
-	vs_bus_init(&mmio, "mmio");
-	if (vs_pci_host_create(&hc, &host, &err) < 0 || vs_pci_host_register(host, &pio, &mmio, &err) < 0 ||
-	    vs_loop_create(&loop, &err) < 0)
-		abort();
+	fuzz_board_create(&b, NULL);
 	{
-		struct vs_virtio_config env = { .pci = host, .slot = SLOT, .mem = &mem, .loop = loop };
+		struct vs_virtio_config env = fuzz_board_env(&b, &mem, SLOT);
 		if (vs_virtio_blk_create(&env, &bc, &dev, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			abort();
 		}
 	}
 	v = *(struct vs_virtio **)dev.opaque;
-	/* The driver's side of the handshake. */
-	uint32_t cmd = 0x6;
-	vs_bus_write(&mmio, ECAM + ((uint64_t)SLOT << 15) + 0x04, (uint8_t *)&cmd, 2);
-	vs_bus_read(&mmio, ECAM + ((uint64_t)SLOT << 15) + 0x10, (uint8_t *)&bar, 4);
-	bar &= ~0xfull;
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, 3, 1);
-	features = take(&c, 1);
-	/* flush (or not: writes go through), MQ, discard, write zeroes; event
-	 * index, indirect (bits 28-29) */
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GFSELECT, 0, 4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GF,
-		  (features & 16 ? 0 : 1u << 9) | (bc.queues > 1 ? 1u << 12 : 0) | ((features & 1) << 13) |
-		      ((features & 2) << 13) | ((features & 4) << 26) | ((features & 8) << 26),
-		  4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GFSELECT, 1, 4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GF, 1, 4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, 11, 1);
+	/* The driver's side of the handshake: flush (or not: writes go
+	 * through), MQ, discard, write zeroes; event index, indirect (bits
+	 * 28-29). */
+	features = fuzz_take(&c, 1);
+	bar = fuzz_virtio_begin(&b, SLOT,
+				(features & 16 ? 0 : 1u << 9) | (bc.queues > 1 ? 1u << 12 : 0) |
+				    ((features & 1) << 13) | ((features & 2) << 13) | ((features & 4) << 26) |
+				    ((features & 8) << 26) | VS_VIRTIO_F_VERSION_1);
 	for (uint16_t q = 0; q < bc.queues; q++) {
 		uint64_t base = AREA + q * (uint64_t)RINGS_LEN;
-		qsize[q] = (uint16_t)(1u << (take(&c, 1) % 9)); /* 1..256 */
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_SELECT, q, 2);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_SIZE, qsize[q], 2);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_DESCLO, base, 4);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_AVAILLO, base + 0x1000, 4);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_USEDLO, base + 0x2000, 4);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_ENABLE, 1, 2);
+		qsize[q] = (uint16_t)(1u << (fuzz_take(&c, 1) % 9)); /* 1..256 */
+		fuzz_virtio_queue(&b, bar, q, qsize[q], base);
 	}
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, 15, 1);
+	fuzz_bar_write(&b, bar, VS_VIRTIO_COMMON_STATUS, 15, 1);
 
-	while (c.left && ops++ < 256) {
-		uint8_t op = (uint8_t)take(&c, 1);
+	while (c.n && ops++ < 256) {
+		uint8_t op = (uint8_t)fuzz_take(&c, 1);
 		uint16_t q = (uint16_t)((op >> 3) % bc.queues);
 		switch (op % 6) {
-		case 0: { /* guest memory: rings, descriptors, buffers */
-			uint64_t off = take(&c, 3) % AREA_LEN;
-			size_t len = (size_t)take(&c, 1);
-			uint8_t *p = vs_gpa_ptr(&mem, AREA + off, len);
-			for (size_t i = 0; p && i < len && c.left; i++)
-				p[i] = (uint8_t)take(&c, 1);
+		case 0: /* guest memory: rings, descriptors, buffers */
+			fuzz_guest_write(&mem, AREA, AREA_LEN, 3, &c);
 			break;
-		}
 		case 1:
 		case 2: /* a request */
 			add_chain(&mem, q, qsize[q], &c);
@@ -248,15 +186,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vs_virtio_blk_drain(&dev);
 			break;
 		case 5: /* device reset, then up again (queues stay off) */
-			bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, op & 0x80 ? 0 : 15, 1);
+			fuzz_bar_write(&b, bar, VS_VIRTIO_COMMON_STATUS, op & 0x80 ? 0 : 15, 1);
 			break;
 		}
 	}
 	dev.destroy(dev.opaque);
-	vs_loop_destroy(loop);
-	vs_pci_host_destroy(host);
-	vs_bus_release(&pio);
-	vs_bus_release(&mmio);
+	fuzz_board_destroy(&b);
 	if (hdr & 1)
 		check_qcow2();
 	return 0;

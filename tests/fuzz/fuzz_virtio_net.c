@@ -19,27 +19,13 @@
 
 #include "devices/pci/pci.h"
 #include "devices/virtio/net.h"
+#include "fuzz_virtio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define ECAM 0xe0000000ull
-#define M32 0xc0000000ull
 #define SLOT 1
 #define AREA 0x100000ull /* rings and buffers */
 #define AREA_LEN 0x10000u
-
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct cursor *c, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n && c->left; i++, c->left--)
-		v |= (uint64_t)*c->p++ << (8 * i);
-	return v;
-}
 
 struct fake {
 	const struct vs_guest_mem *mem;
@@ -121,41 +107,16 @@ static const struct vs_net_backend_ops fake_ops = {
 	.destroy = f_destroy,
 };
 
-static void set_level(void *opaque, uint32_t gsi, int level)
-{
-	(void)opaque, (void)gsi, (void)level;
-}
-
-static void cfg_write(struct vs_bus *mmio, uint32_t reg, uint32_t v, uint32_t size)
-{
-	vs_bus_write(mmio, ECAM + ((uint64_t)SLOT << 15) + reg, (uint8_t *)&v, size);
-}
-
-static void bar_write(struct vs_bus *mmio, uint64_t bar, uint64_t off, uint64_t v, uint32_t size)
-{
-	vs_bus_write(mmio, bar + off, (uint8_t *)&v, size);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vs_guest_mem mem;
 	static struct fake f;
 	static int ready;
 	struct vs_error err = { 0 };
-	struct vs_pci_host_config hc = {
-		.ecam_base = ECAM,
-		.ecam_buses = 1,
-		.mmio32_base = M32,
-		.mmio32_size = 0x1000000,
-		.io_base = 0xc000,
-		.io_size = 0x1000,
-	};
-	struct vs_bus pio, mmio;
-	struct vs_pci_host *host = NULL;
-	struct vs_loop *loop = NULL;
+	struct fuzz_board b;
 	struct vs_device dev = { 0 };
 	struct vs_virtio *v;
-	struct cursor c = { data, size };
+	struct fuzz_input c = { data, size };
 	struct vs_net_backend be = { &fake_ops, &f };
 	struct vs_virtio_net_config nc = { .mac = { 0x52, 0x54, 0, 1, 2, 3 } };
 	uint64_t bar = 0, features;
@@ -169,66 +130,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(vs_gpa_ptr(&mem, AREA, AREA_LEN), 0, AREA_LEN);
 	f = (struct fake){ .mem = &mem };
-	hdr = (uint8_t)take(&c, 1);
+	hdr = (uint8_t)fuzz_take(&c, 1);
 	if (hdr & 4)
 		be.ops = &fake_ops_vouching;
 	if (hdr & 1)
-		nc.rx_bps = 1 + take(&c, 2);
+		nc.rx_bps = 1 + fuzz_take(&c, 2);
 	if (hdr & 2)
-		nc.tx_bps = 1 + take(&c, 2);
-	for (uint32_t i = 0; i < 4; i++)
-		hc.intx[i] = (struct vs_irq_line){ set_level, NULL, 16 + i };
-	vs_bus_init(&pio, "pio");
-	vs_bus_init(&mmio, "mmio");
-	if (vs_pci_host_create(&hc, &host, &err) < 0 || vs_pci_host_register(host, &pio, &mmio, &err) < 0 ||
-	    vs_loop_create(&loop, &err) < 0)
-		abort();
+		nc.tx_bps = 1 + fuzz_take(&c, 2);
+	fuzz_board_create(&b, NULL);
 	{
-		struct vs_virtio_config env = { .pci = host, .slot = SLOT, .mem = &mem, .loop = loop };
+		struct vs_virtio_config env = fuzz_board_env(&b, &mem, SLOT);
 		if (vs_virtio_net_create(&env, &be, &nc, &dev, &err) < 0)
 			abort();
 	}
 	v = *(struct vs_virtio **)dev.opaque;
 	/* The driver's side of the handshake. */
-	cfg_write(&mmio, 0x04, 0x6, 2); /* memory decode, bus master */
-	vs_bus_read(&mmio, ECAM + ((uint64_t)SLOT << 15) + 0x10, (uint8_t *)&bar, 4);
-	bar &= ~0xfull;
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, 3, 1);
-	features = take(&c, 1);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GFSELECT, 0, 4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GF,
-		  ((features & 1) << 5) | ((features & 2) << 15) | ((features & 4) << 26) |
-		      ((features & 8) << 26) | ((features & 0x10) >> 4) | ((features & 0x20) >> 4) |
-		      ((features & 0x40) << 9) | ((features & 0x80) << 4) | ((features & 0x80) << 5),
-		  4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GFSELECT, 1, 4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_GF, 1, 4);
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, 11, 1);
+	features = fuzz_take(&c, 1);
+	bar = fuzz_virtio_begin(
+	    &b, SLOT,
+	    ((features & 1) << 5) | ((features & 2) << 15) | ((features & 4) << 26) | ((features & 8) << 26) |
+		((features & 0x10) >> 4) | ((features & 0x20) >> 4) | ((features & 0x40) << 9) |
+		((features & 0x80) << 4) | ((features & 0x80) << 5) | VS_VIRTIO_F_VERSION_1);
 	for (uint16_t q = 0; q < 2; q++) {
 		uint64_t base = AREA + (q ? AREA_LEN / 2 : 0);
-		uint16_t qs = (uint16_t)(1u << (take(&c, 1) % 9)); /* 1..256 */
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_SELECT, q, 2);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_SIZE, qs, 2);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_DESCLO, base, 4);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_AVAILLO, base + 0x1000, 4);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_USEDLO, base + 0x2000, 4);
-		bar_write(&mmio, bar, VS_VIRTIO_COMMON_Q_ENABLE, 1, 2);
+		uint16_t qs = (uint16_t)(1u << (fuzz_take(&c, 1) % 9)); /* 1..256 */
+		fuzz_virtio_queue(&b, bar, q, qs, base);
 	}
-	bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, 15, 1);
+	fuzz_bar_write(&b, bar, VS_VIRTIO_COMMON_STATUS, 15, 1);
 
-	while (c.left && ops++ < 256) {
-		uint8_t op = (uint8_t)take(&c, 1);
+	while (c.n && ops++ < 256) {
+		uint8_t op = (uint8_t)fuzz_take(&c, 1);
 		switch (op % 6) {
-		case 0: { /* guest memory: rings, descriptors, buffers */
-			uint64_t off = take(&c, 2) % AREA_LEN;
-			size_t len = (size_t)take(&c, 1);
-			uint8_t *p = vs_gpa_ptr(&mem, AREA + off, len);
-			for (size_t i = 0; p && i < len && c.left; i++)
-				p[i] = (uint8_t)take(&c, 1);
+		case 0: /* guest memory: rings, descriptors, buffers */
+			fuzz_guest_write(&mem, AREA, AREA_LEN, 2, &c);
 			break;
-		}
 		case 1: { /* a frame from the network, any length */
-			size_t len = (size_t)take(&c, 2) % sizeof(f.frame);
+			size_t len = (size_t)fuzz_take(&c, 2) % sizeof(f.frame);
 			for (size_t i = 0; i < len; i++)
 				f.frame[i] = (uint8_t)(i ^ op);
 			f.frame_len = len;
@@ -248,14 +185,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				f.peer.tx_ready(f.peer.opaque);
 			break;
 		case 5: /* device reset, then up again */
-			bar_write(&mmio, bar, VS_VIRTIO_COMMON_STATUS, op & 0x80 ? 0 : 15, 1);
+			fuzz_bar_write(&b, bar, VS_VIRTIO_COMMON_STATUS, op & 0x80 ? 0 : 15, 1);
 			break;
 		}
 	}
 	dev.destroy(dev.opaque);
-	vs_loop_destroy(loop);
-	vs_pci_host_destroy(host);
-	vs_bus_release(&pio);
-	vs_bus_release(&mmio);
+	fuzz_board_destroy(&b);
 	return 0;
 }

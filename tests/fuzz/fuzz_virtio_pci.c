@@ -15,30 +15,11 @@
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/rng.h"
+#include "fuzz_virtio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define ECAM 0xe0000000ull
-#define M32 0xc0000000ull
 #define SCRATCH 0x100000ull /* where the input's memory writes land */
-
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct cursor *c, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n && c->left; i++, c->left--)
-		v |= (uint64_t)*c->p++ << (8 * i);
-	return v;
-}
-
-static void set_level(void *opaque, uint32_t gsi, int level)
-{
-	(void)opaque, (void)gsi, (void)level;
-}
 
 static void msi_send(void *opaque, uint64_t addr, uint32_t data)
 {
@@ -53,21 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int ready;
 	static char disk_path[64];
 	struct vs_error err = { 0 };
-	struct vs_pci_host_config hc = {
-		.ecam_base = ECAM,
-		.ecam_buses = 1,
-		.mmio32_base = M32,
-		.mmio32_size = 0x1000000,
-		.io_base = 0xc000,
-		.io_size = 0x1000,
-		.msi = { msi_send, NULL },
-	};
-	struct vs_bus pio, mmio;
-	struct vs_pci_host *host = NULL;
-	struct vs_loop *loop = NULL;
+	struct fuzz_board b;
 	struct vs_device rng = { 0 }, blk = { 0 }, con = { 0 }, bal = { 0 };
 	struct vs_device *devs[4] = { &rng, &blk, &con, &bal };
-	struct cursor c = { data, size };
+	struct fuzz_input c = { data, size };
 	int ops = 0;
 
 	if (!ready) {
@@ -79,15 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(disk_path, sizeof(disk_path), "/proc/self/fd/%d", disk_fd);
 		ready = 1;
 	}
-	for (uint32_t i = 0; i < 4; i++)
-		hc.intx[i] = (struct vs_irq_line){ set_level, NULL, 16 + i };
-	vs_bus_init(&pio, "pio");
-	vs_bus_init(&mmio, "mmio");
-	if (vs_pci_host_create(&hc, &host, &err) < 0 || vs_pci_host_register(host, &pio, &mmio, &err) < 0 ||
-	    vs_loop_create(&loop, &err) < 0)
-		abort();
+	fuzz_board_create(&b, &(struct vs_msi_sink){ msi_send, NULL });
 	{
-		struct vs_virtio_config env = { .pci = host, .slot = 1, .mem = &mem, .loop = loop };
+		struct vs_virtio_config env = fuzz_board_env(&b, &mem, 1);
 		if (vs_virtio_rng_create(&env, &rng, &err) < 0)
 			abort();
 		env.slot = 2;
@@ -109,79 +73,71 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (vs_virtio_console_create(&env, &cc, &con, &err) < 0)
 			abort();
 		env.slot = 4;
-		if (vs_virtio_balloon_create(&env, &bal, &err) < 0)
+		if (vs_virtio_balloon_create(&env, NULL, &bal, &err) < 0)
 			abort();
 	}
-	while (c.left && ops++ < 256) {
-		uint8_t op = (uint8_t)take(&c, 1), buf[8] = { 0 };
+	while (c.n && ops++ < 256) {
+		uint8_t op = (uint8_t)fuzz_take(&c, 1), buf[8] = { 0 };
 		uint32_t sizes[4] = { 1, 2, 4, 8 };
 		switch (op % 7) {
 		case 0: { /* ECAM write */
-			uint64_t off = take(&c, 3) & 0xfffff;
-			uint32_t sz = sizes[take(&c, 1) & 3];
-			uint64_t v = take(&c, 8);
+			uint64_t off = fuzz_take(&c, 3) & 0xfffff;
+			uint32_t sz = sizes[fuzz_take(&c, 1) & 3];
+			uint64_t v = fuzz_take(&c, 8);
 			memcpy(buf, &v, 8);
-			vs_bus_write(&mmio, ECAM + off, buf, sz);
+			vs_bus_write(&b.mmio, FUZZ_ECAM + off, buf, sz);
 			break;
 		}
 		case 1: { /* ECAM read */
-			uint64_t off = take(&c, 3) & 0xfffff;
-			vs_bus_read(&mmio, ECAM + off, buf, sizes[take(&c, 1) & 3]);
+			uint64_t off = fuzz_take(&c, 3) & 0xfffff;
+			vs_bus_read(&b.mmio, FUZZ_ECAM + off, buf, sizes[fuzz_take(&c, 1) & 3]);
 			break;
 		}
 		case 2: { /* port I/O: 0xcf8-0xcff */
-			uint16_t port = (uint16_t)(0xcf8 + (take(&c, 1) & 7));
-			uint32_t sz = sizes[take(&c, 1) % 3];
-			uint64_t v = take(&c, 4);
+			uint16_t port = (uint16_t)(0xcf8 + (fuzz_take(&c, 1) & 7));
+			uint32_t sz = sizes[fuzz_take(&c, 1) % 3];
+			uint64_t v = fuzz_take(&c, 4);
 			memcpy(buf, &v, 4);
 			if (v & 1)
-				vs_bus_write(&pio, port, buf, sz);
+				vs_bus_write(&b.pio, port, buf, sz);
 			else
-				vs_bus_read(&pio, port, buf, sz);
+				vs_bus_read(&b.pio, port, buf, sz);
 			break;
 		}
 		case 3: { /* MMIO in the BAR window (virtio BARs, MSI-X tables) */
-			uint64_t off = take(&c, 3) & 0xffff;
-			uint8_t mode = (uint8_t)take(&c, 1);
-			uint64_t v = take(&c, 8);
+			uint64_t off = fuzz_take(&c, 3) & 0xffff;
+			uint8_t mode = (uint8_t)fuzz_take(&c, 1);
+			uint64_t v = fuzz_take(&c, 8);
 			memcpy(buf, &v, 8);
 			if (mode & 4)
-				vs_bus_write(&mmio, M32 + off, buf, sizes[mode & 3]);
+				vs_bus_write(&b.mmio, FUZZ_M32 + off, buf, sizes[mode & 3]);
 			else
-				vs_bus_read(&mmio, M32 + off, buf, sizes[mode & 3]);
+				vs_bus_read(&b.mmio, FUZZ_M32 + off, buf, sizes[mode & 3]);
 			break;
 		}
-		case 4: { /* guest memory */
-			uint64_t off = take(&c, 2);
-			size_t len = (size_t)take(&c, 1);
-			uint8_t *p = vs_gpa_ptr(&mem, SCRATCH + off, len);
-			for (size_t i = 0; i < len && c.left; i++)
-				p[i] = (uint8_t)take(&c, 1);
+		case 4: /* guest memory */
+			fuzz_guest_write(&mem, SCRATCH, 0x10000, 2, &c);
 			break;
-		}
 		case 5: { /* the I/O thread's turn */
-			uint8_t which = (uint8_t)take(&c, 1);
+			uint8_t which = (uint8_t)fuzz_take(&c, 1);
 			struct vs_device *d = devs[which & 3];
 			/* Every device's record starts with its vs_virtio; queues
 			 * past a device's last are ignored by the transport. */
-			vs_virtio_process(*(struct vs_virtio **)d->opaque, (uint16_t)((which >> 2) % 3));
+			vs_virtio_process(*(struct vs_virtio **)d->opaque, (uint16_t)((which >> 2) % 4));
 			if (d == &blk) /* and the block layer's completions */
 				vs_virtio_blk_drain(&blk);
 			break;
 		}
 		case 6: { /* a queue address in scratch memory, quickly */
-			uint64_t v = SCRATCH + (take(&c, 2) & ~0xfull);
+			uint64_t v = SCRATCH + (fuzz_take(&c, 2) & ~0xfull);
 			memcpy(buf, &v, 8);
-			vs_bus_write(&mmio, M32 + (take(&c, 2) & 0x3f), buf, 4);
+			vs_bus_write(&b.mmio, FUZZ_M32 + (fuzz_take(&c, 2) & 0x3f), buf, 4);
 			break;
 		}
 		}
 	}
 	for (int i = 0; i < 4; i++)
 		devs[i]->destroy(devs[i]->opaque);
-	vs_loop_destroy(loop);
-	vs_pci_host_destroy(host);
-	vs_bus_release(&pio);
-	vs_bus_release(&mmio);
+	fuzz_board_destroy(&b);
 	return 0;
 }

@@ -36,6 +36,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+from vessel_test.oci import state_root_entries  # noqa: E402
 from vessel_test.rootfs import build_busybox_rootfs, busybox_missing  # noqa: E402
 from vessel_test.tap import Tap, describe_command  # noqa: E402
 
@@ -67,10 +68,7 @@ class Ctx:
 # ---------------------------------------------------------------- leftovers
 
 def state_entries():
-    try:
-        return sorted(os.listdir(STATE_ROOT))
-    except FileNotFoundError:
-        return []
+    return state_root_entries(STATE_ROOT)
 
 
 def cgroup_dirs():

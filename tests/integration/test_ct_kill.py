@@ -32,6 +32,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test.host import rmdir_tree  # noqa: E402
+from vessel_test.oci import state_root_entries  # noqa: E402
 from vessel_test.rootfs import build_busybox_rootfs, busybox_missing  # noqa: E402
 from vessel_test.tap import Tap  # noqa: E402
 
@@ -43,10 +44,7 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSani
 
 
 def state_entries():
-    try:
-        return set(os.listdir(STATE_ROOT))
-    except FileNotFoundError:
-        return set()
+    return set(state_root_entries(STATE_ROOT))
 
 
 def cgroup_dirs():

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """virtio-console and virtio-balloon seen by Linux: the default guest
 (Debian's kernel, scripts/default-guest.sh) booted under the emulator with
---console2 file:PATH and --balloon. Prints TAP.
+--console2 file:PATH and --balloon=stats-interval=1 (and -v, for the
+balloon's statistics at exit). Prints TAP.
 
 Usage: test_linux_devices.py [VESSEL]   (or $VESSEL; the guest from $VESSEL_CACHE/guest,
 default /var/cache/vessel/guest; skipped when absent)
@@ -10,8 +11,11 @@ One boot (about a minute and a half on a busy host). Checks: the guest
 binds virtio_console to device 3 and has /dev/hvc0, and what it writes
 there lands in the file; the guest binds virtio_balloon to device 5 and,
 after it fills 64 MiB of RAM and frees it again, free page reporting
-gives at least half of that back to the host (the VMM's RssAnon drops).
-The balloon case is skipped when the guest has no virtio_balloon module
+gives at least half of that back to the host (the VMM's RssAnon drops);
+the statistics the guest sent last (vessel -v prints them at exit) give
+MemTotal of its /proc/meminfo as total-memory, a free-memory near its
+MemFree, and more than one report (the device asked again).
+The balloon cases are skipped when the guest has no virtio_balloon module
 (a default guest built before it was added to the module list).
 """
 import os
@@ -30,7 +34,35 @@ FILL_MIB = 64
 SCRIPT = ("for d in /sys/bus/virtio/devices/*; do echo dev $(cat $d/device) $(basename $(readlink $d/driver)); done;"
           "ls /dev/hvc0 && echo to-hvc0 >/dev/hvc0;"
           f"dd if=/dev/zero of=/tmp/fill bs=1M count={FILL_MIB} 2>/dev/null; echo filled; sleep 2;"
-          "rm /tmp/fill; echo freed; sleep 20; echo done")
+          "rm /tmp/fill; echo freed; sleep 20;"
+          "grep -E '^(MemTotal|MemFree):' /proc/meminfo; sleep 3; echo done")
+STATS_RE = re.compile(r"^virtio-balloon: guest memory statistics \(report (\d+), ([\d.]+) s old\):(.*)$", re.M)
+
+
+def balloon_stats_problems(out):
+    """What is wrong with the last statistics against the guest's own
+    /proc/meminfo (both in the output), or []."""
+    meminfo = {k: int(v) * 1024 for k, v in re.findall(r"^(MemTotal|MemFree):\s+(\d+) kB", out, re.M)}
+    m = STATS_RE.search(out)
+    if len(meminfo) != 2:
+        return ["the guest printed no MemTotal/MemFree"]
+    if not m:
+        return ["vessel -v printed no balloon statistics line"]
+    reports, age = int(m.group(1)), float(m.group(2))
+    stats = {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", m.group(3))}
+    problems = []
+    if reports < 2:
+        problems.append(f"only {reports} report: the device never got fresh statistics")
+    if age > 10:
+        problems.append(f"the last statistics are {age} s old with a 1 s interval")
+    total, free = stats.get("total-memory"), stats.get("free-memory")
+    if total is None or abs(total - meminfo["MemTotal"]) > meminfo["MemTotal"] // 100:
+        problems.append(f"total-memory {total} is not the guest's MemTotal {meminfo['MemTotal']}")
+    if free is None or not 0 < free <= (total or 0):
+        problems.append(f"free-memory {free} is not within (0, total-memory]")
+    elif abs(free - meminfo["MemFree"]) > max(16 << 20, meminfo["MemFree"] // 4):
+        problems.append(f"free-memory {free} is far from the guest's MemFree {meminfo['MemFree']}")
+    return problems
 
 
 def rss_anon_kib(pid):
@@ -47,7 +79,8 @@ def main():
     cache = os.environ.get("VESSEL_CACHE") or "/var/cache/vessel"
     tap = Tap()
     names = ["linux binds virtio-console: /dev/hvc0 output reaches --console2 file",
-             "linux binds virtio-balloon: freed guest RAM goes back to the host"]
+             "linux binds virtio-balloon: freed guest RAM goes back to the host",
+             "linux virtio-balloon statistics: total-memory is MemTotal, free-memory near MemFree"]
     if not any(tap.wants(n) for n in names):
         return tap.finish()
     if not (os.path.exists(f"{cache}/guest/vmlinuz") and os.path.exists(f"{cache}/guest/initramfs.cpio.gz")):
@@ -56,7 +89,7 @@ def main():
         return tap.finish()
     tmp = tempfile.mkdtemp(prefix="vessel-linux-dev-")
     hvc = os.path.join(tmp, "hvc0.txt")
-    argv = [vessel, "vm", "run", "--accel", "emu", "--console2", f"file:{hvc}", "--balloon",
+    argv = [vessel, "vm", "run", "--accel", "emu", "-v", "--console2", f"file:{hvc}", "--balloon=stats-interval=1",
             "--cmdline", "console=ttyS0 quiet vessel.run=" + SCRIPT.replace(" ", "+")]
     # Output to a file the loop below rereads (no pipe to drain or block on).
     log = open(os.path.join(tmp, "serial.txt"), "w+")
@@ -95,18 +128,26 @@ def main():
         problems.append(f"--console2 file holds {text[:80]!r}, not the guest's line")
     tap.result(names[0], problems, details=details if problems else ())
 
-    if tap.wants(names[1]):
+    for name in names[1:]:
+        if not tap.wants(name):
+            continue
         if "0x0005" not in bound:
-            tap.not_ok(names[1], ["the guest sees no balloon device"], details)
+            tap.not_ok(name, ["the guest sees no balloon device"], details)
         elif bound["0x0005"] != "virtio_balloon":
-            tap.skip(names[1], "the guest has no virtio_balloon module (rebuild the default guest)")
+            tap.skip(name, "the guest has no virtio_balloon module (rebuild the default guest)")
+        elif name == names[2]:
+            problems = balloon_stats_problems(out)
+            tap.result(name, problems, details=details if problems else ())
+            m = STATS_RE.search(out)
+            if m and not problems:
+                tap.diag(m.group(0))
         else:
             problems = []
             if filled_rss is None or low_rss is None or "done" not in out:
                 problems.append("the guest did not get through fill, free and wait")
             elif filled_rss - low_rss < FILL_MIB * 1024 // 2:
                 problems.append(f"RssAnon went from {filled_rss} KiB (filled) only down to {low_rss} KiB")
-            tap.result(names[1], problems, details=details if problems else ())
+            tap.result(name, problems, details=details if problems else ())
             if not problems:
                 tap.diag(f"VMM RssAnon: {filled_rss} KiB with {FILL_MIB} MiB filled, {low_rss} KiB after freeing")
     for f in os.listdir(tmp):

@@ -75,6 +75,23 @@ def spec_bundle(ctx, rt, cid, script):
 @case("cli: spec then run on a terminal gives the process a pty")
 def spec_run_terminal(ctx, rt, step):
     name = "cli: spec then run on a terminal gives the process a pty"
+    # runc (the reference here) sets the pty's window size only after it
+    # receives the console from its init, so on a loaded host the process
+    # can run first and see 0x0: busybox's `stty size` then fails, with a
+    # stale errno ("No child processes"). Seen in 2 of 22 runs at load 14,
+    # never with vessel-oci, which sizes the pty before the exec. runc gets
+    # three tries so that its race does not fail vessel's suite.
+    tries = 1 if rt.is_vessel else 3
+    for attempt in range(1, tries + 1):
+        p, results = run_on_terminal(ctx, rt)
+        runc_race = any("stty:" in line for line in p)
+        if not p or not runc_race or attempt == tries:
+            break
+    step(name, p, results)
+
+
+def run_on_terminal(ctx, rt):
+    """One `spec` + `run` on a pty of the test's own; (problems, results)."""
     cid = ctx.new_id(rt, "specpty")
     bundle, r0, terminal = spec_bundle(ctx, rt, cid, "tty; stty size; exit 3")
     try:
@@ -121,7 +138,7 @@ def spec_run_terminal(ctx, rt, step):
         if after != before:
             p.append("the caller's terminal settings were not restored")
         p += leftovers(rt, cid, bundle, ctx.cgpath(cid))
-        step(name, p, [r0, r])
+        return p, [r0, r]
     finally:
         force_cleanup(rt, cid, bundle, ctx.cgpath(cid))
 

@@ -17,7 +17,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 from vessel_test import oci  # noqa: E402
 from vessel_test.oci import (Abort, alive, cgroup_dirs, expect_status, force_cleanup, leftovers,
-                             mounts_mentioning, read, state_of, wait_file, wait_status)  # noqa: E402
+                             mounts_mentioning, read, state_of, state_root_entries, wait_file,
+                             wait_status)  # noqa: E402
 
 CASES = []
 case = oci.registry(CASES)
@@ -38,6 +39,8 @@ def lifecycle(ctx, rt, step):
     rootfs = os.path.join(bundle, "rootfs")
     pidfile = os.path.join(ctx.tmp, cid + ".pid")
     mounts_before = mounts_mentioning(bundle)
+    with open(os.path.join(rootfs, "etc/vessel-marker"), "w") as f:
+        f.write(cid + "\n")
     try:
         # create
         p = []
@@ -68,6 +71,15 @@ def lifecycle(ctx, rt, step):
             if not isinstance(st.get("ociVersion"), str) or not st.get("ociVersion"):
                 p.append(f"state.ociVersion is {st.get('ociVersion')!r}")
         step("lifecycle: state of a created container (ociVersion, id, status, pid, bundle)", p, [r])
+
+        # exec before start: in the container's root (vessel-oci's init may
+        # still be detaching the host's old root from its namespace then)
+        p = []
+        r = rt.run(["exec", cid, "cat", "/etc/vessel-marker"])
+        expect_status(p, r, 0, "exec in a created container")
+        if r.out.strip() != cid:
+            p.append(f"exec printed {r.out.strip()!r}, want the container's /etc/vessel-marker {cid!r}")
+        step("lifecycle: exec in a created container runs in its root", p, [r])
 
         # list
         p = []
@@ -223,12 +235,9 @@ def lifecycle(ctx, rt, step):
         expect_status(p, r, 0, "delete")
         time.sleep(0.1)
         p += leftovers(rt, cid, bundle, cgpath)
-        try:
-            rest = os.listdir(rt.root)
-            if rest:
-                p.append(f"state root {rt.root} is not empty: {rest}")
-        except FileNotFoundError:
-            pass
+        rest = state_root_entries(rt.root)
+        if rest:
+            p.append(f"state root {rt.root} is not empty: {rest}")
         new_mounts = [m for m in mounts_mentioning(bundle) if m not in mounts_before]
         if new_mounts and not any("mount left" in x for x in p):
             p += [f"new mount: {m}" for m in new_mounts]

@@ -27,14 +27,36 @@
 
 #include "accel/emu/block.h"
 
-/* ---- the cache ---- */
+/* ---- the cache ----
+ *
+ * Set-associative: a block's set is picked by hashing its key's RAM
+ * offset, BLK_WAYS blocks a set, the least recently looked-up one
+ * replaced. A direct-mapped table of the same sets lost one block in
+ * eight looked up to a collision while Linux forks and execs (kernel and
+ * busybox code together are some 30000 blocks), and every loss costs a
+ * decode and, once hot again, a compile. The keys and use stamps of a set
+ * share one cache line, so a look-up reads one line before the block. */
 
-static struct blk *blk_table(struct vs_emu_cpu *c)
+#define BLK_WAYS 4
+#define BLK_SLOTS (BLK_COUNT * BLK_WAYS)
+
+struct blk_set {
+	uint64_t key[BLK_WAYS];	 /* mirrors blk.key of each way */
+	uint64_t used[BLK_WAYS]; /* the cache's clock at the last look-up, 0: never */
+};
+
+struct blk_cache {
+	struct blk blk[BLK_SLOTS]; /* set s: blk[s * BLK_WAYS ...] */
+	struct blk_set set[BLK_COUNT];
+	uint64_t clock;
+};
+
+static struct blk_cache *blk_table(struct vs_emu_cpu *c)
 {
 	if (unlikely(!c->blk_tab)) {
-		/* Several MiB of which a guest touches what it runs: mapped
+		/* Tens of MiB of which a guest touches what it runs: mapped
 		 * so that untouched pages cost nothing (calloc may memset). */
-		void *t = mmap(NULL, BLK_COUNT * sizeof(struct blk), PROT_READ | PROT_WRITE,
+		void *t = mmap(NULL, sizeof(struct blk_cache), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		c->blk_tab = t == MAP_FAILED ? NULL : t;
 		c->code_map = calloc(c->mem->total >> 12, 1);
@@ -51,7 +73,7 @@ static struct blk *blk_table(struct vs_emu_cpu *c)
 void vs_emu_blocks_free(struct vs_emu_cpu *c)
 {
 	if (c->blk_tab)
-		munmap(c->blk_tab, BLK_COUNT * sizeof(struct blk));
+		munmap(c->blk_tab, sizeof(struct blk_cache));
 	free(c->code_map);
 	vs_jit_free(c);
 	c->blk_tab = NULL;
@@ -100,20 +122,38 @@ static inline bool same_bytes(const struct blk *b, const uint8_t *host)
 	return x == y;
 }
 
-static inline struct blk *slot_of(struct blk *tab, uint64_t off)
+static inline unsigned set_of(uint64_t off)
 {
-	return &tab[((off * 0x9e3779b97f4a7c15ull) >> (64 - BLK_BITS))];
+	return (unsigned)((off * 0x9e3779b97f4a7c15ull) >> (64 - BLK_BITS));
 }
 
-/* The block at `host` (guest RAM offset `off`), rebuilt unless the slot
- * still holds it with the same bytes. */
-static struct blk *blk_get(struct vs_emu_cpu *c, struct blk *tab, uint64_t off, uint64_t key)
+/* The block at `host` (guest RAM offset `off`): the one of its set with
+ * that key if its bytes are still the same, else decoded again in its
+ * place; else decoded in place of the set's least recently used one. */
+static struct blk *blk_get(struct vs_emu_cpu *c, struct blk_cache *tab, uint64_t off, uint64_t key)
 {
-	struct blk *b = slot_of(tab, off);
+	unsigned s = set_of(off), w, victim = 0;
+	struct blk_set *set = &tab->set[s];
+	struct blk *b;
 	const uint8_t *host = c->mem->base + off;
-	if (likely(b->key == key && same_bytes(b, host)))
-		return b;
+	for (w = 0; w < BLK_WAYS; w++)
+		if (set->key[w] == key)
+			break;
+	if (likely(w < BLK_WAYS)) {
+		b = &tab->blk[s * BLK_WAYS + w];
+		set->used[w] = ++tab->clock;
+		if (likely(same_bytes(b, host)))
+			return b;
+	} else {
+		for (w = 1; w < BLK_WAYS; w++)
+			if (set->used[w] < set->used[victim])
+				victim = w;
+		w = victim;
+		b = &tab->blk[s * BLK_WAYS + w];
+		set->used[w] = ++tab->clock;
+	}
 	vs_blk_build(c, b, host, 4096 - (unsigned)(off & 0xfff), key);
+	set->key[w] = key;
 	return b;
 }
 
@@ -125,7 +165,7 @@ static inline uint64_t code_la(const struct vs_emu_cpu *c)
 /* The block at RIP, or NULL to interpret. May fault on the fetch. */
 static struct blk *blk_find(struct vs_emu_cpu *c)
 {
-	struct blk *tab = blk_table(c);
+	struct blk_cache *tab = blk_table(c);
 	uint64_t la, off, page;
 	const uint8_t *host;
 	if (!tab)
@@ -149,7 +189,7 @@ static struct blk *blk_find(struct vs_emu_cpu *c)
  * exceptions change translations or the mode, and both end the chain),
  * and the page keeps its code mark (a store to it raises `attention`,
  * which ends the chain too). So no translation and no code-map look-up:
- * the successor is found through b's links, or else its slot. A link is
+ * the successor is found through b's links, or else its set. A link is
  * checked against the slot's key, so blocks rebuilt or replaced since are
  * never followed; no generation count is needed. NULL: look it up in
  * full. */

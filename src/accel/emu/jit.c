@@ -503,6 +503,13 @@ static void emit_exit(struct em *e, int64_t delta, int64_t target, unsigned slot
 	put1(j, 0x85);
 	put1(j, 0xc0);
 	link = jcc_fwd(j, 0x4);
+	/* lea rcx, [rip + links.to[slot]]: a failing entry check hands the
+	 * link back to the run loop, which points it at the block there now */
+	put1(j, 0x48);
+	put1(j, 0x8d);
+	put1(j, 0x0d);
+	rel = (int32_t)((const uint8_t *)&e->links->to[slot] - (j->p + 4));
+	put4(j, (uint32_t)rel);
 	put1(j, 0xff); /* jmp rax */
 	put1(j, 0xe0);
 	patch_here(j, link);
@@ -1253,6 +1260,10 @@ static void emit_self_check(struct em *e)
 		for (unsigned i = 0; i < nbad; i++)
 			patch_here(j, bad[i]);
 		st_imm(j, true, H_BX, OFF(blk_cur), 0);
+		/* The link that came here (rcx, emit_exit) is stale: the run
+		 * loop relinks it to the block it finds (vs_jit_link checks
+		 * that block is at the link's guest address). */
+		st(j, true, H_CX, H_BX, OFF(jit_link));
 		leave(e, 0);
 		patch_here(j, ok);
 	}

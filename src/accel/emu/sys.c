@@ -12,6 +12,17 @@
 #define ID81_EDX ((1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29))
 #define ID81_ECX (1u << 0)		/* LAHF/SAHF in 64-bit mode */
 #define ID7_EBX ((1u << 1) | (1u << 9)) /* TSC_ADJUST, ERMS */
+#define ID7_EDX (1u << 29)		/* IA32_ARCH_CAPABILITIES */
+/* IA32_ARCH_CAPABILITIES: the emulator runs nothing speculatively, so
+ * none of the speculative-execution leaks applies: RDCL_NO (Meltdown),
+ * SSB_NO, MDS_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO (MMIO stale
+ * data), PBRSB_NO, GDS_NO, RFDS_NO. Without RDCL_NO, Linux takes the
+ * Intel vendor and model for a Meltdown-affected CPU and turns on
+ * page-table isolation: a CR3 write, and so a flush of the whole software
+ * TLB, on every system call, interrupt and exception from user mode. */
+#define ARCH_CAP_NO_LEAKS                                                                      \
+	((1ull << 0) | (1ull << 4) | (1ull << 5) | (1ull << 8) | (1ull << 13) | (1ull << 14) | \
+	 (1ull << 15) | (1ull << 24) | (1ull << 26) | (1ull << 27))
 #define MAX_BASIC 0x16u
 #define MAX_EXT 0x80000008u
 
@@ -57,8 +68,10 @@ static void cpuid_leaf(struct vs_emu_cpu *c, uint32_t fn, uint32_t idx, struct v
 		break;
 	}
 	case 7:
-		if (idx == 0)
+		if (idx == 0) {
 			r->ebx = ID7_EBX;
+			r->edx = ID7_EDX;
+		}
 		return;
 	case 0xb:
 		break;
@@ -130,6 +143,9 @@ static bool msr_read(struct vs_emu_cpu *c, uint32_t msr, uint64_t *v)
 		return true;
 	case 0x3b: /* IA32_TSC_ADJUST: what was added to the TSC by writes */
 		*v = (uint64_t)c->tsc_offset;
+		return true;
+	case 0x10a: /* IA32_ARCH_CAPABILITIES (read-only) */
+		*v = ARCH_CAP_NO_LEAKS;
 		return true;
 	case 0x8b: /* microcode revision */
 	case 0xfe: /* MTRRcap: no MTRRs */

@@ -265,13 +265,24 @@ static void print_table(struct list_row *rows, size_t n)
 	}
 }
 
+/* The name of `uid` from /etc/passwd, as runc prints it ("#uid" when it
+ * has none). The file itself, not getpwuid's NSS modules: vessel-oci is
+ * linked statically where it can be (see meson.build). */
 static char *owner_name(uint32_t uid)
 {
-	struct passwd *pw = getpwuid(uid);
-	char *s;
-	if (pw)
-		return strdup(pw->pw_name);
-	return asprintf(&s, "#%u", uid) < 0 ? NULL : s;
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	char *s = NULL;
+	while (f && (pw = fgetpwent(f)))
+		if (pw->pw_uid == uid) {
+			s = strdup(pw->pw_name);
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (s || asprintf(&s, "#%u", uid) >= 0)
+		return s;
+	return NULL;
 }
 
 int oci_list(const struct oci_globals *g, int argc, char **argv)

@@ -93,6 +93,32 @@ void isa_paging_groups(void)
 		 "movabs $0x10000000ff0, %%rdi\n\tmov $8, %%ecx\n\txor %%eax, %%eax\n\trep stosl\n1:\n\t"
 		 "mov %%rcx, isa_scratch(%%rip)");
 	printf("isa: rep-stos-remaining-rcx %lu\n", isa_scratch);
+	/* REP MOVS faulting part way, on the write or the read side, forwards
+	 * and backwards: rCX, rSI and rDI (low 16 bits) exact at the fault. */
+#define REP_STATE                                                                              \
+	"movzwl %%cx, %%ecx\n\tmovzwl %%si, %%esi\n\tmovzwl %%di, %%edi\n\tshl $16, %%rsi\n\t" \
+	"shl $32, %%rdi\n\tor %%rsi, %%rcx\n\tor %%rdi, %%rcx\n\tmov %%rcx, isa_scratch(%%rip)\n\tcld"
+#define REP_STATE_PRINT(name)                                                       \
+	printf("isa: %s rcx=%lu rsi=0x%lx rdi=0x%lx\n", name, isa_scratch & 0xffff, \
+	       (isa_scratch >> 16) & 0xffff, (isa_scratch >> 32) & 0xffff)
+	ISA_CASE_AFTER(
+	    "pf-rep-movsb-into-ro",
+	    "movabs $0x10000000800, %%rsi\n\tmovabs $0x10000000ff0, %%rdi\n\tmov $40, %%ecx\n\tcld\n\t"
+	    "rep movsb",
+	    REP_STATE);
+	REP_STATE_PRINT("rep-movsb-into-ro-state");
+	ISA_CASE_AFTER(
+	    "pf-rep-movsq-from-not-present",
+	    "movabs $0x10000001fe8, %%rsi\n\tmovabs $0x10000000100, %%rdi\n\tmov $8, %%ecx\n\tcld\n\t"
+	    "rep movsq",
+	    REP_STATE);
+	REP_STATE_PRINT("rep-movsq-from-not-present-state");
+	ISA_CASE_AFTER(
+	    "pf-rep-movsl-down-from-not-present",
+	    "movabs $0x10000003008, %%rsi\n\tmovabs $0x10000000200, %%rdi\n\tmov $6, %%ecx\n\tstd\n\t"
+	    "rep movsl",
+	    REP_STATE);
+	REP_STATE_PRINT("rep-movsl-down-from-not-present-state");
 
 	uint64_t large = 0, direct = *(volatile uint64_t *)(uintptr_t)0x201238;
 	__asm__ volatile("movabs $0x10000201238, %%rax\n\tmov (%%rax), %0" : "=r"(large) : : "rax");

@@ -215,6 +215,26 @@ def base_config(args, cgpath):
 # ---- checks shared by the cases --------------------------------------------
 
 
+def state_root_entries(root):
+    """The names in a state root, without vessel-oci's spare directories
+    (`~spareN`, kept empty by delete for the next create): a spare that is
+    not an empty directory is reported under its name with what it holds."""
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    out = []
+    for n in sorted(names):
+        path = os.path.join(root, n)
+        if n.startswith("~spare") and os.path.isdir(path) and not os.path.islink(path):
+            held = os.listdir(path)
+            if not held:
+                continue
+            n = f"{n} (holding {sorted(held)})"
+        out.append(n)
+    return out
+
+
 def leftovers(rt, cid, bundle, cgpath):
     """What a container left behind once it should be gone."""
     problems = []

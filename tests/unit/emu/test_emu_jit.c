@@ -211,43 +211,52 @@ TEST(accesses_across_a_page)
 /* A chained jump into a block's code after its slot in the cache went to
  * a block of another page (a hash collision): the run loop must not go
  * on from the other block's page. X: A jumps to N, N to Z (a stop).
- * After links A->N exist, a block M on another page takes N's slot; a run
- * from A must still end at X's Z, not at M's page's offset of Z. The slot
- * hash mirrors block.c's slot_of. */
+ * After links A->N exist, blocks M on other pages take N's set, the last
+ * one N's slot (the least recently used of the set's BLK_WAYS); a run from
+ * A must still end at X's Z, not at an M page's offset of Z. The set hash
+ * and the number of ways mirror block.c's. */
 #define X_PAGE (CODE + 0x4000)
+#define WAYS 4
 GUEST_CODE(g_to_n, "jmp .+0x100\n");
 GUEST_CODE(g_n, "inc %rax\n jmp .+0x100\n");
 GUEST_CODE(g_stop, STOP);
 GUEST_CODE(g_wrong, "mov $0xbad, %ebx\n" STOP);
 
-static unsigned slot_of(uint64_t off)
+static unsigned set_of(uint64_t off)
 {
 	return (unsigned)((off * 0x9e3779b97f4a7c15ull) >> (64 - 13));
 }
 
 TEST(chained_into_a_replaced_slot)
 {
-	uint64_t n = X_PAGE + 0x100, z = n + 3 + 0x100, m = 0; /* INC is 3 bytes */
+	uint64_t n = X_PAGE + 0x100, z = n + 3 + 0x100, m[WAYS]; /* INC is 3 bytes */
+	unsigned nm = 0;
 	if (emu_t_init(&T) < 0)
 		SKIP("no guest");
-	for (uint64_t off = DATA; off < DATA + 0x800000 && !m; off += 0x10)
-		if (slot_of(off) == slot_of(n) && (off & 0xfff) < 0xd00)
-			m = off;
-	CHECK(m != 0);
+	/* One M a page, none on a page of another's M + 0x100 block. */
+	for (uint64_t off = DATA; off < DATA + 0x800000 && nm < WAYS; off += 0x10)
+		if (set_of(off) == set_of(n) && (off & 0xfff) < 0xd00 &&
+		    (nm == 0 || (off & ~0xfffull) > (m[nm - 1] & ~0xfffull)))
+			m[nm++] = off;
+	CHECK_EQ_U64(nm, WAYS);
 	put(X_PAGE, g_to_n, g_to_n_end);
 	put(n, g_n, g_n_end);
 	put(z, g_stop, g_stop_end);
-	put(m, g_to_n, g_to_n_end); /* a block without an interpreted tail */
-	put(m + 0x100, g_stop, g_stop_end);
-	put((m & ~0xfffull) + (z & 0xfff), g_wrong, g_wrong_end);
+	for (unsigned i = 0; i < WAYS; i++) {
+		put(m[i], g_to_n, g_to_n_end); /* a block without an interpreted tail */
+		put(m[i] + 0x100, g_stop, g_stop_end);
+		put((m[i] & ~0xfffull) + (z & 0xfff), g_wrong, g_wrong_end);
+	}
 	emu_t_code(&T, g_stop, g_stop); /* nothing at CODE */
 	emu_t_long64(&T);
 	for (int i = 0; i < 3; i++) { /* compile, then link A->N */
 		T.st.rip = X_PAGE;
 		CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
 	}
-	T.st.rip = m; /* M takes N's slot */
-	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	for (unsigned i = 0; i < WAYS; i++) { /* the Ms fill N's set, the last takes its slot */
+		T.st.rip = m[i];
+		CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);
+	}
 	T.st.rip = X_PAGE;
 	T.st.rax = 0;
 	CHECK_EQ_U64(emu_t_run(&T), VS_EXIT_INTR);

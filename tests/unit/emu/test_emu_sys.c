@@ -294,10 +294,27 @@ TEST(invlpg_in_the_same_large_page_reaches_other_pieces)
 	emu_t_fini(&T);
 }
 
+/* CPUID.7.0:EDX[29] advertises IA32_ARCH_CAPABILITIES, which says the
+ * CPU is not affected by Meltdown (RDCL_NO) nor MDS (MDS_NO): an Intel
+ * guest kernel then runs without page-table isolation. */
+GUEST_CODE(g_arch_cap, "mov $7, %eax\n xor %ecx, %ecx\n cpuid\n mov %edx, %r8d\n"
+		       "mov $0x10a, %ecx\n rdmsr\n mov %eax, %r9d\n mov %edx, %r10d\n" STOP);
+TEST(arch_capabilities_say_no_speculation_leaks)
+{
+	if (!setup64(g_arch_cap, g_arch_cap_end))
+		SKIP("no guest");
+	emu_t_run(&T);
+	CHECK_EQ_U64(T.st.r8 & (1u << 29), 1u << 29);
+	CHECK_EQ_U64(T.st.r9 & 0x21, 0x21);
+	CHECK_EQ_U64(T.st.r10, 0);
+	emu_t_fini(&T);
+}
+
 VS_TAP_MAIN(TAP_CASE(page_faults_report_cr2_and_error_code), TAP_CASE(tlb_follows_invlpg_and_cr3),
 	    TAP_CASE(privilege_changes_syscall_and_tss_stack), TAP_CASE(ist_stack),
 	    TAP_CASE(real_to_protected_to_long_mode), TAP_CASE(real_mode_interrupt),
 	    TAP_CASE(legacy_paging_with_4m_pages), TAP_CASE(self_modifying_code),
 	    TAP_CASE(triple_fault_shuts_down), TAP_CASE(fwait_takes_pending_x87_exception_as_mf),
 	    TAP_CASE(maskmovdqu_stores_through_rdi), TAP_CASE(invlpg_drops_every_piece_of_a_large_page),
-	    TAP_CASE(invlpg_in_the_same_large_page_reaches_other_pieces))
+	    TAP_CASE(invlpg_in_the_same_large_page_reaches_other_pieces),
+	    TAP_CASE(arch_capabilities_say_no_speculation_leaks))
