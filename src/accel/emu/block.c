@@ -35,21 +35,8 @@
  * eight looked up to a collision while Linux forks and execs (kernel and
  * busybox code together are some 30000 blocks), and every loss costs a
  * decode and, once hot again, a compile. The keys and use stamps of a set
- * share one cache line, so a look-up reads one line before the block. */
-
-#define BLK_WAYS 4
-#define BLK_SLOTS (BLK_COUNT * BLK_WAYS)
-
-struct blk_set {
-	uint64_t key[BLK_WAYS];	 /* mirrors blk.key of each way */
-	uint64_t used[BLK_WAYS]; /* the cache's clock at the last look-up, 0: never */
-};
-
-struct blk_cache {
-	struct blk blk[BLK_SLOTS]; /* set s: blk[s * BLK_WAYS ...] */
-	struct blk_set set[BLK_COUNT];
-	uint64_t clock;
-};
+ * share one cache line, so a look-up reads one line before the block.
+ * The layout is in block.h: jit.c's far chain looks blocks up too. */
 
 static struct blk_cache *blk_table(struct vs_emu_cpu *c)
 {

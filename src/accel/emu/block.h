@@ -112,6 +112,22 @@ struct blk {
 	struct blk_rec rec[BLK_RECS];
 };
 
+/* The block cache (block.c), c->blk_tab: BLK_COUNT sets of BLK_WAYS
+ * blocks. jit.c's far chain looks blocks up in it with the same hash. */
+#define BLK_WAYS 4
+#define BLK_SLOTS (BLK_COUNT * BLK_WAYS)
+
+struct blk_set {
+	uint64_t key[BLK_WAYS];	 /* mirrors blk.key of each way */
+	uint64_t used[BLK_WAYS]; /* the cache's clock at the last look-up, 0: never */
+};
+
+struct blk_cache {
+	struct blk blk[BLK_SLOTS]; /* set s: blk[s * BLK_WAYS ...] */
+	struct blk_set set[BLK_COUNT];
+	uint64_t clock;
+};
+
 /* Decode a block at `host` (`avail` bytes to the end of the page) into b. */
 void vs_blk_build(struct vs_emu_cpu *c, struct blk *b, const uint8_t *host, unsigned avail, uint64_t key);
 /* Give a decoded record its handler (and specialised kind). */

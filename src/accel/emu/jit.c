@@ -838,7 +838,7 @@ static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_le
 {
 	struct jb *j = &e->j;
 	const struct vs_emu_cpu *c = e->c;
-	uint8_t *out[10];
+	uint8_t *out[12];
 	unsigned n = 0;
 	ld(j, true, H_AX, H_BX, OFF(rip));
 	e_mem(j, false, 0x83, 0, 7, H_BX, OFF(attention));
@@ -873,7 +873,7 @@ static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_le
 	e_sib(j, false, 0x80, 7, H_DX, H_CX, 0, 0); /* cmp byte [rdx + rcx], 0 */
 	put1(j, 0);
 	out[n++] = jcc_fwd(j, 0x4);
-	/* rsi = the target's offset; rdx = its slot (block.c's slot_of) */
+	/* rsi = the target's offset; rdx = its set (block.c's set_of) */
 	mov_rr(j, false, H_CX, H_AX);
 	alu_ri(j, false, A_AND, H_CX, 0xfff);
 	e_rr(j, true, 0x01, H_SI, H_CX); /* add rsi, rcx */
@@ -883,14 +883,43 @@ static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_le
 	put1(j, 0xaf);
 	put1(j, 0xc0 | (H_DX << 3) | H_SI);
 	shift_ri(j, true, 5, H_DX, 64 - BLK_BITS);
-	put1(j, 0x69); /* imul edx, edx, imm32 */
+	/* rdi = &tab->set[s]; rdx = &tab->blk[s * BLK_WAYS] */
+	put1(j, 0x69); /* imul edi, edx, imm32 */
+	put1(j, 0xfa);
+	put4(j, (uint32_t)sizeof(struct blk_set));
+	mov_ri(j, H_CX, (uint64_t)(uintptr_t)((struct blk_cache *)c->blk_tab)->set);
+	e_rr(j, true, 0x01, H_DI, H_CX); /* add rdi, rcx */
+	put1(j, 0x69);			 /* imul edx, edx, imm32 */
 	put1(j, 0xd2);
-	put4(j, (uint32_t)sizeof(struct blk));
-	mov_ri(j, H_CX, (uint64_t)(uintptr_t)c->blk_tab);
+	put4(j, (uint32_t)(BLK_WAYS * sizeof(struct blk)));
+	mov_ri(j, H_CX, (uint64_t)(uintptr_t)((struct blk_cache *)c->blk_tab)->blk);
 	e_rr(j, true, 0x01, H_DX, H_CX); /* add rdx, rcx */
-	/* key: offset << 2 | 1 (64-bit code); code of this generation */
+	/* key: offset << 2 | 1 (64-bit code); the way of the set holding it
+	 * (rdi = &set->key[way], rdx = its block), marked used as blk_get
+	 * does, so that blocks reached only from compiled code are not the
+	 * ones the set replaces. */
 	shift_ri(j, true, 4, H_SI, 2);
 	alu_ri(j, true, A_OR, H_SI, 1);
+	{
+		uint8_t *found[BLK_WAYS];
+		for (unsigned w = 0; w < BLK_WAYS; w++) {
+			uint8_t *next;
+			e_mem(j, true, 0x3b, 0, H_SI, H_DI, (int32_t)(w * 8)); /* cmp rsi, [rdi + 8w] */
+			next = jcc_fwd(j, 0x5);
+			e_mem(j, true, 0x8d, 0, H_DI, H_DI, (int32_t)(w * 8));
+			e_mem(j, true, 0x8d, 0, H_DX, H_DX, (int32_t)(w * sizeof(struct blk)));
+			found[w] = jmp_fwd(j);
+			patch_here(j, next);
+		}
+		out[n++] = jmp_fwd(j);
+		for (unsigned w = 0; w < BLK_WAYS; w++)
+			patch_here(j, found[w]);
+	}
+	mov_ri(j, H_CX, (uint64_t)(uintptr_t) & ((struct blk_cache *)c->blk_tab)->clock);
+	ld(j, true, H_AX, H_CX, 0);
+	unary(j, true, 0xff, 0, H_AX); /* inc rax */
+	st(j, true, H_AX, H_CX, 0);
+	st(j, true, H_AX, H_DI, (int32_t)(offsetof(struct blk_set, used) - offsetof(struct blk_set, key)));
 	e_mem(j, true, 0x3b, 0, H_SI, H_DX, (int32_t)offsetof(struct blk, key));
 	out[n++] = jcc_fwd(j, 0x5);
 	ld(j, false, H_CX, H_DX, (int32_t)offsetof(struct blk, jit_gen));
@@ -906,7 +935,10 @@ static void emit_far_chain(struct em *e, unsigned stat_chained, unsigned stat_le
 	if (e->stats)
 		emit_count(e, &e->stats[stat_chained]);
 	ld(j, true, H_AX, H_DX, (int32_t)offsetof(struct blk, jit_chain));
-	put1(j, 0xff); /* jmp rax */
+	/* no link to repair: a failing entry check (emit_self_check) hands
+	 * rcx to the run loop as the link that came here */
+	e_rr(j, false, 0x31, H_CX, H_CX); /* xor ecx, ecx */
+	put1(j, 0xff);			  /* jmp rax */
 	put1(j, 0xe0);
 	for (unsigned i = 0; i < n; i++)
 		patch_here(j, out[i]);
