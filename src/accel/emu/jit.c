@@ -128,9 +128,11 @@ static int stat_cmp(const void *a, const void *b)
 /* The top forms compiled code ran through handlers, on stderr. */
 static void stats_print(struct vs_emu_cpu *c, const uint64_t *st)
 {
-	static const uint64_t *top[ST_FORMS];
+	const uint64_t **top = malloc(ST_FORMS * sizeof(*top));
 	uint64_t sum = 0, tails = 0;
 	unsigned n = 0;
+	if (!top)
+		return;
 	for (unsigned i = 0; i < ST_FORMS; i++)
 		if (st[i]) {
 			top[n++] = &st[i];
@@ -151,6 +153,7 @@ static void stats_print(struct vs_emu_cpu *c, const uint64_t *st)
 			f & 0x100 ? "0f " : "", f & 0xff, (f >> 12) & 7, f & 0x200 ? "mem" : "reg",
 			1u << ((f >> 10) & 3), (unsigned long long)*top[i]);
 	}
+	free(top);
 }
 
 /* A record's form for the statistics: opcode, memory or register, size,
