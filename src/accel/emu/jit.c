@@ -128,9 +128,11 @@ static int stat_cmp(const void *a, const void *b)
 /* The top forms compiled code ran through handlers, on stderr. */
 static void stats_print(struct vs_emu_cpu *c, const uint64_t *st)
 {
-	static const uint64_t *top[ST_FORMS];
+	const uint64_t **top = malloc(ST_FORMS * sizeof(*top));
 	uint64_t sum = 0, tails = 0;
 	unsigned n = 0;
+	if (!top)
+		return;
 	for (unsigned i = 0; i < ST_FORMS; i++)
 		if (st[i]) {
 			top[n++] = &st[i];
@@ -151,6 +153,7 @@ static void stats_print(struct vs_emu_cpu *c, const uint64_t *st)
 			f & 0x100 ? "0f " : "", f & 0xff, (f >> 12) & 7, f & 0x200 ? "mem" : "reg",
 			1u << ((f >> 10) & 3), (unsigned long long)*top[i]);
 	}
+	free(top);
 }
 
 /* A record's form for the statistics: opcode, memory or register, size,
@@ -246,7 +249,11 @@ static void emit_count(struct em *e, uint64_t *counter)
 
 static int alu_lf(unsigned op)
 {
-	return op == A_ADD ? LF_ADD : op == A_SUB || op == A_CMP ? LF_SUB : LF_LOGIC;
+	return op == A_ADD		    ? LF_ADD
+	       : op == A_ADC		    ? LF_ADC
+	       : op == A_SBB		    ? LF_SBB
+	       : op == A_SUB || op == A_CMP ? LF_SUB
+					    : LF_LOGIC;
 }
 
 /* The records emit_rm compiles: MOVZX/MOVSX/MOVSXD, 8- and 16-bit MOV,
@@ -272,13 +279,21 @@ static bool rm_ok(const struct blk_rec *r)
 	case K_ALU_RM_REG:
 	case K_ALU_RM_IMM:
 	case K_ALU_ACC_IMM:
-		return r->op != A_ADC && r->op != A_SBB;
+		return true;
 	case K_TEST_RM_REG:
 	case K_TEST_RM_IMM:
 		return true;
 	default:
 		return false;
 	}
+}
+
+/* ADC and SBB: emit_rm records that read CF too. */
+static bool rm_reads_cf(const struct blk_rec *r)
+{
+	return (r->kind == K_ALU_REG_RM || r->kind == K_ALU_RM_REG || r->kind == K_ALU_RM_IMM ||
+		r->kind == K_ALU_ACC_IMM) &&
+	       (r->op == A_ADC || r->op == A_SBB);
 }
 
 /* Whether an emit_rm record writes the six flags (ALU, CMP, TEST). */
@@ -426,7 +441,7 @@ static void plan(struct em *e)
 			 * live then. */
 			if (rm_flags(&b->rec[i]))
 				e->store_flags[i] = live;
-			if (b->rec[i].d.is_mem)
+			if (b->rec[i].d.is_mem || rm_reads_cf(&b->rec[i]))
 				live = true;
 			else if (rm_flags(&b->rec[i]))
 				live = false;
@@ -1048,7 +1063,7 @@ static int jit_cond(struct vs_emu_cpu *c, unsigned cc)
 }
 
 /* The host's flags from the lazy state a handler left (`lf`: LF_ADD,
- * LF_SUB or LF_LOGIC of `size` bytes), for a flag reader after a slow
+ * LF_ADC, LF_SUB, LF_SBB or LF_LOGIC of `size` bytes), for a flag reader after a slow
  * path that ran the handler. */
 static void flags_from_lazy(struct em *e, int lf, unsigned size)
 {
@@ -1058,9 +1073,21 @@ static void flags_from_lazy(struct em *e, int lf, unsigned size)
 		alu_sized(j, A_OR, size, H_AX, H_AX);
 		return;
 	}
+	if (lf == LF_ADC || lf == LF_SBB) { /* CF = lf_cf first */
+		e_mem(j, false, 0x0f, 0xb6, H_DX, H_BX, OFF(lf_cf));
+		put1(j, 0x0f); /* bt edx, 0 */
+		put1(j, 0xba);
+		put1(j, 0xe2);
+		put1(j, 0);
+	}
 	ld(j, true, H_AX, H_BX, OFF(lf_a));
 	ld(j, true, H_CX, H_BX, OFF(lf_b));
-	alu_sized(j, lf == LF_ADD ? A_ADD : A_SUB, size, H_AX, H_CX);
+	alu_sized(j,
+		  lf == LF_ADD	 ? A_ADD
+		  : lf == LF_ADC ? A_ADC
+		  : lf == LF_SBB ? A_SBB
+				 : A_SUB,
+		  size, H_AX, H_CX);
 }
 
 /* The records rm_ok accepts. The r/m operand is a guest register in the
@@ -1083,6 +1110,21 @@ static void emit_rm(struct em *e, const struct blk_rec *r, unsigned idx, bool st
 	int64_t back;
 	if (k == K_NOP)
 		return;
+	if (rm_reads_cf(r)) {
+		/* r8 = CF in: the host's when its flags are the guest's
+		 * (INC/DEC leave the host's CF alone), else the lazy state's
+		 * (stored: plan). */
+		if (e->hostflags && e->lf != LF_INC && e->lf != LF_DEC) {
+			put1(j, 0x41); /* setc r8b */
+			put1(j, 0x0f);
+			put1(j, 0x92);
+			put1(j, 0xc0);
+		} else {
+			mov_rr(j, true, H_DI, H_BX);
+			call_abs(j, (const void *)jit_cf);
+			mov_rr(j, false, H_R8, H_AX);
+		}
+	}
 	if (mem) {
 		emit_addr(e, r);
 		if (r->d.seg == S_FS || r->d.seg == S_GS)
@@ -1128,6 +1170,13 @@ static void emit_rm(struct em *e, const struct blk_rec *r, unsigned idx, bool st
 		}
 		if (store)
 			mov_rr(j, true, H_DX, H_AX);
+		if (rm_reads_cf(r)) { /* bt r8d, 0: CF = r8 */
+			put1(j, 0x41);
+			put1(j, 0x0f);
+			put1(j, 0xba);
+			put1(j, 0xe0);
+			put1(j, 0);
+		}
 		alu_sized(j, op == A_CMP ? A_SUB : op, sz, H_AX, H_CX);
 		if (op != A_CMP && !test) {
 			if (k == K_ALU_REG_RM)
@@ -1137,8 +1186,11 @@ static void emit_rm(struct em *e, const struct blk_rec *r, unsigned idx, bool st
 			else
 				write_reg(j, r, g, sz, H_AX);
 		}
-		if (store)
+		if (store) {
 			store_lazy(e, alu_lf(op), sz, H_DX, H_CX, H_AX);
+			if (rm_reads_cf(r)) /* mov c->lf_cf, r8b */
+				e_mem(j, false, 0x88, 0, H_R8, H_BX, OFF(lf_cf));
+		}
 		break;
 	}
 	if (flags) {
