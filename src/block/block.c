@@ -111,6 +111,7 @@ int vs_block_open(const char *path, const struct vs_block_open_opts *o, struct v
 		vs_block_close(bs);
 		return -1;
 	}
+	bs->page_cache = S_ISREG(st.st_mode) && !(o->flags & VS_BLOCK_DIRECT);
 	*out = bs;
 	return 0;
 }
@@ -425,6 +426,10 @@ static void dispatch(struct vs_block *bs, struct vs_aio *aio, struct vs_block_re
 	a->op = VS_AIO_CALL;
 	a->call = run_on_worker;
 	a->call_arg = req;
+	/* A lone write (a qcow2 allocation: table updates in memory, data
+	 * into the page cache) runs in this thread; not over a backing file,
+	 * whose reads for the cluster's edges may wait for a disk. */
+	a->inline_ok = req->op == VS_BLOCK_WRITE && bs->page_cache && !bs->backing;
 	req->data_ = req->iovcnt == 1 ? req->iov[0].iov_base : NULL;
 	if ((req->op == VS_BLOCK_READ || req->op == VS_BLOCK_WRITE) && req->bytes_ && req->iovcnt > 1) {
 		/* Scattered buffers go through one bounce buffer. */

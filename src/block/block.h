@@ -227,6 +227,9 @@ struct vs_block {
 	int fd;
 	uint64_t size;
 	bool read_only;
+	/* A regular file read and written through the page cache (not
+	 * O_DIRECT): writes to it may run inline (vs_aio_req.inline_ok). */
+	bool page_cache;
 	char *filename;
 	struct vs_block *backing; /* owned; NULL when none */
 	/* Serializes the synchronous data path of drivers run on workers. */

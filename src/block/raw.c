@@ -200,6 +200,7 @@ static int raw_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req
 		break;
 	case VS_BLOCK_WRITE:
 		areq->op = VS_AIO_WRITE;
+		areq->inline_ok = bs->page_cache;
 		break;
 	case VS_BLOCK_FLUSH:
 		areq->op = VS_AIO_FSYNC;

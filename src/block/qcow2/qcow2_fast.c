@@ -67,6 +67,7 @@ int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *are
 	areq->iov = iov;
 	areq->iovcnt = iovcnt;
 	areq->done = fast_done;
+	areq->inline_ok = write && bs->page_cache;
 	vs_aio_submit(aio, areq);
 	return 0;
 }
