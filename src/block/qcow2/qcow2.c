@@ -756,8 +756,8 @@ static int qcow2_resize(struct vs_block *bs, uint64_t new_size, struct vs_error 
 	uint8_t b[8];
 	qcow2_put64(b, new_size);
 	r = qcow2_pwrite(s, QH_SIZE, b, 8);
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
+	if (r == 0)
+		r = qcow2_fdatasync(s);
 	if (r < 0)
 		return vs_error_set(err, -r, "write the new size");
 	s->size = bs->size = new_size;
