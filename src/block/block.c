@@ -40,20 +40,39 @@ static const struct vs_block_driver_ops *probe(int fd)
 	return best;
 }
 
+/* The alignment O_DIRECT wants for the file: statx's answer when the
+ * kernel gives one, else the file system's block size (a safe multiple),
+ * within 512..4096. */
+static unsigned direct_alignment(int fd)
+{
+	unsigned a = 0;
+#ifdef STATX_DIOALIGN
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN))
+		a = sx.stx_dio_offset_align > sx.stx_dio_mem_align ? sx.stx_dio_offset_align
+								   : sx.stx_dio_mem_align;
+#endif
+	if (!a) {
+		struct stat st;
+		a = fstat(fd, &st) == 0 && st.st_blksize > 0 ? (unsigned)st.st_blksize : 4096;
+	}
+	if (a < 512)
+		a = 512;
+	if (a > 4096 || (a & (a - 1)))
+		a = 4096;
+	return a;
+}
+
 /* O_DIRECT is set after the driver opened the image, so probing and the
- * driver's own reads need no aligned buffers. */
+ * driver's own reads at open need no aligned buffers. */
 static int set_direct(struct vs_block *bs, struct vs_error *err)
 {
 	int fl;
-	if (bs->drv != &vs_block_raw)
-		return vs_error_msg(err,
-				    "`%s`: cache=none (O_DIRECT) needs a raw image; %s images go through "
-				    "the page cache (use cache=writeback)",
-				    bs->filename, bs->drv->name);
 	if ((fl = fcntl(bs->fd, F_GETFL)) < 0 || fcntl(bs->fd, F_SETFL, fl | O_DIRECT) < 0)
 		return vs_error_set(
 		    err, errno, "`%s`: its file system refuses O_DIRECT (cache=none); use cache=writeback",
 		    bs->filename);
+	bs->direct_align = direct_alignment(bs->fd);
 	return 0;
 }
 

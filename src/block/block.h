@@ -30,9 +30,10 @@ enum vs_block_open_flags {
 	/* Open an image whose metadata looks wrong (for `check`): no refusal
 	 * of corrupt/dirty images, no consistency checks beyond safety. */
 	VS_BLOCK_CHECK = 1 << 2,
-	/* Bypass the host page cache (O_DIRECT) once open: raw images only
-	 * (qcow2's metadata I/O is not aligned); the caller's buffers must
-	 * then be aligned to 512 bytes in address and length. */
+	/* Bypass the host page cache (O_DIRECT) once open. raw: the caller's
+	 * buffers and offsets must then be aligned to `direct_align` (512
+	 * or 4096, from the file system); qcow2 aligns its own I/O (bounce
+	 * buffers for metadata and for unaligned data). */
 	VS_BLOCK_DIRECT = 1 << 3,
 	/* Metadata only (`info`): an encrypted image opens without being
 	 * unlocked (any passphrase is ignored); its data cannot be read or
@@ -230,6 +231,9 @@ struct vs_block {
 	/* A regular file read and written through the page cache (not
 	 * O_DIRECT): writes to it may run inline (vs_aio_req.inline_ok). */
 	bool page_cache;
+	/* O_DIRECT: the alignment of offsets, lengths and buffers the file
+	 * takes (statx's DIO alignment, else st_blksize); 0 without it. */
+	unsigned direct_align;
 	char *filename;
 	struct vs_block *backing; /* owned; NULL when none */
 	/* Serializes the synchronous data path of drivers run on workers. */

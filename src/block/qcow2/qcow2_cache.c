@@ -21,7 +21,9 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t cluster_size)
 	if (!c->slots)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
-		c->slots[i].data = malloc(cluster_size);
+		/* Aligned for O_DIRECT: tables go to the file without a copy. */
+		void *p = NULL;
+		c->slots[i].data = posix_memalign(&p, 4096, cluster_size) == 0 ? p : NULL;
 		if (!c->slots[i].data) {
 			qcow2_cache_free(c);
 			return -ENOMEM;
@@ -82,8 +84,9 @@ static int write_slot(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache
 	/* L2 entries may point at clusters whose refcounts are not durable
 	 * yet: a barrier first. */
 	int r = c == &s->l2_cache ? qcow2_barrier(s) : 0;
-	/* The changed bytes only, widened to whole sectors. */
-	uint64_t lo = sl->dirty_lo & ~511ull, hi = ((uint64_t)sl->dirty_hi + 511) & ~511ull;
+	/* The changed bytes only, widened to whole sectors (O_DIRECT blocks). */
+	uint64_t a = s->bs->direct_align > 512 ? s->bs->direct_align : 512;
+	uint64_t lo = sl->dirty_lo & ~(a - 1), hi = ((uint64_t)sl->dirty_hi + a - 1) & ~(a - 1);
 	if (hi > s->cluster_size || hi <= lo)
 		lo = 0, hi = s->cluster_size;
 	if (r == 0)
