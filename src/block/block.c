@@ -173,6 +173,111 @@ int vs_block_create(const char *path, const char *format, const struct vs_block_
 	return 0;
 }
 
+/* Whole transfers at `off`: reads stop early only at the end of the file
+ * (the bytes read are returned). */
+static int64_t read_full(int fd, uint64_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int64_t)done;
+}
+
+static int write_full(int fd, uint64_t off, const void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Under O_DIRECT, whether a transfer needs to go through an aligned bounce
+ * buffer (offset, length or address off the file's alignment). */
+static bool misaligned(const struct vs_block *bs, uint64_t off, const void *buf, size_t len)
+{
+	uint64_t a = bs->direct_align;
+	return a && ((off | len | (uintptr_t)buf) & (a - 1));
+}
+
+/* The aligned span [*lo, *hi) around [off, off + len), in a fresh aligned
+ * buffer. */
+static uint8_t *bounce_span(const struct vs_block *bs, uint64_t off, size_t len, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t a = bs->direct_align;
+	void *b = NULL;
+	*lo = off & ~(a - 1);
+	*hi = (off + len + a - 1) & ~(a - 1);
+	return posix_memalign(&b, a, *hi - *lo) == 0 ? b : NULL;
+}
+
+int64_t vs_block_file_read(struct vs_block *bs, uint64_t off, void *buf, size_t len)
+{
+	if (!misaligned(bs, off, buf, len))
+		return read_full(bs->fd, off, buf, len);
+	uint64_t lo, hi;
+	uint8_t *b = bounce_span(bs, off, len, &lo, &hi);
+	if (!b)
+		return -ENOMEM;
+	int64_t n = read_full(bs->fd, lo, b, hi - lo);
+	if (n >= 0) {
+		/* The bytes of [off, off + len) that lie before the end. */
+		n = (uint64_t)n > off - lo ? n - (int64_t)(off - lo) : 0;
+		if ((uint64_t)n > len)
+			n = (int64_t)len;
+		memcpy(buf, b + (off - lo), (size_t)n);
+	}
+	free(b);
+	return n;
+}
+
+/* Read-modify-write of the aligned blocks a misaligned write touches (the
+ * part past the end of the file reads as zeros). Callers serialize writes
+ * to the image (its lock); a concurrent aligned write into the same block
+ * would have to overlap this one, which leaves the result undefined
+ * anyway. */
+int vs_block_file_write(struct vs_block *bs, uint64_t off, const void *buf, size_t len)
+{
+	if (!misaligned(bs, off, buf, len))
+		return write_full(bs->fd, off, buf, len);
+	uint64_t a = bs->direct_align, lo, hi;
+	uint8_t *b = bounce_span(bs, off, len, &lo, &hi);
+	int r = 0;
+	if (!b)
+		return -ENOMEM;
+	for (int edge = 0; edge < 2 && r == 0; edge++) {
+		uint64_t at = edge ? hi - a : lo;
+		/* Skipped when the write covers the block, or the tail block
+		 * is the head block, already read. */
+		if (edge ? (off + len == hi || (hi - a == lo && off != lo)) : off == lo)
+			continue;
+		int64_t n = read_full(bs->fd, at, b + (at - lo), a);
+		if (n < 0)
+			r = (int)n;
+		else
+			memset(b + (at - lo) + n, 0, a - (uint64_t)n);
+	}
+	if (r == 0) {
+		memcpy(b + (off - lo), buf, len);
+		r = write_full(bs->fd, lo, b, hi - lo);
+	}
+	free(b);
+	return r;
+}
+
 static int check_range(struct vs_block *bs, uint64_t off, uint64_t len)
 {
 	if (off > bs->size || len > bs->size - off)

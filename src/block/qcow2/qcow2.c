@@ -23,111 +23,22 @@ void qcow2_fail(struct qcow2 *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Whole transfers at `off`: reads stop early only at the end of the file
- * (the bytes read are returned). */
-static int64_t read_full(int fd, uint64_t off, void *buf, size_t len)
+int qcow2_pread(struct qcow2 *s, uint64_t off, void *buf, size_t len)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (int64_t)done;
-}
-
-static int write_full(int fd, uint64_t off, const void *buf, size_t len)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
+	int64_t n = vs_block_file_read(s->bs, off, buf, len);
+	if (n < 0)
+		return (int)n;
+	if ((uint64_t)n < len) {
+		qcow2_fail(s, "metadata or data at 0x%llx lies past the end of the file",
+			   (unsigned long long)(off + (uint64_t)n));
+		return -EIO;
 	}
 	return 0;
 }
 
-/* Under O_DIRECT, whether a transfer needs to go through an aligned bounce
- * buffer (offset, length or address off the file's alignment). */
-static bool misaligned(const struct qcow2 *s, uint64_t off, const void *buf, size_t len)
-{
-	uint64_t a = s->bs->direct_align;
-	return a && ((off | len | (uintptr_t)buf) & (a - 1));
-}
-
-/* The aligned span [*lo, *hi) around [off, off + len), in a fresh aligned
- * buffer. */
-static uint8_t *bounce_span(const struct qcow2 *s, uint64_t off, size_t len, uint64_t *lo, uint64_t *hi)
-{
-	uint64_t a = s->bs->direct_align;
-	void *b = NULL;
-	*lo = off & ~(a - 1);
-	*hi = (off + len + a - 1) & ~(a - 1);
-	return posix_memalign(&b, a, *hi - *lo) == 0 ? b : NULL;
-}
-
-int qcow2_pread(struct qcow2 *s, uint64_t off, void *buf, size_t len)
-{
-	uint64_t lo = off, hi = off + len;
-	uint8_t *b = buf;
-	if (misaligned(s, off, buf, len) && !(b = bounce_span(s, off, len, &lo, &hi)))
-		return -ENOMEM;
-	int64_t n = read_full(s->fd, lo, b, hi - lo);
-	int r = n < 0 ? (int)n : 0;
-	if (n >= 0 && (uint64_t)n < off + len - lo) {
-		qcow2_fail(s, "metadata or data at 0x%llx lies past the end of the file",
-			   (unsigned long long)(lo + (uint64_t)n));
-		r = -EIO;
-	}
-	if (b != buf) {
-		if (r == 0)
-			memcpy(buf, b + (off - lo), len);
-		free(b);
-	}
-	return r;
-}
-
-/* Read-modify-write of the aligned blocks a misaligned write touches (the
- * part past the end of the file reads as zeros). Callers hold the image
- * lock; a concurrent fast-path write into the same block would have to
- * overlap this one, which leaves the result undefined anyway. */
-static int pwrite_bounced(struct qcow2 *s, uint64_t off, const void *buf, size_t len)
-{
-	uint64_t a = s->bs->direct_align, lo, hi;
-	uint8_t *b = bounce_span(s, off, len, &lo, &hi);
-	int r = 0;
-	if (!b)
-		return -ENOMEM;
-	for (int edge = 0; edge < 2 && r == 0; edge++) {
-		uint64_t at = edge ? hi - a : lo;
-		if (edge ? (off + len == hi || (hi - a == lo && off != lo)) : off == lo)
-			continue; /* covered by the write, or read as the head */
-		int64_t n = read_full(s->fd, at, b + (at - lo), a);
-		if (n < 0)
-			r = (int)n;
-		else
-			memset(b + (at - lo) + n, 0, a - (uint64_t)n);
-	}
-	if (r == 0) {
-		memcpy(b + (off - lo), buf, len);
-		r = write_full(s->fd, lo, b, hi - lo);
-	}
-	free(b);
-	return r;
-}
-
 int qcow2_pwrite(struct qcow2 *s, uint64_t off, const void *buf, size_t len)
 {
-	int r = misaligned(s, off, buf, len) ? pwrite_bounced(s, off, buf, len)
-					     : write_full(s->fd, off, buf, len);
+	int r = vs_block_file_write(s->bs, off, buf, len);
 	if (r < 0)
 		return r;
 	if (off + len > s->file_end)
