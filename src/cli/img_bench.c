@@ -58,8 +58,10 @@ static void submit_next(struct slot *s)
 	struct bench *b = s->b;
 	if (b->submitted >= b->count)
 		return;
+	/* qemu-img's wrap: modulo the usable range, which keeps offsets
+	 * aligned when the size and step are. */
 	if (b->offset + b->bufsize > b->bs->size)
-		b->offset = b->bs->size > b->bufsize ? b->offset % (b->bs->size - b->bufsize + 1) : 0;
+		b->offset = b->bs->size > b->bufsize ? b->offset % (b->bs->size - b->bufsize) : 0;
 	s->req = (struct vs_block_req){ .op = b->write ? VS_BLOCK_WRITE : VS_BLOCK_READ,
 					.offset = b->offset,
 					.iov = &s->iov,
@@ -67,6 +69,7 @@ static void submit_next(struct slot *s)
 					.done = on_done,
 					.opaque = s };
 	b->offset += b->step;
+	b->offset = b->bs->size > b->bufsize ? b->offset % (b->bs->size - b->bufsize) : 0;
 	b->submitted++;
 	if (vs_block_submit(b->bs, b->aio, &s->req) < 0) {
 		b->errors++;
