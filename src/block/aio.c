@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #define VS_AIO_THREADS_MAX 4
+/* Inline completions one vs_aio_poll() runs before it lets its caller's
+ * loop see other events (it signals the eventfd for the rest). */
+#define VS_AIO_LOCAL_BUDGET 256
 
 struct vs_aio_queue {
 	struct vs_aio_req *head, *tail;
@@ -20,7 +23,10 @@ struct vs_aio_queue {
 struct vs_aio {
 	bool uring_ok;
 	int efd;
-	unsigned inflight; /* submitted, callback not yet run */
+	unsigned inflight;	   /* submitted, callback not yet run */
+	bool inline_on;		   /* inline_ok requests may run in vs_aio_submit() */
+	bool polling;		   /* inside vs_aio_poll(): it picks up `local` */
+	struct vs_aio_queue local; /* completed in this thread, not yet polled */
 
 	struct io_uring ring;
 	unsigned ring_depth;
@@ -156,6 +162,8 @@ int vs_aio_create(enum vs_aio_mode mode, unsigned depth, struct vs_aio **out, st
 	const char *env = getenv("VESSEL_AIO");
 	if (mode == VS_AIO_AUTO && env && strcmp(env, "threads") == 0)
 		mode = VS_AIO_THREADS;
+	env = getenv("VESSEL_AIO_INLINE");
+	aio->inline_on = !env || strcmp(env, "0") != 0;
 	aio->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (aio->efd < 0) {
 		int e = errno;
@@ -273,10 +281,32 @@ static void ring_fill(struct vs_aio *aio)
 		io_uring_submit(&aio->ring);
 }
 
+static void signal_efd(struct vs_aio *aio)
+{
+	uint64_t one = 1;
+	(void)!write(aio->efd, &one, sizeof(one));
+}
+
+/* A request finished in the engine's own thread: vs_aio_poll() runs its
+ * callback, without a wake-up through the eventfd when it is the caller
+ * (a callback that submitted the request). */
+static void complete_local(struct vs_aio *aio, struct vs_aio_req *r)
+{
+	queue_push(&aio->local, r);
+	if (!aio->polling)
+		signal_efd(aio);
+}
+
 void vs_aio_submit(struct vs_aio *aio, struct vs_aio_req *req)
 {
-	aio->inflight++;
 	req->res = 0;
+	if (req->inline_ok && req->op != VS_AIO_FSYNC && aio->inline_on && aio->inflight == 0) {
+		aio->inflight++;
+		req->res = run_sync(req);
+		complete_local(aio, req);
+		return;
+	}
+	aio->inflight++;
 	if (req->op == VS_AIO_CALL || !aio->uring_ok) {
 		pool_submit(aio, req);
 		return;
@@ -287,13 +317,9 @@ void vs_aio_submit(struct vs_aio *aio, struct vs_aio_req *req)
 
 void vs_aio_complete_now(struct vs_aio *aio, struct vs_aio_req *req, int64_t res)
 {
-	uint64_t one = 1;
 	aio->inflight++;
 	req->res = res;
-	pthread_mutex_lock(&aio->lock);
-	queue_push(&aio->done, req);
-	pthread_mutex_unlock(&aio->lock);
-	(void)!write(aio->efd, &one, sizeof(one));
+	complete_local(aio, req);
 }
 
 unsigned vs_aio_poll(struct vs_aio *aio)
@@ -331,11 +357,36 @@ unsigned vs_aio_poll(struct vs_aio *aio)
 		aio->done.head = aio->done.tail = NULL;
 	}
 	pthread_mutex_unlock(&aio->lock);
-	struct vs_aio_req *r;
-	while ((r = queue_pop(&ready))) {
-		aio->inflight--;
-		n++;
-		r->done(r);
+	bool was_polling = aio->polling;
+	unsigned budget = VS_AIO_LOCAL_BUDGET;
+	aio->polling = true;
+	for (;;) {
+		/* Completed inline before this call, or by the callbacks
+		 * below (requests they submitted): in submission order. */
+		if (aio->local.head) {
+			if (ready.tail)
+				ready.tail->next_ = aio->local.head;
+			else
+				ready.head = aio->local.head;
+			ready.tail = aio->local.tail;
+			aio->local.head = aio->local.tail = NULL;
+		}
+		if (!ready.head || !budget)
+			break;
+		struct vs_aio_req *r;
+		while ((r = queue_pop(&ready))) {
+			aio->inflight--;
+			n++;
+			budget -= budget > 0;
+			r->done(r);
+		}
+	}
+	aio->polling = was_polling;
+	if (ready.head) {
+		/* Budget spent: the rest waits for the next poll. */
+		aio->local = ready;
+		if (!was_polling)
+			signal_efd(aio);
 	}
 	return n;
 }

@@ -11,6 +11,13 @@
  * Besides file operations the engine runs arbitrary functions on its worker
  * threads (VS_AIO_CALL); drivers whose data path is synchronous (qcow2
  * metadata walks) are made asynchronous that way.
+ *
+ * A request marked `inline_ok` runs in the submitting thread when nothing
+ * else is in flight: a buffered write to a regular file only copies into
+ * the page cache, which costs less than handing it to a kernel worker
+ * (io_uring punts buffered writes to ext4 and most file systems to its
+ * io-wq threads) or to a pool thread, and a lone request has nothing to
+ * overlap with. Its completion still runs from vs_aio_poll().
  */
 #ifndef VESSEL_BLOCK_AIO_H
 #define VESSEL_BLOCK_AIO_H
@@ -40,6 +47,10 @@ struct vs_aio_req {
 	int (*call)(void *arg); /* VS_AIO_CALL: returns >= 0 or -errno */
 	void *call_arg;
 	vs_aio_cb done; /* runs in vs_aio_poll() */
+	/* May run synchronously in vs_aio_submit() when the engine is idle:
+	 * set by submitters for work that waits for no device (writes into
+	 * the page cache, not O_DIRECT, never fsync). */
+	bool inline_ok;
 	void *opaque;
 	/* Set by the engine before `done` runs: bytes transferred, 0, or
 	 * -errno. A short read at end of file is reported as such (callers
@@ -57,7 +68,8 @@ enum vs_aio_mode {
 struct vs_aio;
 
 /* `depth` bounds the requests in flight in the kernel (io_uring entries);
- * further submissions wait in a queue inside the engine. */
+ * further submissions wait in a queue inside the engine. VESSEL_AIO_INLINE=0
+ * in the environment turns the inline path off (for measurements). */
 int vs_aio_create(enum vs_aio_mode mode, unsigned depth, struct vs_aio **out, struct vs_error *err);
 /* Waits for every request in flight, runs no callbacks for them. */
 void vs_aio_destroy(struct vs_aio *aio);

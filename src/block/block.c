@@ -40,20 +40,39 @@ static const struct vs_block_driver_ops *probe(int fd)
 	return best;
 }
 
+/* The alignment O_DIRECT wants for the file: statx's answer when the
+ * kernel gives one, else the file system's block size (a safe multiple),
+ * within 512..4096. */
+static unsigned direct_alignment(int fd)
+{
+	unsigned a = 0;
+#ifdef STATX_DIOALIGN
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN))
+		a = sx.stx_dio_offset_align > sx.stx_dio_mem_align ? sx.stx_dio_offset_align
+								   : sx.stx_dio_mem_align;
+#endif
+	if (!a) {
+		struct stat st;
+		a = fstat(fd, &st) == 0 && st.st_blksize > 0 ? (unsigned)st.st_blksize : 4096;
+	}
+	if (a < 512)
+		a = 512;
+	if (a > 4096 || (a & (a - 1)))
+		a = 4096;
+	return a;
+}
+
 /* O_DIRECT is set after the driver opened the image, so probing and the
- * driver's own reads need no aligned buffers. */
+ * driver's own reads at open need no aligned buffers. */
 static int set_direct(struct vs_block *bs, struct vs_error *err)
 {
 	int fl;
-	if (bs->drv != &vs_block_raw)
-		return vs_error_msg(err,
-				    "`%s`: cache=none (O_DIRECT) needs a raw image; %s images go through "
-				    "the page cache (use cache=writeback)",
-				    bs->filename, bs->drv->name);
 	if ((fl = fcntl(bs->fd, F_GETFL)) < 0 || fcntl(bs->fd, F_SETFL, fl | O_DIRECT) < 0)
 		return vs_error_set(
 		    err, errno, "`%s`: its file system refuses O_DIRECT (cache=none); use cache=writeback",
 		    bs->filename);
+	bs->direct_align = direct_alignment(bs->fd);
 	return 0;
 }
 
@@ -111,6 +130,7 @@ int vs_block_open(const char *path, const struct vs_block_open_opts *o, struct v
 		vs_block_close(bs);
 		return -1;
 	}
+	bs->page_cache = S_ISREG(st.st_mode) && !(o->flags & VS_BLOCK_DIRECT);
 	*out = bs;
 	return 0;
 }
@@ -151,6 +171,111 @@ int vs_block_create(const char *path, const char *format, const struct vs_block_
 		return vs_error_set(err, e, "create `%s`: rename", path);
 	}
 	return 0;
+}
+
+/* Whole transfers at `off`: reads stop early only at the end of the file
+ * (the bytes read are returned). */
+static int64_t read_full(int fd, uint64_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int64_t)done;
+}
+
+static int write_full(int fd, uint64_t off, const void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Under O_DIRECT, whether a transfer needs to go through an aligned bounce
+ * buffer (offset, length or address off the file's alignment). */
+static bool misaligned(const struct vs_block *bs, uint64_t off, const void *buf, size_t len)
+{
+	uint64_t a = bs->direct_align;
+	return a && ((off | len | (uintptr_t)buf) & (a - 1));
+}
+
+/* The aligned span [*lo, *hi) around [off, off + len), in a fresh aligned
+ * buffer. */
+static uint8_t *bounce_span(const struct vs_block *bs, uint64_t off, size_t len, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t a = bs->direct_align;
+	void *b = NULL;
+	*lo = off & ~(a - 1);
+	*hi = (off + len + a - 1) & ~(a - 1);
+	return posix_memalign(&b, a, *hi - *lo) == 0 ? b : NULL;
+}
+
+int64_t vs_block_file_read(struct vs_block *bs, uint64_t off, void *buf, size_t len)
+{
+	if (!misaligned(bs, off, buf, len))
+		return read_full(bs->fd, off, buf, len);
+	uint64_t lo, hi;
+	uint8_t *b = bounce_span(bs, off, len, &lo, &hi);
+	if (!b)
+		return -ENOMEM;
+	int64_t n = read_full(bs->fd, lo, b, hi - lo);
+	if (n >= 0) {
+		/* The bytes of [off, off + len) that lie before the end. */
+		n = (uint64_t)n > off - lo ? n - (int64_t)(off - lo) : 0;
+		if ((uint64_t)n > len)
+			n = (int64_t)len;
+		memcpy(buf, b + (off - lo), (size_t)n);
+	}
+	free(b);
+	return n;
+}
+
+/* Read-modify-write of the aligned blocks a misaligned write touches (the
+ * part past the end of the file reads as zeros). Callers serialize writes
+ * to the image (its lock); a concurrent aligned write into the same block
+ * would have to overlap this one, which leaves the result undefined
+ * anyway. */
+int vs_block_file_write(struct vs_block *bs, uint64_t off, const void *buf, size_t len)
+{
+	if (!misaligned(bs, off, buf, len))
+		return write_full(bs->fd, off, buf, len);
+	uint64_t a = bs->direct_align, lo, hi;
+	uint8_t *b = bounce_span(bs, off, len, &lo, &hi);
+	int r = 0;
+	if (!b)
+		return -ENOMEM;
+	for (int edge = 0; edge < 2 && r == 0; edge++) {
+		uint64_t at = edge ? hi - a : lo;
+		/* Skipped when the write covers the block, or the tail block
+		 * is the head block, already read. */
+		if (edge ? (off + len == hi || (hi - a == lo && off != lo)) : off == lo)
+			continue;
+		int64_t n = read_full(bs->fd, at, b + (at - lo), a);
+		if (n < 0)
+			r = (int)n;
+		else
+			memset(b + (at - lo) + n, 0, a - (uint64_t)n);
+	}
+	if (r == 0) {
+		memcpy(b + (off - lo), buf, len);
+		r = write_full(bs->fd, lo, b, hi - lo);
+	}
+	free(b);
+	return r;
 }
 
 static int check_range(struct vs_block *bs, uint64_t off, uint64_t len)
@@ -425,6 +550,10 @@ static void dispatch(struct vs_block *bs, struct vs_aio *aio, struct vs_block_re
 	a->op = VS_AIO_CALL;
 	a->call = run_on_worker;
 	a->call_arg = req;
+	/* A lone write (a qcow2 allocation: table updates in memory, data
+	 * into the page cache) runs in this thread; not over a backing file,
+	 * whose reads for the cluster's edges may wait for a disk. */
+	a->inline_ok = req->op == VS_BLOCK_WRITE && bs->page_cache && !bs->backing;
 	req->data_ = req->iovcnt == 1 ? req->iov[0].iov_base : NULL;
 	if ((req->op == VS_BLOCK_READ || req->op == VS_BLOCK_WRITE) && req->bytes_ && req->iovcnt > 1) {
 		/* Scattered buffers go through one bounce buffer. */

@@ -30,9 +30,11 @@ enum vs_block_open_flags {
 	/* Open an image whose metadata looks wrong (for `check`): no refusal
 	 * of corrupt/dirty images, no consistency checks beyond safety. */
 	VS_BLOCK_CHECK = 1 << 2,
-	/* Bypass the host page cache (O_DIRECT) once open: raw images only
-	 * (qcow2's metadata I/O is not aligned); the caller's buffers must
-	 * then be aligned to 512 bytes in address and length. */
+	/* Bypass the host page cache (O_DIRECT) once open. Requests aligned
+	 * to `direct_align` (512 or 4096, from the file system) in offset,
+	 * length and address go to the file as they are; others through
+	 * aligned bounce buffers (read-modify-write of the edge blocks), as
+	 * qcow2's metadata does. */
 	VS_BLOCK_DIRECT = 1 << 3,
 	/* Metadata only (`info`): an encrypted image opens without being
 	 * unlocked (any passphrase is ignored); its data cannot be read or
@@ -227,6 +229,12 @@ struct vs_block {
 	int fd;
 	uint64_t size;
 	bool read_only;
+	/* A regular file read and written through the page cache (not
+	 * O_DIRECT): writes to it may run inline (vs_aio_req.inline_ok). */
+	bool page_cache;
+	/* O_DIRECT: the alignment of offsets, lengths and buffers the file
+	 * takes (statx's DIO alignment, else st_blksize); 0 without it. */
+	unsigned direct_align;
 	char *filename;
 	struct vs_block *backing; /* owned; NULL when none */
 	/* Serializes the synchronous data path of drivers run on workers. */
@@ -251,6 +259,12 @@ void vs_block_close(struct vs_block *bs);
  * into place, so a failure leaves nothing behind. */
 int vs_block_create(const char *path, const char *format, const struct vs_block_create_opts *o,
 		    struct vs_error *err);
+
+/* File I/O for drivers, on bs->fd: whole transfers, through an aligned
+ * bounce buffer where O_DIRECT needs one. Reads return the bytes read
+ * (fewer only at the end of the file) or -errno; writes 0 or -errno. */
+int64_t vs_block_file_read(struct vs_block *bs, uint64_t off, void *buf, size_t len);
+int vs_block_file_write(struct vs_block *bs, uint64_t off, const void *buf, size_t len);
 
 /* Synchronous data path (under the image's lock). Reads past the end of a
  * backing file return zeros. All return 0 or -errno. */

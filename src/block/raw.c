@@ -48,40 +48,16 @@ static void raw_close(struct vs_block *bs)
 
 static int raw_read(struct vs_block *bs, uint64_t off, void *buf, size_t len)
 {
-	char *p = buf;
-	while (len) {
-		ssize_t n = pread(bs->fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			memset(p, 0, len); /* file shorter than the image */
-			return 0;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
+	int64_t n = vs_block_file_read(bs, off, buf, len);
+	if (n < 0)
+		return (int)n;
+	memset((char *)buf + n, 0, len - (size_t)n); /* file shorter than the image */
 	return 0;
 }
 
 static int raw_write(struct vs_block *bs, uint64_t off, const void *buf, size_t len)
 {
-	const char *p = buf;
-	while (len) {
-		ssize_t n = pwrite(bs->fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return vs_block_file_write(bs, off, buf, len);
 }
 
 static int raw_flush(struct vs_block *bs)
@@ -194,12 +170,21 @@ static int raw_create(const char *path, const struct vs_block_create_opts *o, st
 static int raw_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *areq, int op, uint64_t off,
 		      const struct iovec *iov, int iovcnt)
 {
+	if (bs->direct_align && (op == VS_BLOCK_READ || op == VS_BLOCK_WRITE)) {
+		/* O_DIRECT: misaligned requests are bounced on a worker. */
+		uint64_t m = off;
+		for (int i = 0; i < iovcnt; i++)
+			m |= (uintptr_t)iov[i].iov_base | iov[i].iov_len;
+		if (m & (bs->direct_align - 1))
+			return -ENOTSUP;
+	}
 	switch (op) {
 	case VS_BLOCK_READ:
 		areq->op = VS_AIO_READ;
 		break;
 	case VS_BLOCK_WRITE:
 		areq->op = VS_AIO_WRITE;
+		areq->inline_ok = bs->page_cache;
 		break;
 	case VS_BLOCK_FLUSH:
 		areq->op = VS_AIO_FSYNC;

@@ -106,11 +106,5 @@ int vs_cli_parse_disk(char *spec, struct vs_disk_config *d)
 		vs_cli_error("--disk needs a path: --disk PATH[,%s]", "format=..., readonly=on, ...");
 		return -1;
 	}
-	if (d->direct && d->format && !strcmp(d->format, "qcow2")) {
-		vs_cli_error(
-		    "--disk %s: cache=none (O_DIRECT) needs a raw image; use cache=writeback for qcow2",
-		    spec);
-		return -1;
-	}
 	return 0;
 }

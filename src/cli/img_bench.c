@@ -58,8 +58,10 @@ static void submit_next(struct slot *s)
 	struct bench *b = s->b;
 	if (b->submitted >= b->count)
 		return;
+	/* qemu-img's wrap: modulo the usable range, which keeps offsets
+	 * aligned when the size and step are. */
 	if (b->offset + b->bufsize > b->bs->size)
-		b->offset = b->bs->size > b->bufsize ? b->offset % (b->bs->size - b->bufsize + 1) : 0;
+		b->offset = b->bs->size > b->bufsize ? b->offset % (b->bs->size - b->bufsize) : 0;
 	s->req = (struct vs_block_req){ .op = b->write ? VS_BLOCK_WRITE : VS_BLOCK_READ,
 					.offset = b->offset,
 					.iov = &s->iov,
@@ -67,6 +69,7 @@ static void submit_next(struct slot *s)
 					.done = on_done,
 					.opaque = s };
 	b->offset += b->step;
+	b->offset = b->bs->size > b->bufsize ? b->offset % (b->bs->size - b->bufsize) : 0;
 	b->submitted++;
 	if (vs_block_submit(b->bs, b->aio, &s->req) < 0) {
 		b->errors++;
@@ -85,7 +88,7 @@ int vs_img_bench(int argc, char **argv)
 	uint64_t depth = 64, pattern = 0;
 	const char *fmt = NULL;
 	enum vs_aio_mode mode = VS_AIO_AUTO;
-	bool step_set = false, quiet = false;
+	bool step_set = false, quiet = false, direct = false;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":c:d:f:i:no:qs:S:t:wUh", lopts, NULL)) != -1) {
@@ -134,8 +137,8 @@ int vs_img_bench(int argc, char **argv)
 			}
 			break;
 		case 'n':
-			vs_cli_error("bench: -n (O_DIRECT) is not supported yet");
-			return VS_IMG_ERROR;
+			direct = true;
+			break;
 		case 'w':
 			b.write = true;
 			break;
@@ -143,14 +146,18 @@ int vs_img_bench(int argc, char **argv)
 			quiet = true;
 			break;
 		case 't':
+			/* As qemu-img: none and directsync bypass the page cache. */
+			direct = !strcmp(optarg, "none") || !strcmp(optarg, "directsync");
+			break;
 		case 'U':
 		case 'N':
 			break;
 		case 'h':
 			fputs("usage: vessel img bench [-c count] [-d depth] [-f fmt] [-i io_uring|threads] "
-			      "[-o offset]\n"
-			      "                        [-s size] [-S step] [-w] [--pattern=N] "
-			      "[--flush-interval=N] FILE\n",
+			      "[-n] [-o offset]\n"
+			      "                        [-s size] [-S step] [-t cache] [-w] [--pattern=N] "
+			      "[--flush-interval=N] FILE\n"
+			      "  -n, -t none  bypass the host page cache (O_DIRECT)\n",
 			      stdout);
 			return VS_IMG_OK;
 		default:
@@ -168,7 +175,8 @@ int vs_img_bench(int argc, char **argv)
 	}
 	if (!step_set)
 		b.step = b.bufsize;
-	b.bs = vs_img_open_arg(argv[optind], fmt, b.write ? VS_BLOCK_RDWR : 0);
+	b.bs = vs_img_open_arg(argv[optind], fmt,
+			       (b.write ? VS_BLOCK_RDWR : 0) | (direct ? VS_BLOCK_DIRECT : 0));
 	if (!b.bs)
 		return VS_IMG_ERROR;
 	struct vs_error err = { 0 };

@@ -131,6 +131,7 @@ int vs_img_convert(int argc, char **argv)
 	struct vs_block_create_opts o = { 0 };
 	const char *fmt = NULL, *out_fmt = "raw", *backing = NULL, *backing_fmt = NULL;
 	bool show = false, compress = false, flush = false, no_create = false, out_fmt_set = false;
+	bool src_direct = false, dst_direct = false;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":f:O:o:t:T:B:F:npcqUh", lopts, NULL)) != -1) {
@@ -173,8 +174,11 @@ int vs_img_convert(int argc, char **argv)
 				return VS_IMG_ERROR;
 			}
 			flush = strcmp(optarg, "unsafe") != 0;
+			dst_direct = !strcmp(optarg, "none") || !strcmp(optarg, "directsync");
 			break;
 		case 'T':
+			/* The source's cache mode: none bypasses the page cache. */
+			src_direct = !strcmp(optarg, "none") || !strcmp(optarg, "directsync");
 			break;
 		case 'q':
 		case 'U':
@@ -182,7 +186,8 @@ int vs_img_convert(int argc, char **argv)
 		case 'h':
 			fputs("usage: vessel img convert [-f fmt] [-O fmt] [-o opts] [-B backing [-F fmt]] "
 			      "[-n] [-c] "
-			      "[-p] [-t cache] SRC DST\n"
+			      "[-p] [-t cache] [-T src_cache] SRC DST\n"
+			      "  -t/-T none  the output/source bypasses the host page cache (O_DIRECT)\n"
 			      "  -B  the output gets BACKING as its backing file; only what differs is "
 			      "written\n"
 			      "  -n  DST exists (not created; its format is probed unless -O gives it)\n",
@@ -225,7 +230,8 @@ int vs_img_convert(int argc, char **argv)
 		vs_cli_error("convert: -c cannot be combined with encryption (qemu-img refuses it too)");
 		return VS_IMG_ERROR;
 	}
-	struct vs_block *src = vs_img_open_arg(argv[optind], fmt, 0), *base = NULL, *dst = NULL;
+	struct vs_block *src = vs_img_open_arg(argv[optind], fmt, src_direct ? VS_BLOCK_DIRECT : 0),
+			*base = NULL, *dst = NULL;
 	int ret = VS_IMG_ERROR;
 	if (!src)
 		return VS_IMG_ERROR;
@@ -250,7 +256,8 @@ int vs_img_convert(int argc, char **argv)
 	 * default cache=unsafe): a crash mid-convert loses the output anyway.
 	 * A new image's passphrase is the one it was made with. */
 	const char *dst_fmt = no_create && !out_fmt_set ? NULL : out_fmt;
-	unsigned dst_flags = VS_BLOCK_RDWR | (flush ? 0 : VS_BLOCK_UNSAFE);
+	unsigned dst_flags =
+	    VS_BLOCK_RDWR | (flush ? 0 : VS_BLOCK_UNSAFE) | (dst_direct ? VS_BLOCK_DIRECT : 0);
 	dst = o.key ? vs_img_open_key(dst_path, dst_fmt, dst_flags, o.key, o.key_len)
 		    : vs_img_open(dst_path, dst_fmt, dst_flags);
 	if (dst && dst->size < src->size)

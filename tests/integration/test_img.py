@@ -29,7 +29,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-from vessel_test.img_cases import Cases  # noqa: E402
+from vessel_test.img_cases import Cases, Skip  # noqa: E402
 
 VESSEL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL", "build/vessel")
 WRITER = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("IMG_WRITER", "build/tests/integration/img-writer")
@@ -452,6 +452,50 @@ def t_bench(tmp):
                            "-c", "read -P 0 8k 56k", img], check=True)
         assert "fail" not in (out + err).lower(), out + err
         vessel("bench", "-i", engine, "-d", depth, "-c", "2000", img, check=True)
+
+
+def direct_refused(directory):
+    """Why O_DIRECT cannot be had in `directory` (tmpfs), or None."""
+    probe = os.path.join(directory, "direct-probe")
+    with open(probe, "wb") as f:
+        f.write(bytes(4096))
+    try:
+        os.close(os.open(probe, os.O_RDONLY | os.O_DIRECT))
+        return None
+    except OSError as e:
+        return "the file system of %s refuses O_DIRECT (%s)" % (directory, e.strerror)
+    finally:
+        os.unlink(probe)
+
+
+@case("cache=none (O_DIRECT): convert -T none -t none both ways and bench -n/-t none on qcow2, checked by qemu-img")
+def t_direct(tmp):
+    why = direct_refused(tmp)
+    if why:
+        raise Skip(why)
+    src = make_source(tmp, seed=8)
+    with open(src, "r+b") as f:  # a size no O_DIRECT block divides
+        f.truncate((24 << 20) - 300)
+    for opts in ["cluster_size=65536", "cluster_size=512", "extended_l2=on"]:
+        img, back = os.path.join(tmp, "d.qcow2"), os.path.join(tmp, "d.raw")
+        vessel("convert", "-T", "none", "-t", "none", "-O", "qcow2", "-o", opts, src, img, check=True)
+        qcheck_clean(img)
+        rc, out, _ = qimg("compare", src, img)
+        assert rc == 0, out
+        vessel("convert", "-T", "none", "-t", "none", "-O", "raw", img, back, check=True)
+        with open(src, "rb") as a, open(back, "rb") as b:
+            assert a.read() == b.read()[: os.path.getsize(src)], "raw output differs"
+        # Unaligned sub-sector writes (bounced) and aligned ones (engine).
+        vessel("bench", "-n", "-w", "-d", "4", "-c", "300", "-s", "1000", "-o", "333", "-S", "70001",
+               "--pattern=90", img, check=True)
+        vessel("bench", "-t", "none", "-w", "-d", "8", "-c", "300", "-s", "4k", "-o", "12m", "--pattern=91", img,
+               check=True)
+        qcheck_clean(img)
+        _, out, err = run(["qemu-io", "-r", "-c", "read -P 90 333 1000", "-c", "read -P 90 %d 1000" % (333 + 299 * 70001),
+                           "-c", "read -P 91 12m 1200k", img], check=True)
+        assert "fail" not in (out + err).lower(), out + err
+        os.unlink(img)
+        os.unlink(back)
 
 
 @case("info --output json agrees with qemu-img's")

@@ -25,40 +25,24 @@ void qcow2_fail(struct qcow2 *s, const char *fmt, ...)
 
 int qcow2_pread(struct qcow2 *s, uint64_t off, void *buf, size_t len)
 {
-	char *p = buf;
-	while (len) {
-		ssize_t n = pread(s->fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) {
-			qcow2_fail(s, "metadata or data at 0x%llx lies past the end of the file",
-				   (unsigned long long)off);
-			return -EIO;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
+	int64_t n = vs_block_file_read(s->bs, off, buf, len);
+	if (n < 0)
+		return (int)n;
+	if ((uint64_t)n < len) {
+		qcow2_fail(s, "metadata or data at 0x%llx lies past the end of the file",
+			   (unsigned long long)(off + (uint64_t)n));
+		return -EIO;
 	}
 	return 0;
 }
 
 int qcow2_pwrite(struct qcow2 *s, uint64_t off, const void *buf, size_t len)
 {
-	const char *p = buf;
-	while (len) {
-		ssize_t n = pwrite(s->fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	if (off > s->file_end)
-		s->file_end = off;
+	int r = vs_block_file_write(s->bs, off, buf, len);
+	if (r < 0)
+		return r;
+	if (off + len > s->file_end)
+		s->file_end = off + len;
 	s->unsynced = true;
 	return 0;
 }
@@ -756,8 +740,8 @@ static int qcow2_resize(struct vs_block *bs, uint64_t new_size, struct vs_error 
 	uint8_t b[8];
 	qcow2_put64(b, new_size);
 	r = qcow2_pwrite(s, QH_SIZE, b, 8);
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
+	if (r == 0)
+		r = qcow2_fdatasync(s);
 	if (r < 0)
 		return vs_error_set(err, -r, "write the new size");
 	s->size = bs->size = new_size;

@@ -11,6 +11,12 @@
  * lowered), so allocating writes cost no fdatasync each; writes into
  * clusters already allocated never wait for one. The L1 entry of a new
  * L2 table waits the same way, so a flush costs one barrier for all.
+ * Refcount changes wait in the refcount block cache too, and every
+ * barrier writes them first: a raised count reaches the file before the
+ * barrier that precedes any pointer to the cluster, and a lowered one is
+ * made only after the pointers it counted are durable (a count written
+ * late is a leak at worst). An allocating write thus costs one host write
+ * (its data) until the next flush.
  *
  * With lazy refcounts (compat bit) the dirty bit is set before the first
  * refcount change, refcount blocks are written back lazily, the barriers
@@ -96,7 +102,8 @@ struct qcow2_cache_slot {
 	uint64_t offset; /* 0: empty */
 	uint64_t used;	 /* LRU stamp */
 	uint8_t *data;
-	bool dirty; /* newer than the file: written back on eviction/flush */
+	bool dirty;		     /* newer than the file: written back on eviction/flush */
+	uint32_t dirty_lo, dirty_hi; /* the bytes that are (a write-back writes only those) */
 };
 
 struct qcow2_cache {
@@ -275,6 +282,8 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uin
 int qcow2_cache_install(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, uint8_t **data);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset);
 void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint64_t offset);
+/* Bytes [lo, hi) of the table at `offset` are newer than the file. */
+void qcow2_cache_mark_dirty_range(struct qcow2_cache *c, uint64_t offset, uint64_t lo, uint64_t hi);
 bool qcow2_cache_has_dirty(const struct qcow2_cache *c);
 /* Write every dirty slot to the file. */
 int qcow2_cache_write_back(struct qcow2 *s, struct qcow2_cache *c);
@@ -285,6 +294,10 @@ int qcow2_cache_write_back(struct qcow2 *s, struct qcow2_cache *c);
  * then a barrier, then L2 entries); flush and close end with a sync. */
 int qcow2_sync(struct qcow2 *s);
 int qcow2_barrier(struct qcow2 *s);
+/* Refcount blocks the cache holds to the file, then fdatasync (even
+ * when unsafe): every fdatasync of an ordering step goes through here,
+ * since raised refcounts wait in the cache for the next one. */
+int qcow2_fdatasync(struct qcow2 *s);
 int qcow2_write_back(struct qcow2 *s);
 bool qcow2_lazy_active(const struct qcow2 *s);
 /* qcow2_write_back() before an operation that reads tables from the file

@@ -21,7 +21,9 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t cluster_size)
 	if (!c->slots)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
-		c->slots[i].data = malloc(cluster_size);
+		/* Aligned for O_DIRECT: tables go to the file without a copy. */
+		void *p = NULL;
+		c->slots[i].data = posix_memalign(&p, 4096, cluster_size) == 0 ? p : NULL;
 		if (!c->slots[i].data) {
 			qcow2_cache_free(c);
 			return -ENOMEM;
@@ -64,6 +66,17 @@ static void set_dirty(struct qcow2_cache *c, struct qcow2_cache_slot *sl, bool d
 	if (sl->dirty != dirty)
 		c->ndirty += dirty ? 1u : (unsigned)-1;
 	sl->dirty = dirty;
+	if (!dirty)
+		sl->dirty_lo = sl->dirty_hi = 0;
+}
+
+static void add_dirty(struct qcow2_cache *c, struct qcow2_cache_slot *sl, uint64_t lo, uint64_t hi)
+{
+	if (!sl->dirty || lo < sl->dirty_lo)
+		sl->dirty_lo = (uint32_t)lo;
+	if (!sl->dirty || hi > sl->dirty_hi)
+		sl->dirty_hi = (uint32_t)hi;
+	set_dirty(c, sl, true);
 }
 
 static int write_slot(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache_slot *sl)
@@ -71,8 +84,13 @@ static int write_slot(struct qcow2 *s, struct qcow2_cache *c, struct qcow2_cache
 	/* L2 entries may point at clusters whose refcounts are not durable
 	 * yet: a barrier first. */
 	int r = c == &s->l2_cache ? qcow2_barrier(s) : 0;
+	/* The changed bytes only, widened to whole sectors (O_DIRECT blocks). */
+	uint64_t a = s->bs->direct_align > 512 ? s->bs->direct_align : 512;
+	uint64_t lo = sl->dirty_lo & ~(a - 1), hi = ((uint64_t)sl->dirty_hi + a - 1) & ~(a - 1);
+	if (hi > s->cluster_size || hi <= lo)
+		lo = 0, hi = s->cluster_size;
 	if (r == 0)
-		r = qcow2_pwrite(s, sl->offset, sl->data, s->cluster_size);
+		r = qcow2_pwrite(s, sl->offset + lo, sl->data + lo, hi - lo);
 	if (r == 0)
 		set_dirty(c, sl, false);
 	return r;
@@ -136,11 +154,16 @@ void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset)
 		}
 }
 
-void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint64_t offset)
+void qcow2_cache_mark_dirty_range(struct qcow2_cache *c, uint64_t offset, uint64_t lo, uint64_t hi)
 {
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->slots[i].offset == offset)
-			set_dirty(c, &c->slots[i], true);
+			add_dirty(c, &c->slots[i], lo, hi);
+}
+
+void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint64_t offset)
+{
+	qcow2_cache_mark_dirty_range(c, offset, 0, UINT32_MAX);
 }
 
 bool qcow2_cache_has_dirty(const struct qcow2_cache *c)

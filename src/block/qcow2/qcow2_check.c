@@ -242,6 +242,9 @@ static int run_check(struct qcow2 *s, unsigned fix, struct vs_block_check *res, 
 		if (s->rt[i])
 			add_ref(&c, s->rt[i], s->cluster_size, "refcount block");
 	r = compare_refcounts(&c, fix);
+	/* Repaired counts are durable before flags that follow them. */
+	if (r == 0 && fix)
+		r = qcow2_fdatasync(s);
 	if (r == 0)
 		r = check_copied(&c, fix);
 out:
@@ -274,7 +277,11 @@ int qcow2_check(struct vs_block *bs, unsigned fix, struct vs_block_check *res, v
 	*res = after;
 	if (!res->corruptions && !res->check_errors &&
 	    (s->incompat & (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT)) && (fix & VS_CHECK_FIX_ERRORS)) {
-		r = qcow2_write_incompat(s, s->incompat & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT));
+		/* The repairs reach the disk before the bits that asked for them go. */
+		r = qcow2_fdatasync(s);
+		if (r == 0)
+			r = qcow2_write_incompat(s, s->incompat &
+							~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT));
 		if (r < 0)
 			return vs_error_set(err, -r, "clear the dirty and corrupt bits");
 	}

@@ -318,7 +318,8 @@ int qcow2_set_l2_entries(struct qcow2 *s, uint64_t l2_offset, uint8_t *l2, uint6
 	/* Entries may point at a cluster allocated since the last barrier:
 	 * they wait in the cache (written back after one). */
 	if (s->alloc_unsynced) {
-		qcow2_cache_mark_dirty(&s->l2_cache, l2_offset);
+		qcow2_cache_mark_dirty_range(&s->l2_cache, l2_offset, idx * s->l2_entry_size,
+					     (idx + n) * s->l2_entry_size);
 		return 0;
 	}
 	return qcow2_pwrite(s, l2_offset + idx * s->l2_entry_size, l2 + idx * s->l2_entry_size,
@@ -360,8 +361,7 @@ int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
 	r = qcow2_pwrite(s, off, be, bytes);
 	if (r < 0)
 		goto out;
-	if (fdatasync(s->fd) < 0) {
-		r = -errno;
+	if ((r = qcow2_fdatasync(s)) < 0) {
 		goto out;
 	}
 	/* l1_size and l1_offset are adjacent: switched in one write. */
@@ -371,8 +371,7 @@ int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
 	r = qcow2_pwrite(s, QH_L1_SIZE, hdr, sizeof(hdr));
 	if (r < 0)
 		goto out;
-	if (fdatasync(s->fd) < 0) {
-		r = -errno;
+	if ((r = qcow2_fdatasync(s)) < 0) {
 		goto out;
 	}
 	uint64_t old_off = s->l1_offset, old_bytes = (uint64_t)s->l1_size * 8;

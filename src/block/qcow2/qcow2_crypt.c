@@ -242,8 +242,8 @@ int qcow2_crypt_create(struct vs_block *bs, const struct vs_block_create_opts *o
 	if (r == 0)
 		r = qcow2_pwrite(s, host, area, n * s->cluster_size);
 	free(area);
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
+	if (r == 0)
+		r = qcow2_fdatasync(s);
 	/* The extension's place was reserved at create; the crypt method
 	 * switches on last, once everything it points at is there. */
 	qcow2_put64(b, host);
@@ -253,8 +253,8 @@ int qcow2_crypt_create(struct vs_block *bs, const struct vs_block_create_opts *o
 	qcow2_put32(b, 2);
 	if (r == 0)
 		r = qcow2_pwrite(s, 32, b, 4);
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
+	if (r == 0)
+		r = qcow2_fdatasync(s);
 	if (r < 0) {
 		OPENSSL_cleanse(master, sizeof(master));
 		return vs_error_set(err, -r, "write the LUKS header%s%s", bs->last_error[0] ? ": " : "",

@@ -39,14 +39,23 @@ int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *are
 	/* Encrypted data goes through the cipher on the synchronous path. */
 	if ((op != VS_BLOCK_READ && op != VS_BLOCK_WRITE) || s->crypt)
 		return -ENOTSUP;
-	for (int i = 0; i < iovcnt; i++)
+	uint64_t misalign = 0, align = bs->direct_align;
+	for (int i = 0; i < iovcnt; i++) {
 		len += iov[i].iov_len;
+		misalign |= (uintptr_t)iov[i].iov_base | iov[i].iov_len;
+	}
+	/* O_DIRECT: buffers and offsets the file takes as they are (others
+	 * are bounced by the synchronous path); no writes when a cluster is
+	 * smaller than a block (metadata could share its block). */
+	if (align && ((misalign | off) & (align - 1) || (op == VS_BLOCK_WRITE && s->cluster_size < align)))
+		return -ENOTSUP;
 	if (!len || pthread_mutex_trylock(&bs->lock) != 0)
 		return -ENOTSUP;
 	int r = qcow2_get_mapping(s, off, len, &m);
 	bool write = op == VS_BLOCK_WRITE;
 	bool zero = !write && (m.kind == QCOW2_ZERO || (m.kind == QCOW2_UNALLOCATED && !bs->backing));
 	bool data = m.kind == QCOW2_NORMAL && (!write || m.copied) && m.host_offset + len <= s->file_end &&
+		    !(align && (m.host_offset & (align - 1))) &&
 		    (!write || !qcow2_metadata_at(s, m.host_offset, len, true));
 	if (r < 0 || m.bytes < len || !(zero || data)) {
 		pthread_mutex_unlock(&bs->lock);
@@ -67,6 +76,7 @@ int qcow2_submit(struct vs_block *bs, struct vs_aio *aio, struct vs_aio_req *are
 	areq->iov = iov;
 	areq->iovcnt = iovcnt;
 	areq->done = fast_done;
+	areq->inline_ok = write && bs->page_cache;
 	vs_aio_submit(aio, areq);
 	return 0;
 }

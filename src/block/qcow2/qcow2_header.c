@@ -361,8 +361,8 @@ int qcow2_set_backing(struct vs_block *bs, const char *file, const char *fmt, st
 	/* Only the header cluster's used part changes; one write. */
 	size_t used = off + flen > have ? off + flen : have;
 	r = qcow2_pwrite(s, 0, h, used);
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
+	if (r == 0)
+		r = qcow2_fdatasync(s);
 	if (r < 0)
 		goto out;
 	free(s->backing_file);

@@ -93,9 +93,23 @@ static void entry_bytes(const struct qcow2 *s, uint64_t first, uint64_t last, ui
 
 int qcow2_sync(struct qcow2 *s)
 {
+	int r = qcow2_cache_write_back(s, &s->rb_cache);
+	if (r < 0)
+		return r;
 	if (!s->unsynced && !s->alloc_unsynced)
 		return 0;
 	if (!s->unsafe && fdatasync(s->fd) < 0)
+		return -errno;
+	s->unsynced = s->alloc_unsynced = false;
+	return 0;
+}
+
+int qcow2_fdatasync(struct qcow2 *s)
+{
+	int r = qcow2_cache_write_back(s, &s->rb_cache);
+	if (r < 0)
+		return r;
+	if (fdatasync(s->fd) < 0)
 		return -errno;
 	s->unsynced = s->alloc_unsynced = false;
 	return 0;
@@ -142,9 +156,7 @@ static int mark_dirty(struct qcow2 *s)
 	if (s->incompat & QCOW2_INCOMPAT_DIRTY)
 		return 0;
 	int r = qcow2_write_incompat(s, s->incompat | QCOW2_INCOMPAT_DIRTY);
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
-	return r;
+	return r < 0 ? r : qcow2_fdatasync(s);
 }
 
 /* Before a refcount is lowered the pointers removed from the cluster must
@@ -166,6 +178,9 @@ int qcow2_update_refcounts(struct qcow2 *s, uint64_t first, uint64_t n, int64_t 
 		r0 = before_lowering(s);
 	if (r0 < 0)
 		return r0;
+	/* Pointers made with a raised count wait for a barrier. */
+	if (delta > 0)
+		s->alloc_unsynced = true;
 	while (c < end) {
 		uint64_t bi = c >> s->rb_bits;
 		uint64_t block_end = (bi + 1) << s->rb_bits;
@@ -204,10 +219,8 @@ int qcow2_update_refcounts(struct qcow2 *s, uint64_t first, uint64_t n, int64_t 
 		}
 		uint64_t b0, b1;
 		entry_bytes(s, i0, i1, &b0, &b1);
-		if (qcow2_lazy_active(s))
-			qcow2_cache_mark_dirty(&s->rb_cache, s->rt[bi]);
-		else if ((r = qcow2_pwrite(s, s->rt[bi] + b0, block + b0, b1 - b0)) < 0)
-			return r;
+		/* Written back by the next barrier, eviction or flush. */
+		qcow2_cache_mark_dirty_range(&s->rb_cache, s->rt[bi], b0, b1);
 		c = stop;
 	}
 	return 0;
@@ -257,7 +270,9 @@ static int make_refblock(struct qcow2 *s, uint64_t bi, uint64_t at)
 		return r;
 	}
 	note_end(s, at + 1);
-	return write_rt_entry(s, bi, off);
+	/* The block is durable before the table points at it. */
+	r = qcow2_sync(s);
+	return r < 0 ? r : write_rt_entry(s, bi, off);
 }
 
 static bool block_missing(const struct qcow2 *s, uint64_t bi)
@@ -330,8 +345,7 @@ static int grow_table(struct qcow2 *s, uint64_t min_entries)
 		nt[i] = qcow2_be64(&nt[i]);
 	if (r < 0)
 		goto out;
-	if (fdatasync(s->fd) < 0) {
-		r = -errno;
+	if ((r = qcow2_fdatasync(s)) < 0) {
 		goto out;
 	}
 	uint8_t hdr[12];
@@ -340,8 +354,7 @@ static int grow_table(struct qcow2 *s, uint64_t min_entries)
 	r = qcow2_pwrite(s, QH_RT_OFFSET, hdr, sizeof(hdr));
 	if (r < 0)
 		goto out;
-	if (fdatasync(s->fd) < 0) {
-		r = -errno;
+	if ((r = qcow2_fdatasync(s)) < 0) {
 		goto out;
 	}
 	uint64_t old_off = s->rt_offset, old_clusters = s->rt_clusters;
@@ -403,7 +416,10 @@ static int make_refblock_outside(struct qcow2 *s, uint64_t bi, uint64_t start, u
 			return r;
 		}
 		note_end(s, x + 1);
-		return write_rt_entry(s, bi, off);
+		/* The block and its count are durable before the table points
+		 * at it. */
+		r = qcow2_sync(s);
+		return r < 0 ? r : write_rt_entry(s, bi, off);
 	}
 }
 

@@ -19,9 +19,17 @@
  * entries); with `active`, also make the COPIED flags match the counts. */
 static int update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int addend, bool active)
 {
+	if (addend && active) {
+		int r = update_tree(s, l1, l1_size, addend, false);
+		return r < 0 ? r : update_tree(s, l1, l1_size, 0, true);
+	}
 	qcow2_drain_fast(s);
+	/* Counts wait in the refcount cache: the flags that follow them are
+	 * written once the counts are durable. */
+	int r = active ? qcow2_fdatasync(s) : 0;
 	uint8_t *t = malloc(s->cluster_size);
-	int r = 0;
+	if (r < 0)
+		return r;
 	if (!t)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < l1_size && r == 0; i++) {
@@ -74,6 +82,9 @@ static int update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, in
 		}
 	}
 	free(t);
+	/* Raised counts are durable before anything points with them. */
+	if (r == 0 && addend > 0)
+		r = qcow2_fdatasync(s);
 	return r;
 }
 
@@ -145,16 +156,16 @@ static int write_table(struct qcow2 *s, struct qcow2_snapshot *list, uint32_t n)
 			r = qcow2_pwrite(s, off, buf, size);
 	}
 	free(buf);
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
+	if (r == 0)
+		r = qcow2_fdatasync(s);
 	if (r < 0)
 		return r;
 	uint8_t hdr[12];
 	qcow2_put32(hdr, n);
 	qcow2_put64(hdr + 4, off);
 	r = qcow2_pwrite(s, 60, hdr, sizeof(hdr));
-	if (r == 0 && fdatasync(s->fd) < 0)
-		r = -errno;
+	if (r == 0)
+		r = qcow2_fdatasync(s);
 	if (r < 0)
 		return r;
 	uint64_t old_off = s->snapshots_offset, old_size = s->snapshots_size;

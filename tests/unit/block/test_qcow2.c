@@ -338,6 +338,137 @@ TEST(bad_headers_refused)
 	unlink(path);
 }
 
+/* cache=none: the image opened with O_DIRECT, written at unaligned offsets,
+ * lengths and addresses (bounced) and aligned ones (straight through the
+ * engine), read back with and without O_DIRECT. tmpfs refuses O_DIRECT:
+ * the file lives in /var/tmp. */
+static void direct_round_trip(int *failed_, uint32_t cluster_size, bool extl2)
+{
+	enum { SIZE = 8 << 20 };
+	char path[256];
+	snprintf(path, sizeof(path), "/var/tmp/vessel-qcow2-direct-%d.qcow2", (int)getpid());
+	struct vs_error err;
+	struct vs_block_create_opts co = { .size = SIZE, .cluster_size = cluster_size, .extended_l2 = extl2 };
+	if (vs_block_create(path, "qcow2", &co, &err) < 0) {
+		SKIP("/var/tmp: cannot create an image there");
+		return;
+	}
+	struct vs_block *bs = NULL;
+	struct vs_block_open_opts o = { .flags = VS_BLOCK_RDWR | VS_BLOCK_DIRECT };
+	if (vs_block_open(path, &o, &bs, &err) < 0) {
+		unlink(path);
+		if (err.code == EINVAL)
+			SKIP("the file system of /var/tmp refuses O_DIRECT");
+		else
+			CHECK(0);
+		return;
+	}
+	CHECK(fcntl(bs->fd, F_GETFL) & O_DIRECT);
+	CHECK(bs->direct_align >= 512 && bs->direct_align <= 4096);
+	static uint8_t model[SIZE], buf[300001], back[SIZE];
+	/* Synchronous path: odd offsets, lengths and buffer addresses. */
+	static const uint64_t offs[] = { 0, 1000, 70001, 3 << 20, SIZE - 300000, 1 << 20, 511 };
+	for (size_t k = 0; k < VS_ARRAY_SIZE(offs); k++) {
+		size_t len = k == VS_ARRAY_SIZE(offs) - 1 ? 3 : 300000 - k;
+		for (size_t i = 0; i < len; i++)
+			buf[1 + i] = model[offs[k] + i] = pattern(offs[k] + i + k);
+		CHECK(vs_block_pwrite(bs, offs[k], buf + 1, len) == 0);
+	}
+	/* Asynchronous path: aligned requests (io_uring at the host offset
+	 * once allocated) and a scattered unaligned one. */
+	struct vs_aio *aio;
+	CHECK(vs_aio_create(VS_AIO_AUTO, 16, &aio, &err) == 0);
+	uint8_t *al = NULL;
+	CHECK(posix_memalign((void **)&al, 4096, 3 * 65536) == 0);
+	struct actx c = { 0 };
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t off = (5 << 20) + (uint64_t)pass * 65536;
+		for (size_t i = 0; i < 65536; i++)
+			al[i] = model[off + i] = (uint8_t)(i * 7 + pass + 1);
+		struct iovec iov = { al, 65536 };
+		struct vs_block_req req = { .op = VS_BLOCK_WRITE,
+					    .offset = off,
+					    .iov = &iov,
+					    .iovcnt = 1,
+					    .done = on_req,
+					    .opaque = &c };
+		CHECK(vs_block_submit(bs, aio, &req) == 0);
+		while (vs_aio_inflight(aio))
+			vs_aio_wait(aio);
+		/* Overwrite in place (allocated now): the fast path. */
+		for (size_t i = 0; i < 4096; i++)
+			al[65536 + i] = model[off + 4096 + i] = (uint8_t)(i + 3);
+		struct iovec iov2 = { al + 65536, 4096 };
+		req = (struct vs_block_req){ .op = VS_BLOCK_WRITE,
+					     .offset = off + 4096,
+					     .iov = &iov2,
+					     .iovcnt = 1,
+					     .done = on_req,
+					     .opaque = &c };
+		CHECK(vs_block_submit(bs, aio, &req) == 0);
+		while (vs_aio_inflight(aio))
+			vs_aio_wait(aio);
+	}
+	struct iovec sc[2] = { { buf + 3, 700 }, { buf + 1000, 1348 } };
+	memcpy(model + (6 << 20) + 77, buf + 3, 700);
+	memcpy(model + (6 << 20) + 777, buf + 1000, 1348);
+	struct vs_block_req req = { .op = VS_BLOCK_WRITE,
+				    .offset = (6 << 20) + 77,
+				    .iov = sc,
+				    .iovcnt = 2,
+				    .done = on_req,
+				    .opaque = &c };
+	CHECK(vs_block_submit(bs, aio, &req) == 0);
+	struct vs_block_req fl = { .op = VS_BLOCK_FLUSH, .done = on_req, .opaque = &c };
+	while (vs_aio_inflight(aio))
+		vs_aio_wait(aio);
+	CHECK(vs_block_submit(bs, aio, &fl) == 0);
+	while (vs_aio_inflight(aio))
+		vs_aio_wait(aio);
+	/* Read back through O_DIRECT: aligned (fast path) and not. */
+	struct iovec riov = { al + 2 * 65536, 65536 };
+	req = (struct vs_block_req){ .op = VS_BLOCK_READ,
+				     .offset = 5 << 20,
+				     .iov = &riov,
+				     .iovcnt = 1,
+				     .done = on_req,
+				     .opaque = &c };
+	CHECK(vs_block_submit(bs, aio, &req) == 0);
+	while (vs_aio_inflight(aio))
+		vs_aio_wait(aio);
+	CHECK(memcmp(al + 2 * 65536, model + (5 << 20), 65536) == 0);
+	CHECK_EQ_U64(c.errors, 0);
+	CHECK(vs_block_pread(bs, 999, back + 1, 70001) == 0);
+	CHECK(memcmp(back + 1, model + 999, 70001) == 0);
+	CHECK(check_clean(bs));
+	vs_aio_destroy(aio);
+	free(al);
+	vs_block_close(bs);
+	/* And through the page cache, all of it. */
+	bs = open_rw(path);
+	CHECK(bs != NULL);
+	if (bs) {
+		CHECK(vs_block_pread(bs, 0, back, SIZE) == 0);
+		for (size_t i = 0; i < SIZE; i++)
+			if (back[i] != model[i]) {
+				printf("#   cs %u: byte %zu is %u, not %u\n", cluster_size, i, back[i],
+				       model[i]);
+				CHECK(0);
+				break;
+			}
+		CHECK(check_clean(bs));
+		vs_block_close(bs);
+	}
+	unlink(path);
+}
+
+TEST(direct_io)
+{
+	direct_round_trip(failed_, 65536, false);
+	direct_round_trip(failed_, 512, false);
+	direct_round_trip(failed_, 65536, true);
+}
+
 VS_TAP_MAIN(TAP_CASE(round_trip_all_geometries), TAP_CASE(refcount_entries_every_width),
 	    TAP_CASE(refcount_table_growth), TAP_CASE(discard_and_write_zeroes), TAP_CASE(backing_file_merge),
-	    TAP_CASE(async_through_workers), TAP_CASE(bad_headers_refused))
+	    TAP_CASE(async_through_workers), TAP_CASE(bad_headers_refused), TAP_CASE(direct_io))
