@@ -73,9 +73,13 @@ int vs_img_rebase(int argc, char **argv)
 			unsafe = true; /* -u */
 	}
 	const char *want = "-b BACKING and one file name";
-	if (opt != VS_IMG_OPT_EXIT && !backing)
-		opt = vs_img_opt_error(&opts, "expected %s", want);
-	if (opt == VS_IMG_OPT_EXIT || vs_img_opts_finish(&opts, argc, 1, want) < 0)
+	if (opt == VS_IMG_OPT_EXIT)
+		return opts.status;
+	if (!backing) {
+		vs_img_opt_error(&opts, "expected %s", want);
+		return opts.status;
+	}
+	if (vs_img_opts_finish(&opts, argc, 1, want) < 0)
 		return opts.status;
 	const char *fmt = opts.fmt;
 	/* The image first: a relative backing name is relative to its file
