@@ -1516,28 +1516,6 @@ jit_fn vs_jit_compile(struct vs_emu_cpu *c, struct blk *b)
 	return NULL;
 }
 
-/* The form of the instruction after a block that ends in a tail (its
- * opcode and ModRM reg field, from the guest bytes). */
-static unsigned tail_form(const struct vs_emu_cpu *c, const struct blk *b)
-{
-	const uint8_t *p = b->host + b->nbytes, *end;
-	uint64_t off = (uint64_t)(p - c->mem->base);
-	unsigned f = 0x8000;
-	end = c->mem->base + ((off | 0xfff) + 1);
-	while (p < end && ((*p & 0xf0) == 0x40 || *p == 0x66 || *p == 0x67 || *p == 0xf2 || *p == 0xf3 ||
-			   *p == 0xf0 || *p == 0x64 || *p == 0x65 || *p == 0x2e || *p == 0x3e))
-		p++;
-	if (p < end && *p == 0x0f) {
-		f |= 0x100;
-		p++;
-	}
-	if (p < end)
-		f |= *p++;
-	if (p < end)
-		f |= (unsigned)((*p >> 3) & 7) << 12;
-	return f;
-}
-
 void vs_jit_free(struct vs_emu_cpu *c)
 {
 	(void)c;
