@@ -53,6 +53,19 @@ static void queue_push(struct vs_aio_queue *q, struct vs_aio_req *r)
 	q->tail = r;
 }
 
+/* Append all of `from` to `to`, in order, and empty `from`. */
+static void queue_splice(struct vs_aio_queue *to, struct vs_aio_queue *from)
+{
+	if (!from->head)
+		return;
+	if (to->tail)
+		to->tail->next_ = from->head;
+	else
+		to->head = from->head;
+	to->tail = from->tail;
+	from->head = from->tail = NULL;
+}
+
 static struct vs_aio_req *queue_pop(struct vs_aio_queue *q)
 {
 	struct vs_aio_req *r = q->head;
@@ -348,14 +361,7 @@ unsigned vs_aio_poll(struct vs_aio *aio)
 		ring_fill(aio);
 	}
 	pthread_mutex_lock(&aio->lock);
-	if (aio->done.head) {
-		if (ready.tail)
-			ready.tail->next_ = aio->done.head;
-		else
-			ready.head = aio->done.head;
-		ready.tail = aio->done.tail;
-		aio->done.head = aio->done.tail = NULL;
-	}
+	queue_splice(&ready, &aio->done);
 	pthread_mutex_unlock(&aio->lock);
 	bool was_polling = aio->polling;
 	unsigned budget = VS_AIO_LOCAL_BUDGET;
@@ -363,14 +369,7 @@ unsigned vs_aio_poll(struct vs_aio *aio)
 	for (;;) {
 		/* Completed inline before this call, or by the callbacks
 		 * below (requests they submitted): in submission order. */
-		if (aio->local.head) {
-			if (ready.tail)
-				ready.tail->next_ = aio->local.head;
-			else
-				ready.head = aio->local.head;
-			ready.tail = aio->local.tail;
-			aio->local.head = aio->local.tail = NULL;
-		}
+		queue_splice(&ready, &aio->local);
 		if (!ready.head || !budget)
 			break;
 		struct vs_aio_req *r;
