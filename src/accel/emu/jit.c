@@ -805,6 +805,40 @@ static void emit_stop_check(struct em *e, unsigned idx)
 	patch_here(j, cont);
 }
 
+/* call the record's handler: handler(c, r) */
+static void call_record(struct jb *j, const struct blk_rec *r)
+{
+	mov_rr(j, true, H_DI, H_BX);
+	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
+	call_abs(j, (const void *)r->fn);
+}
+
+/* The slow path of an inlined access (a TLB miss, MMIO, a page-crossing
+ * access: the `nmiss` labels): the record's handler from the start, with
+ * RIP at the instruction while it may fault; it leaves RIP at the next
+ * one (or a branch target). Returns how far RIP was moved back, for
+ * emit_miss_resume. */
+static int64_t emit_miss_call(struct em *e, const struct blk_rec *r, uint8_t *const *miss, unsigned nmiss)
+{
+	int64_t back = (int64_t)e->cur - e->synced;
+	for (unsigned i = 0; i < nmiss; i++)
+		if (miss[i] != NULL)
+			patch_here(&e->j, miss[i]);
+	rip_add(e, back);
+	call_record(&e->j, r);
+	return back;
+}
+
+/* After emit_miss_call of record `idx`, when compiled code goes on: stop
+ * if its store raised `attention`, and RIP back where compiled code keeps
+ * it. */
+static void emit_miss_resume(struct em *e, const struct blk_rec *r, unsigned idx, int64_t back)
+{
+	if (r->stores)
+		emit_stop_check(e, idx);
+	rip_add(e, -(back + r->len));
+}
+
 /* The software-TLB look-up (mem.c's layout) for `size` bytes at the
  * linear address in rsi: on a hit, rdi holds the host page and rcx the
  * offset in it; a miss, a page-crossing access or a missing write tag
@@ -1035,24 +1069,13 @@ static void emit_mem(struct em *e, const struct blk_rec *r, unsigned idx)
 		emit_ret_chain(e);
 	else
 		done = jmp_fwd(j);
-	for (int i = 0; i < 3; i++)
-		if (miss[i] != NULL)
-			patch_here(j, miss[i]);
-	/* The handler, with RIP at this instruction while it may fault; it
-	 * leaves RIP at the next one (or the branch target). */
-	back = (int64_t)e->cur - e->synced;
-	rip_add(e, back);
-	mov_rr(j, true, H_DI, H_BX);
-	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
-	call_abs(j, (const void *)r->fn);
+	back = emit_miss_call(e, r, miss, 3);
 	if (branch) {
 		leave(e, e->b->nrec);
 		e->hostflags = false;
 		return;
 	}
-	if (r->stores)
-		emit_stop_check(e, idx);
-	rip_add(e, -(back + r->len));
+	emit_miss_resume(e, r, idx, back);
 	patch_here(j, done);
 	e->hostflags = false;
 }
@@ -1202,17 +1225,8 @@ static void emit_rm(struct em *e, const struct blk_rec *r, unsigned idx, bool st
 	if (!mem)
 		return;
 	done = jmp_fwd(j);
-	for (int i = 0; i < 2; i++)
-		if (miss[i] != NULL)
-			patch_here(j, miss[i]);
-	back = (int64_t)e->cur - e->synced;
-	rip_add(e, back);
-	mov_rr(j, true, H_DI, H_BX);
-	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
-	call_abs(j, (const void *)r->fn);
-	if (r->stores)
-		emit_stop_check(e, idx);
-	rip_add(e, -(back + r->len));
+	back = emit_miss_call(e, r, miss, 2);
+	emit_miss_resume(e, r, idx, back);
 	if (flags && store)
 		flags_from_lazy(e, alu_lf(op), sz);
 	patch_here(j, done);
@@ -1259,9 +1273,7 @@ static void emit_call(struct em *e, const struct blk_rec *r, unsigned idx)
 	if (e->stats)
 		emit_count(e, &e->stats[stat_form(r)]);
 	sync_rip(e);
-	mov_rr(j, true, H_DI, H_BX);
-	mov_ri(j, H_SI, (uint64_t)(uintptr_t)r);
-	call_abs(j, (const void *)r->fn);
+	call_record(j, r);
 	e->synced = e->cur + r->len; /* handlers leave RIP at the next instruction */
 	e->hostflags = false;
 	e->lf = -1;
