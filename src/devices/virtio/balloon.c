@@ -81,13 +81,6 @@ static void report(struct balloon *b, const struct vs_vq_elem *e)
 		discard(b, e->iov[i].base, e->iov[i].len);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* statsq: the readable part of the buffer as {le16 tag, le64 val}
  * entries. A trailing partial entry and tags past the known ones are
  * ignored (the device MUST ignore unknown tags); writable segments are
@@ -119,7 +112,7 @@ static void stats_parse(struct balloon *b, const struct vs_vq_elem *e)
 		s.val[tag] = val;
 		s.present |= 1u << tag;
 	}
-	s.at_ns = now_ns();
+	s.at_ns = vs_now_ns();
 	pthread_mutex_lock(&b->stats_lock);
 	s.reports = b->stats.reports + 1;
 	b->stats = s;
@@ -290,7 +283,7 @@ static void balloon_report(void *opaque, FILE *out)
 {
 	struct vs_balloon_stats s;
 	vs_virtio_balloon_stats(opaque, &s);
-	vs_balloon_stats_print(&s, now_ns(), out);
+	vs_balloon_stats_print(&s, vs_now_ns(), out);
 }
 
 static void balloon_destroy(void *opaque)
