@@ -29,6 +29,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+from vessel_test.host import direct_refused  # noqa: E402
 from vessel_test.tap import Tap, describe_command  # noqa: E402
 
 TIMEOUT_S = 120
@@ -206,20 +207,6 @@ def refusals(c, data):
         ("iops=abc", raw + ",iops=abc", ["--disk", raw, "iops", "abc"]),
         ("iops=0", raw + ",iops=0", ["--disk", raw, "iops"]),
     ]
-
-
-def direct_refused(directory):
-    """Why O_DIRECT cannot be had in `directory` (tmpfs), or None."""
-    probe = os.path.join(directory, "direct-probe")
-    with open(probe, "wb") as f:
-        f.write(bytes(4096))
-    try:
-        os.close(os.open(probe, os.O_RDONLY | os.O_DIRECT))
-        return None
-    except OSError as e:
-        return f"the file system of {directory} refuses O_DIRECT ({e.strerror})"
-    finally:
-        os.unlink(probe)
 
 
 def main():

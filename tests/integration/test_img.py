@@ -29,6 +29,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+from vessel_test.host import direct_refused  # noqa: E402
 from vessel_test.img_cases import Cases, Skip  # noqa: E402
 
 VESSEL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VESSEL", "build/vessel")
@@ -452,20 +453,6 @@ def t_bench(tmp):
                            "-c", "read -P 0 8k 56k", img], check=True)
         assert "fail" not in (out + err).lower(), out + err
         vessel("bench", "-i", engine, "-d", depth, "-c", "2000", img, check=True)
-
-
-def direct_refused(directory):
-    """Why O_DIRECT cannot be had in `directory` (tmpfs), or None."""
-    probe = os.path.join(directory, "direct-probe")
-    with open(probe, "wb") as f:
-        f.write(bytes(4096))
-    try:
-        os.close(os.open(probe, os.O_RDONLY | os.O_DIRECT))
-        return None
-    except OSError as e:
-        return "the file system of %s refuses O_DIRECT (%s)" % (directory, e.strerror)
-    finally:
-        os.unlink(probe)
 
 
 @case("cache=none (O_DIRECT): convert -T none -t none both ways and bench -n/-t none on qcow2, checked by qemu-img")

@@ -96,3 +96,16 @@ def rmdir_tree(path):
         except OSError:
             pass
 
+
+def direct_refused(directory):
+    """Why O_DIRECT cannot be had in `directory` (tmpfs), or None."""
+    probe = os.path.join(directory, "direct-probe")
+    with open(probe, "wb") as f:
+        f.write(bytes(4096))
+    try:
+        os.close(os.open(probe, os.O_RDONLY | os.O_DIRECT))
+        return None
+    except OSError as e:
+        return f"the file system of {directory} refuses O_DIRECT ({e.strerror})"
+    finally:
+        os.unlink(probe)
