@@ -27,11 +27,13 @@ struct fuzz_watch {
 	uint8_t *shadow;    /* what the guest last put there */
 	uint64_t wr[FUZZ_WATCH_RANGES][2];
 	int nwr;
-	bool dirty; /* the rings were written directly */
+	uint64_t rings, rings_len; /* the rings' area */
+	bool dirty;		   /* the rings were written directly, or handed to the device */
 };
 
-static inline void fuzz_watch_init(struct fuzz_watch *w, const struct vs_guest_mem *mem, uint64_t base,
-				   uint64_t len)
+/* Watch [base, base + len); the rings live in [rings, rings + rings_len). */
+static inline void fuzz_watch_init(struct fuzz_watch *w, const struct vs_guest_mem *mem, uint64_t rings,
+				   uint64_t rings_len, uint64_t base, uint64_t len)
 {
 	static uint8_t *shadow;
 	static uint64_t shadow_len;
@@ -41,7 +43,9 @@ static inline void fuzz_watch_init(struct fuzz_watch *w, const struct vs_guest_m
 			abort();
 		shadow_len = len;
 	}
-	*w = (struct fuzz_watch){ .mem = mem, .base = base, .len = len, .shadow = shadow };
+	*w = (struct fuzz_watch){
+		.mem = mem, .base = base, .len = len, .shadow = shadow, .rings = rings, .rings_len = rings_len
+	};
 	memset(vs_gpa_ptr(mem, base, len), 0, len);
 	memset(shadow, 0, len);
 }
@@ -70,6 +74,11 @@ static inline void fuzz_watch_put(struct fuzz_watch *w, uint64_t gpa, const void
 
 static inline void fuzz_watch_writable(struct fuzz_watch *w, uint64_t addr, uint64_t len)
 {
+	/* A segment over the rings (an address from the input may land
+	 * there): the device may write the guest's own used ring, as the
+	 * guest asked, so the ring checks no longer hold. */
+	if (addr < w->rings + w->rings_len && addr + len > w->rings)
+		w->dirty = true;
 	if (w->nwr == FUZZ_WATCH_RANGES) {
 		w->dirty = true;
 		return;

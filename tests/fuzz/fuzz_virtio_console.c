@@ -248,7 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = 1;
 	}
 	memset(vs_gpa_ptr(&mem, RINGS, 2 * RINGS_LEN), 0, 2 * RINGS_LEN);
-	fuzz_watch_init(&w, &mem, WATCH, WATCH_LEN);
+	fuzz_watch_init(&w, &mem, RINGS, 2 * RINGS_LEN, WATCH, WATCH_LEN);
 	hdr = (uint8_t)fuzz_take(&c, 1);
 	fuzz_board_create(&b, NULL);
 	if (vs_loop_add(b.loop, stop_fd, EPOLLIN, on_stop, b.loop, &err) < 0)

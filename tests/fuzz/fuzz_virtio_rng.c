@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = 1;
 	}
 	memset(vs_gpa_ptr(&mem, RINGS, RINGS_LEN), 0, RINGS_LEN);
-	fuzz_watch_init(&w, &mem, WATCH, WATCH_LEN);
+	fuzz_watch_init(&w, &mem, RINGS, RINGS_LEN, WATCH, WATCH_LEN);
 	hdr = (uint8_t)fuzz_take(&c, 1);
 	fuzz_board_create(&b, NULL);
 	{
