@@ -5,6 +5,26 @@ import json
 import re
 import sys
 
+# CI keeps only the tail of the output: each failing case and the first
+# lines of its diagnostics are repeated here, so that tail names them.
+DIAG_LINES = 6
+
+
+def print_failed_cases(out):
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("not ok") or re.search(r"#\s*TODO", line, re.I):
+            continue
+        print(f"  {line}")
+        shown = 0
+        for d in lines[i + 1:]:
+            if re.match(r"(not ok|ok)\b", d) or shown == DIAG_LINES:
+                break
+            if d.startswith("#"):
+                print(f"    {d[:300]}")
+                shown += 1
+
+
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
     with open(path) as f:
@@ -29,6 +49,7 @@ for path in sys.argv[1:]:
                 f_ = 1  # crashed or timed out before reporting a failure
             if f_:
                 print(f"FAIL: {t['name']} ({result})")
+                print_failed_cases(out)
             reasons = re.findall(r"^#\s+skipped: ([^\n]*)", out, re.M)
             for m in re.finditer(r"^ok\b[^\n]*#\s*SKIP\s*([^\n]*)", out, re.M | re.I):
                 why = m.group(1).strip()
